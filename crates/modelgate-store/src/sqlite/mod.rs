@@ -1,0 +1,111 @@
+//! The SQLite backend: one file, WAL, a small connection pool.
+
+mod api_keys;
+mod identities;
+pub(crate) mod migrate;
+mod rows;
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::StoreError;
+
+/// Tunables for the SQLite backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Most connections the pool keeps open. Default 8.
+    pub max_connections: u32,
+    /// How long a statement waits for a lock held by another connection
+    /// before failing. Default 5 seconds.
+    pub busy_timeout: Duration,
+    /// How long a caller waits for a free pooled connection. Default 10 seconds.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The SQLite backend behind [`crate::Store`].
+#[derive(Clone, Debug)]
+pub(crate) struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+/// Current unix time in seconds (0 if the clock is before 1970).
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl SqliteBackend {
+    /// Opens (creating if missing) the database at `path` and migrates it.
+    pub(crate) async fn open(
+        path: &Path,
+        options: &SqliteOptions,
+        migrations: &[migrate::Migration],
+    ) -> Result<SqliteBackend, StoreError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(options.busy_timeout)
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::from_sqlx("open sqlite database", e))?;
+        let backend = SqliteBackend { pool };
+        if let Err(err) = migrate::run(&backend.pool, migrations, unix_now()).await {
+            backend.pool.close().await;
+            return Err(err);
+        }
+        Ok(backend)
+    }
+
+    pub(crate) async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("ping", e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Runs raw SQL; test support only.
+    #[cfg(test)]
+    pub(crate) async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("raw sql", e))?;
+        Ok(())
+    }
+
+    /// Reads a pragma's value as text; test support only.
+    #[cfg(test)]
+    pub(crate) async fn pragma(&self, name: &str) -> Result<String, StoreError> {
+        let row: (String,) = sqlx::query_as(&format!("SELECT CAST(({name}) AS TEXT)"))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("pragma", e))?;
+        Ok(row.0)
+    }
+}

@@ -1,0 +1,141 @@
+use super::{open, raw, temp_db};
+use crate::sqlite::SqliteBackend;
+use crate::sqlite::migrate::{self, Migration};
+use crate::{SqliteOptions, Store, StoreError};
+
+const M1: Migration = Migration {
+    version: 1,
+    name: "one",
+    sql: "CREATE TABLE one (a INTEGER NOT NULL);",
+};
+const M2: Migration = Migration {
+    version: 2,
+    name: "two",
+    sql: "CREATE TABLE two (b TEXT NOT NULL); INSERT INTO one (a) VALUES (1);",
+};
+
+async fn open_with(
+    path: &std::path::Path,
+    list: &[Migration],
+) -> Result<SqliteBackend, StoreError> {
+    SqliteBackend::open(path, &SqliteOptions::default(), list).await
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_across_reopen() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    store.ping().await.unwrap();
+    store.close().await;
+    // Second and third opens apply nothing and succeed.
+    for _ in 0..2 {
+        let store = open(&path).await;
+        store.ping().await.unwrap();
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn new_migrations_apply_on_top_of_old_ones() {
+    let (_dir, path) = temp_db();
+    let b = open_with(&path, &[M1]).await.unwrap();
+    b.close().await;
+    let b = open_with(&path, &[M1, M2]).await.unwrap();
+    // M2 ran: the row it inserted exists, and re-running would fail.
+    b.execute_raw("INSERT INTO two (b) VALUES ('x')")
+        .await
+        .unwrap();
+    b.close().await;
+    let b = open_with(&path, &[M1, M2]).await.unwrap();
+    b.close().await;
+}
+
+#[tokio::test]
+async fn changed_migration_is_refused() {
+    let (_dir, path) = temp_db();
+    open_with(&path, &[M1]).await.unwrap().close().await;
+    let edited = Migration {
+        sql: "CREATE TABLE one (a INTEGER NOT NULL, extra TEXT);",
+        ..M1
+    };
+    let err = open_with(&path, &[edited]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    assert!(err.to_string().contains("checksum mismatch"), "{err}");
+}
+
+#[tokio::test]
+async fn tampered_checksum_is_refused_by_open_sqlite() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    raw(
+        &store,
+        "UPDATE schema_migrations SET checksum = '0000' WHERE version = 1",
+    )
+    .await;
+    store.close().await;
+    let err = Store::open_sqlite(&path).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    assert!(
+        err.to_string().contains("0001_identities_and_api_keys"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_applied_migration_is_refused() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    raw(
+        &store,
+        "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
+         VALUES (9999, 'from_the_future', 'x', 0)",
+    )
+    .await;
+    store.close().await;
+    let err = Store::open_sqlite(&path).await.unwrap_err();
+    assert!(err.to_string().contains("does not know"), "{err}");
+}
+
+#[tokio::test]
+async fn missing_lower_migration_is_refused() {
+    let (_dir, path) = temp_db();
+    open_with(&path, &[M2]).await.unwrap_err(); // M2 needs table `one`
+    let m3 = Migration {
+        version: 3,
+        name: "three",
+        sql: "CREATE TABLE three (c INTEGER);",
+    };
+    open_with(&path, &[m3]).await.unwrap().close().await;
+    let err = open_with(&path, &[M1, m3]).await.unwrap_err();
+    assert!(err.to_string().contains("never applied"), "{err}");
+}
+
+#[tokio::test]
+async fn failed_migration_leaves_nothing_behind() {
+    let (_dir, path) = temp_db();
+    let broken = Migration {
+        version: 2,
+        name: "broken",
+        sql: "CREATE TABLE fine (x INTEGER); THIS IS NOT SQL;",
+    };
+    let err = open_with(&path, &[M1, broken]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Migration(_)), "{err}");
+    // The whole run rolled back: M1 is applied afresh with a fixed list.
+    let b = open_with(&path, &[M1]).await.unwrap();
+    b.execute_raw("CREATE TABLE fine (x INTEGER)")
+        .await
+        .unwrap();
+    b.close().await;
+}
+
+#[test]
+fn unordered_list_is_refused() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_dir, path) = temp_db();
+    let err = rt.block_on(open_with(&path, &[M2, M1])).unwrap_err();
+    assert!(err.to_string().contains("strictly increasing"), "{err}");
+    assert_eq!(migrate::checksum(M1.sql), migrate::checksum(M1.sql));
+}
