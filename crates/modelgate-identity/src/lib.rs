@@ -1,0 +1,36 @@
+//! Identities, API keys and principals for modelgate.
+//!
+//! This crate owns who may call a model: non-human identities (each with an
+//! owner, a kind, an environment and a purpose), the API keys they hold (the
+//! `mgk_` format, generation, hashing, issue, revocation, expiry) and the
+//! [`Principal`] that authentication produces for the rest of the request
+//! path. Later it also owns access tokens, token exchange and JIT grants.
+//!
+//! What this crate must not depend on: HTTP. No server, client, header or
+//! status code types appear here; the gateway turns [`AuthError`] into a
+//! response in the caller's dialect. Persistence goes through
+//! [`modelgate_store::Store`] only, never a database driver directly.
+//!
+//! No secret leaves this crate by accident: an [`ApiKey`] prints only its
+//! hint, and no error message contains a presented key, its hash or any part
+//! of it.
+
+pub mod apikey;
+mod base62;
+mod error;
+mod identity;
+pub mod ids;
+mod kind;
+mod principal;
+mod service;
+
+pub use apikey::{ApiKey, GeneratedKey, KeyFormatError, looks_like_api_key, parse_api_key};
+pub use base62::RandomnessError;
+pub use error::{AuthError, IdentityError};
+pub use identity::{
+    CorruptRecord, Identity, MAX_OWNER_CHARS, MAX_PURPOSE_CHARS, NewIdentity, ValidationError,
+    is_valid_environment, is_valid_name,
+};
+pub use kind::{IdentityKind, IdentityStatus, ParseEnumError};
+pub use principal::{Actor, AuthMethod, Principal};
+pub use service::{IdentityService, IssuedKey, KeyInfo, KeyPolicy, KeyStatus, MAX_LABEL_CHARS};

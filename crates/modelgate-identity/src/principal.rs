@@ -1,0 +1,53 @@
+//! The authenticated caller, as the gateway's authenticate stage produces it.
+
+use serde::Serialize;
+
+use crate::kind::IdentityKind;
+
+/// How the caller proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// A long-lived (but expiring) `mgk_` API key.
+    ApiKey,
+}
+
+impl AuthMethod {
+    /// The spelling used in logs and audit records (`api_key`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ApiKey => "api_key",
+        }
+    }
+}
+
+/// One link of a delegation chain: a party acting on the principal's behalf
+/// (from a token's `act` claim). Empty for API keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    /// The actor's subject (an identity name or an external subject).
+    pub subject: String,
+}
+
+/// An authenticated caller: the identity, the credential it used, and any
+/// delegation chain. Holds no secret, so it can be logged and audited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// The identity's id (`idn_...`).
+    pub identity_id: String,
+    /// The identity's name.
+    pub identity_name: String,
+    /// The identity's kind.
+    pub kind: IdentityKind,
+    /// Who answers for the identity.
+    pub owner: String,
+    /// The identity's environment.
+    pub environment: String,
+    /// The credential used: an API key id (`key_...`).
+    pub credential_id: String,
+    /// How the caller authenticated.
+    pub auth_method: AuthMethod,
+    /// Actors in the delegation chain, outermost first. Empty for API keys.
+    pub delegation: Vec<Actor>,
+}

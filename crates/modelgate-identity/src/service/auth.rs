@@ -1,0 +1,113 @@
+//! Authenticating presented API keys, and the buffered usage record.
+
+use std::time::Duration;
+
+use super::{IdentityService, UsageBuffer};
+use crate::apikey::parse_api_key;
+use crate::error::{AuthError, IdentityError};
+use crate::identity::Identity;
+use crate::principal::{AuthMethod, Principal};
+
+impl IdentityService {
+    /// Turns a presented API key into a [`Principal`].
+    ///
+    /// The format and checksum are checked first, so a malformed value is
+    /// refused ([`AuthError::Malformed`]) without touching the store. Then:
+    /// unknown hash → `Unknown`, revoked → `Revoked`, `expires_at <= now` →
+    /// `Expired`, identity not active → `IdentityDisabled`. A success is
+    /// noted in memory; [`IdentityService::flush_usage`] writes it.
+    pub async fn authenticate_api_key(
+        &self,
+        presented: &str,
+        now: i64,
+    ) -> Result<Principal, AuthError> {
+        let hash = parse_api_key(presented).map_err(AuthError::Malformed)?;
+        let Some((key, identity)) = self.store().api_key_by_hash(&hash).await? else {
+            return Err(AuthError::Unknown);
+        };
+        if key.revoked_at.is_some() {
+            tracing::debug!(key_id = %key.id, "revoked api key presented");
+            return Err(AuthError::Revoked);
+        }
+        if key.expires_at <= now {
+            tracing::debug!(key_id = %key.id, "expired api key presented");
+            return Err(AuthError::Expired);
+        }
+        let identity = Identity::from_record(identity)?;
+        if !identity.is_active() {
+            tracing::debug!(key_id = %key.id, identity = %identity.name, "key of inactive identity presented");
+            return Err(AuthError::IdentityDisabled);
+        }
+        self.note_use(&key.id, &identity.id, now);
+        Ok(Principal {
+            identity_id: identity.id,
+            identity_name: identity.name,
+            kind: identity.kind,
+            owner: identity.owner,
+            environment: identity.environment,
+            credential_id: key.id,
+            auth_method: AuthMethod::ApiKey,
+            delegation: Vec::new(),
+        })
+    }
+
+    /// Remembers the latest use of a key until the next flush.
+    fn note_use(&self, key_id: &str, identity_id: &str, at: i64) {
+        let mut usage = self.usage();
+        match usage.get_mut(key_id) {
+            Some((_, last)) => *last = (*last).max(at),
+            None => {
+                usage.insert(key_id.to_owned(), (identity_id.to_owned(), at));
+            }
+        }
+    }
+
+    /// Number of keys with uses not yet written to the store.
+    pub fn pending_usage(&self) -> usize {
+        self.usage().len()
+    }
+
+    /// Writes buffered key uses to the store in one transaction and returns
+    /// how many keys were updated. On failure the uses go back into the
+    /// buffer for the next attempt.
+    pub async fn flush_usage(&self) -> Result<usize, IdentityError> {
+        let taken: UsageBuffer = std::mem::take(&mut *self.usage());
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let batch: Vec<(String, String, i64)> = taken
+            .iter()
+            .map(|(key, (identity, at))| (key.clone(), identity.clone(), *at))
+            .collect();
+        match self.store().record_key_use(&batch).await {
+            Ok(()) => Ok(batch.len()),
+            Err(err) => {
+                let mut usage = self.usage();
+                for (key, (identity, at)) in taken {
+                    let entry = usage.entry(key).or_insert((identity, at));
+                    entry.1 = entry.1.max(at);
+                }
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Spawns a task on the current tokio runtime that calls
+    /// [`IdentityService::flush_usage`] every `every` (at least one second),
+    /// logging failures. Abort the handle at shutdown, then flush once more.
+    pub fn spawn_usage_flusher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        let every = every.max(Duration::from_secs(1));
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + every;
+            let mut ticks = tokio::time::interval_at(start, every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(err) = service.flush_usage().await {
+                    tracing::warn!(error = %err, "could not record api key usage; will retry");
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! The identity service: creating identities, issuing and revoking API keys,
+//! and authenticating presented keys.
+
+mod auth;
+mod keys;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use modelgate_store::{ApiKeyRecord, IdentityRecord, Store, StoreError};
+
+use crate::apikey::ApiKey;
+use crate::error::IdentityError;
+use crate::identity::{Identity, NewIdentity};
+use crate::ids::{new_identity_id, new_key_id};
+use crate::kind::IdentityStatus;
+
+pub use keys::{KeyInfo, KeyStatus, MAX_LABEL_CHARS};
+
+/// Limits on the credentials the service issues.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// Longest lifetime an API key may be issued with. Default 90 days.
+    pub max_lifetime: Duration,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        KeyPolicy {
+            max_lifetime: Duration::from_secs(90 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// A key just issued. The secret is in here and nowhere else: show it once.
+#[derive(Debug)]
+pub struct IssuedKey {
+    /// The key's id (`key_...`).
+    pub id: String,
+    /// The identity holding the key.
+    pub identity: Identity,
+    /// The key. Its `Debug`/`Display` print only the hint.
+    pub secret: ApiKey,
+    /// `mgk_…` and the last four characters.
+    pub hint: String,
+    /// Expiry, unix seconds.
+    pub expires_at: i64,
+}
+
+/// Key uses not yet written to the store: key id → (identity id, latest use).
+type UsageBuffer = HashMap<String, (String, i64)>;
+
+struct Inner {
+    store: Store,
+    policy: KeyPolicy,
+    usage: Mutex<UsageBuffer>,
+}
+
+/// Identities, API keys and authentication over a [`Store`].
+///
+/// Cheap to clone: clones share the store and the usage buffer.
+#[derive(Clone)]
+pub struct IdentityService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for IdentityService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityService")
+            .field("store", &self.inner.store)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityService {
+    /// A service over `store` enforcing `policy`.
+    pub fn new(store: Store, policy: KeyPolicy) -> IdentityService {
+        IdentityService {
+            inner: Arc::new(Inner {
+                store,
+                policy,
+                usage: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The store the service works on.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The key policy in force.
+    pub fn policy(&self) -> &KeyPolicy {
+        &self.inner.policy
+    }
+
+    /// The usage buffer; a poisoned lock is still usable (the map stays
+    /// consistent: every update is a single insert).
+    fn usage(&self) -> MutexGuard<'_, UsageBuffer> {
+        self.inner
+            .usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Validates and creates an active identity.
+    /// [`IdentityError::NameTaken`] if the name is in use.
+    pub async fn create_identity(
+        &self,
+        new: NewIdentity,
+        now: i64,
+    ) -> Result<Identity, IdentityError> {
+        new.validate()?;
+        let identity = Identity {
+            id: new_identity_id()?,
+            name: new.name,
+            kind: new.kind,
+            owner: new.owner,
+            environment: new.environment,
+            purpose: new.purpose,
+            status: IdentityStatus::Active,
+            created_at: now,
+            last_used_at: None,
+        };
+        let record = IdentityRecord {
+            id: identity.id.clone(),
+            name: identity.name.clone(),
+            kind: identity.kind.as_str().to_owned(),
+            owner: identity.owner.clone(),
+            environment: identity.environment.clone(),
+            purpose: identity.purpose.clone(),
+            status: identity.status.as_str().to_owned(),
+            created_at: identity.created_at,
+            last_used_at: None,
+        };
+        match self.inner.store.insert_identity(&record).await {
+            Ok(()) => {
+                tracing::info!(identity = %identity.name, id = %identity.id, "identity created");
+                Ok(identity)
+            }
+            Err(StoreError::Conflict(what)) if what == "identity name" => {
+                Err(IdentityError::NameTaken(identity.name))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// The identity with this name. [`IdentityError::IdentityNotFound`] if
+    /// there is none.
+    pub async fn identity(&self, name: &str) -> Result<Identity, IdentityError> {
+        match self.inner.store.identity_by_name(name).await? {
+            Some(record) => Ok(Identity::from_record(record)?),
+            None => Err(IdentityError::identity_not_found(name)),
+        }
+    }
+
+    /// Every identity, ordered by name.
+    pub async fn list_identities(&self) -> Result<Vec<Identity>, IdentityError> {
+        self.inner
+            .store
+            .list_identities()
+            .await?
+            .into_iter()
+            .map(|r| Identity::from_record(r).map_err(IdentityError::from))
+            .collect()
+    }
+
+    /// Issues an API key to an active identity. `lifetime` must be at least
+    /// one second and at most the policy's maximum.
+    pub async fn issue_key(
+        &self,
+        identity_name: &str,
+        lifetime: Duration,
+        label: Option<String>,
+        now: i64,
+    ) -> Result<IssuedKey, IdentityError> {
+        if lifetime.as_secs() == 0 {
+            return Err(IdentityError::LifetimeTooShort);
+        }
+        let max = self.inner.policy.max_lifetime;
+        if lifetime > max {
+            return Err(IdentityError::LifetimeTooLong { max });
+        }
+        keys::validate_label(label.as_deref())?;
+        let expires_at = i64::try_from(lifetime.as_secs())
+            .ok()
+            .and_then(|secs| now.checked_add(secs))
+            .ok_or(IdentityError::ExpiryOutOfRange)?;
+        let identity = self.identity(identity_name).await?;
+        if !identity.is_active() {
+            return Err(IdentityError::IdentityNotActive {
+                name: identity.name,
+                status: identity.status,
+            });
+        }
+        let generated = ApiKey::generate()?;
+        let id = new_key_id()?;
+        let record = ApiKeyRecord {
+            id: id.clone(),
+            identity_id: identity.id.clone(),
+            label,
+            hint: generated.hint.clone(),
+            key_hash: generated.hash,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        self.inner.store.insert_api_key(&record).await?;
+        tracing::info!(identity = %identity.name, key_id = %id, expires_at, "api key issued");
+        Ok(IssuedKey {
+            id,
+            identity,
+            secret: generated.secret,
+            hint: generated.hint,
+            expires_at,
+        })
+    }
+
+    /// Revokes a key. Revoking a revoked key succeeds and keeps the first
+    /// revocation time. [`IdentityError::KeyNotFound`] if there is no such
+    /// key.
+    pub async fn revoke_key(&self, id: &str, now: i64) -> Result<(), IdentityError> {
+        if self.inner.store.revoke_api_key(id, now).await? {
+            tracing::info!(key_id = %id, "api key revoked");
+            return Ok(());
+        }
+        match self.inner.store.api_key_by_id(id).await? {
+            Some(_) => Ok(()),
+            None => Err(IdentityError::key_not_found(id)),
+        }
+    }
+}
