@@ -1,0 +1,582 @@
+//! The configuration file: one TOML document, every field documented in
+//! `examples/modelgate.toml`.
+//!
+//! Parsing is strict (`deny_unknown_fields`) and validation runs before the
+//! gateway starts, so a mistake is reported with the field that holds it.
+//! Secrets are never written in the file: an upstream credential is a
+//! reference (`env:NAME` or `file:PATH`), and a literal value is refused
+//! without ever being echoed back.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::secret::SecretRef;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listener settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Where the gateway keeps its state.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Request and stream limits.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Circuit breaker applied to every upstream.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+    /// Rules for credentials the gateway issues.
+    #[serde(default)]
+    pub keys: KeyConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Model providers and self-hosted model servers.
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamConfig>,
+    /// Public model names and the upstream targets that serve them.
+    #[serde(default)]
+    pub models: Vec<ModelConfig>,
+}
+
+/// Listener settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the data plane listens on.
+    pub listen: SocketAddr,
+    /// Name of this replica in logs (defaults to the host name or `local`).
+    pub replica_id: Option<String>,
+    /// How long a client may take to send its request headers.
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// How long shutdown waits for in-flight requests and streams.
+    #[serde(with = "duration")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            replica_id: None,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Where state is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// SQLite database file (created if missing).
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("modelgate.db"),
+        }
+    }
+}
+
+/// Explicit limits on what a caller may send and how long streams may run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
+    /// Largest total size of request header names and values (431 above it).
+    pub max_header_bytes: usize,
+    /// Most request headers accepted (431 above it).
+    pub max_headers: usize,
+    /// Largest non-streamed upstream response the gateway will buffer.
+    pub max_response_bytes: usize,
+    /// Longest silence allowed between two chunks of a stream.
+    #[serde(with = "duration")]
+    pub stream_idle_timeout: Duration,
+    /// Longest a single stream may last.
+    #[serde(with = "duration")]
+    pub stream_max_duration: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 4 * 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 64,
+            max_response_bytes: 32 * 1024 * 1024,
+            stream_idle_timeout: Duration::from_secs(120),
+            stream_max_duration: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Circuit breaker settings shared by all upstreams.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerConfig {
+    /// Consecutive failures that open the breaker.
+    pub failure_threshold: u32,
+    /// How long an open breaker skips the upstream before one trial request.
+    #[serde(with = "duration")]
+    pub cooldown: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            cooldown: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Rules for API keys the gateway issues.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyConfig {
+    /// Longest lifetime an API key may be issued with.
+    #[serde(with = "duration")]
+    pub max_lifetime: Duration,
+}
+
+impl Default for KeyConfig {
+    fn default() -> Self {
+        Self {
+            max_lifetime: Duration::from_secs(90 * 24 * 3600),
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` for people, `json` for log shippers.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `modelgate_gateway=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The wire format an upstream speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamKind {
+    /// OpenAI and every OpenAI-compatible server (vLLM, Ollama, llama.cpp, TGI).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Azure OpenAI (deployments in the path, `api-key` header).
+    AzureOpenai,
+}
+
+/// Where an upstream runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deployment {
+    /// A provider's API outside the organisation.
+    Hosted,
+    /// A model server the organisation runs.
+    SelfHosted,
+}
+
+impl Deployment {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Deployment::Hosted => "hosted",
+            Deployment::SelfHosted => "self_hosted",
+        }
+    }
+}
+
+/// How a provider keeps one customer's data from another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Enforced by technical means (dedicated hardware, own deployment).
+    Technical,
+    /// Promised by contract only.
+    Contractual,
+}
+
+/// One model provider or model server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Unique name, used in model routes, logs and metrics.
+    pub name: String,
+    /// Wire format.
+    pub kind: UpstreamKind,
+    /// Base URL, as its own SDK would take it (`https://api.openai.com/v1`,
+    /// `https://api.anthropic.com`, `http://vllm:8000/v1`).
+    pub base_url: String,
+    /// Reference to the upstream's credential: `env:NAME` or `file:PATH`.
+    /// Omit for servers that need none.
+    pub credential: Option<String>,
+    /// Hosted API or self-hosted server.
+    pub deployment: Deployment,
+    /// Region where the upstream processes data.
+    pub region: String,
+    /// The provider's stated prompt retention in days (0 = none).
+    #[serde(default)]
+    pub retention_days: u32,
+    /// Tenant isolation.
+    pub isolation: Isolation,
+    /// Time allowed to open a connection.
+    #[serde(default = "default_connect_timeout", with = "duration")]
+    pub connect_timeout: Duration,
+    /// Time allowed from sending a request to the response headers.
+    #[serde(default = "default_first_byte_timeout", with = "duration")]
+    pub first_byte_timeout: Duration,
+    /// Longest silence allowed while reading a response body.
+    #[serde(default = "default_idle_timeout", with = "duration")]
+    pub idle_timeout: Duration,
+    /// Azure OpenAI only: the `api-version` query parameter.
+    pub api_version: Option<String>,
+    /// Anthropic only: `anthropic-version` sent when the caller sends none.
+    pub anthropic_version: Option<String>,
+}
+
+fn default_connect_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_first_byte_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_idle_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// A public model name and the targets that serve it, in order of preference.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The name callers use.
+    pub name: String,
+    /// Ordered fallback list.
+    pub targets: Vec<TargetConfig>,
+    /// If set, only identities in these environments may use the model.
+    pub environments: Option<Vec<String>>,
+}
+
+/// One (upstream, upstream model) pair.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Name of an `[[upstreams]]` entry.
+    pub upstream: String,
+    /// Model (or Azure deployment) name at that upstream.
+    pub model: String,
+}
+
+/// A configuration mistake, naming the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML did not parse; the message carries line and column only.
+    #[error("{0}")]
+    Parse(String),
+    /// A value is not acceptable.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Path to the field, such as `upstreams[openai].credential`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Parses and validates a TOML document.
+    ///
+    /// Parse errors report the position and toml's message, never the source
+    /// line, since that line may hold a secret pasted by mistake.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let position = e
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!("line {line}, column {column}: ")
+                })
+                .unwrap_or_default();
+            ConfigError::Parse(format!("{position}{}", e.message().trim_end()))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks cross-field rules: unique names, references, credential form.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = HashSet::new();
+        for (i, upstream) in self.upstreams.iter().enumerate() {
+            let field = |f: &str| format!("upstreams[{i}].{f}");
+            if !valid_name(&upstream.name) {
+                return Err(invalid(
+                    field("name"),
+                    "use 1 to 64 characters from a-z, 0-9, '.', '_', '-'",
+                ));
+            }
+            if !names.insert(upstream.name.as_str()) {
+                return Err(invalid(field("name"), "duplicate upstream name"));
+            }
+            let field = |f: &str| format!("upstreams[{}].{f}", upstream.name);
+            crate::upstream::BaseUrl::parse(&upstream.base_url)
+                .map_err(|reason| invalid(field("base_url"), reason))?;
+            if let Some(reference) = &upstream.credential {
+                SecretRef::parse(reference)
+                    .map_err(|reason| invalid(field("credential"), reason))?;
+            }
+            if upstream.kind == UpstreamKind::AzureOpenai && upstream.api_version.is_none() {
+                return Err(invalid(
+                    field("api_version"),
+                    "required for kind azure_openai",
+                ));
+            }
+            if upstream.region.trim().is_empty() {
+                return Err(invalid(field("region"), "must not be empty"));
+            }
+            for (name, value) in [
+                ("connect_timeout", upstream.connect_timeout),
+                ("first_byte_timeout", upstream.first_byte_timeout),
+                ("idle_timeout", upstream.idle_timeout),
+            ] {
+                if value.is_zero() {
+                    return Err(invalid(field(name), "must be greater than zero"));
+                }
+            }
+        }
+        let mut models = HashSet::new();
+        for (i, model) in self.models.iter().enumerate() {
+            if model.name.is_empty() || model.name.len() > 256 {
+                return Err(invalid(format!("models[{i}].name"), "1 to 256 characters"));
+            }
+            if !models.insert(model.name.as_str()) {
+                return Err(invalid(format!("models[{i}].name"), "duplicate model name"));
+            }
+            if model.targets.is_empty() {
+                return Err(invalid(
+                    format!("models[{}].targets", model.name),
+                    "at least one target is required",
+                ));
+            }
+            for (j, target) in model.targets.iter().enumerate() {
+                if !names.contains(target.upstream.as_str()) {
+                    return Err(invalid(
+                        format!("models[{}].targets[{j}].upstream", model.name),
+                        format!("no upstream named {:?}", target.upstream),
+                    ));
+                }
+                if target.model.is_empty() {
+                    return Err(invalid(
+                        format!("models[{}].targets[{j}].model", model.name),
+                        "must not be empty",
+                    ));
+                }
+            }
+        }
+        let limits = &self.limits;
+        for (name, value) in [
+            ("max_body_bytes", limits.max_body_bytes),
+            ("max_header_bytes", limits.max_header_bytes),
+            ("max_headers", limits.max_headers),
+            ("max_response_bytes", limits.max_response_bytes),
+        ] {
+            if value == 0 {
+                return Err(invalid(
+                    format!("limits.{name}"),
+                    "must be greater than zero",
+                ));
+            }
+        }
+        if limits.max_header_bytes > crate::server::HARD_MAX_HEADER_BYTES {
+            return Err(invalid(
+                "limits.max_header_bytes",
+                format!("at most {}", crate::server::HARD_MAX_HEADER_BYTES),
+            ));
+        }
+        if limits.max_headers > crate::server::HARD_MAX_HEADERS {
+            return Err(invalid(
+                "limits.max_headers",
+                format!("at most {}", crate::server::HARD_MAX_HEADERS),
+            ));
+        }
+        if self.breaker.failure_threshold == 0 {
+            return Err(invalid("breaker.failure_threshold", "must be at least 1"));
+        }
+        if self.keys.max_lifetime.is_zero() {
+            return Err(invalid("keys.max_lifetime", "must be greater than zero"));
+        }
+        Ok(())
+    }
+}
+
+/// Names of upstreams: short, printable, safe as a metric label.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
+/// Serde helper for durations written as `"30s"`, `"5m"`, `"90d"`.
+pub mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    /// Parses a human-readable duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map_err(|_| {
+            serde::de::Error::custom(
+                "expected a duration such as \"500ms\", \"30s\", \"5m\", \"90d\"",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[[upstreams]]
+name = "local"
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+deployment = "self_hosted"
+region = "eu-west"
+isolation = "technical"
+
+[[models]]
+name = "m"
+targets = [{ upstream = "local", model = "m" }]
+"#;
+
+    #[test]
+    fn minimal_config_parses_with_defaults() {
+        let config = Config::from_toml(MINIMAL).unwrap();
+        assert_eq!(config.limits.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!(config.upstreams[0].connect_timeout, Duration::from_secs(5));
+        assert_eq!(config.server.listen.port(), 8080);
+    }
+
+    #[test]
+    fn empty_config_is_valid() {
+        assert!(Config::from_toml("").unwrap().upstreams.is_empty());
+    }
+
+    #[test]
+    fn literal_secret_is_refused_without_echo() {
+        let text = MINIMAL.replace(
+            "region = \"eu-west\"",
+            "region = \"eu-west\"\ncredential = \"sk-CANARYliteral123\"",
+        );
+        let err = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("upstreams[local].credential"), "{err}");
+        assert!(!err.contains("CANARY"), "{err}");
+    }
+
+    #[test]
+    fn parse_error_does_not_echo_source_line() {
+        let text = "[server]\nlisten = \"sk-CANARY-not-an-address\"\n";
+        let err = Config::from_toml(text).unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        assert!(!err.contains("CANARY"), "{err}");
+    }
+
+    #[test]
+    fn unknown_field_is_refused() {
+        let err = Config::from_toml("[server]\nlisten_addr = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("listen_addr"), "{err}");
+    }
+
+    #[test]
+    fn dangling_target_is_refused() {
+        let text = MINIMAL.replace("upstream = \"local\"", "upstream = \"nope\"");
+        let err = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("models[m].targets[0].upstream"), "{err}");
+    }
+
+    #[test]
+    fn azure_needs_api_version() {
+        let text = MINIMAL.replace("kind = \"openai\"", "kind = \"azure_openai\"");
+        let err = Config::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("api_version"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let text = format!(
+            "{MINIMAL}\n[[models]]\nname = \"m\"\ntargets = [{{ upstream = \"local\", model = \"x\" }}]\n"
+        );
+        assert!(
+            Config::from_toml(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate")
+        );
+    }
+
+    #[test]
+    fn bad_duration_and_base_url_are_refused() {
+        let text = MINIMAL.replace(
+            "isolation = \"technical\"",
+            "isolation = \"technical\"\nidle_timeout = \"soon\"",
+        );
+        assert!(
+            Config::from_toml(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("duration")
+        );
+        let text = MINIMAL.replace("http://127.0.0.1:9/v1", "ftp://x");
+        assert!(
+            Config::from_toml(&text)
+                .unwrap_err()
+                .to_string()
+                .contains("base_url")
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! The gateway's shared state and the request path of a model call:
+//! accept → authenticate → parse → route → forward/stream → account.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, header};
+use http_body_util::{BodyExt, Limited};
+use modelgate_identity::{IdentityService, Principal};
+use modelgate_store::Store;
+
+use crate::config::{Config, Limits};
+use crate::dialect::{ApiError, Dialect, ErrorKind};
+use crate::forward::{Forwarded, forward};
+use crate::metrics::{AuthFailureLabels, Metrics};
+use crate::parse::{Operation, parse};
+use crate::record::CallRecord;
+use crate::routes::RouteTable;
+use crate::sse::SseTap;
+use crate::stream::{self, StreamLimits};
+use crate::upstream::{Upstream, UpstreamSetupError};
+
+/// The gateway: cheap to clone, shared by every connection.
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) limits: Limits,
+    pub(crate) header_read_timeout: std::time::Duration,
+    pub(crate) shutdown_grace: std::time::Duration,
+    pub(crate) identity: IdentityService,
+    pub(crate) store: Store,
+    pub(crate) routes: RouteTable,
+    pub(crate) metrics: Arc<Metrics>,
+    request_prefix: String,
+    request_counter: AtomicU64,
+}
+
+/// Unix time in seconds.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Gateway {
+    /// Builds the gateway from validated configuration: resolves every
+    /// upstream credential now, so a missing secret stops start-up.
+    pub fn new(
+        config: &Config,
+        store: Store,
+        identity: IdentityService,
+    ) -> Result<Gateway, UpstreamSetupError> {
+        let upstreams = config
+            .upstreams
+            .iter()
+            .map(|u| Upstream::from_config(u, &config.breaker).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let routes = RouteTable::new(config, &upstreams);
+        let mut random = [0u8; 6];
+        let _ = getrandom::fill(&mut random);
+        let request_prefix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                limits: config.limits.clone(),
+                header_read_timeout: config.server.header_read_timeout,
+                shutdown_grace: config.server.shutdown_grace,
+                identity,
+                store,
+                routes,
+                metrics: Arc::new(Metrics::new()),
+                request_prefix,
+                request_counter: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The metrics registry (for `/metrics` and tests).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Configured model names, in order.
+    pub fn model_names(&self) -> Vec<String> {
+        self.inner
+            .routes
+            .all()
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect()
+    }
+
+    pub(crate) fn next_request_id(&self) -> Arc<str> {
+        let n = self.inner.request_counter.fetch_add(1, Ordering::Relaxed);
+        Arc::from(format!("req_{}{n:08x}", self.inner.request_prefix))
+    }
+
+    fn refuse(
+        &self,
+        record: &mut CallRecord,
+        label: &'static str,
+        error: ApiError,
+        dialect: Dialect,
+    ) -> Response {
+        record.status = error.kind.status().as_u16();
+        record.refusal = Some(label);
+        error.into_response(dialect)
+    }
+
+    /// The request path of one model call.
+    pub async fn model_call(&self, operation: Operation, request: Request<Body>) -> Response {
+        let dialect = operation.dialect();
+        let request_id = self.next_request_id();
+        let mut record = CallRecord::new(
+            self.inner.metrics.clone(),
+            request_id.clone(),
+            operation.as_str(),
+        );
+        let mut response = match self.model_call_inner(operation, request, &mut record).await {
+            Ok(response) => response,
+            Err((label, error)) => self.refuse(&mut record, label, error, dialect),
+        };
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        if !record.stream {
+            record.finish();
+        }
+        response
+    }
+
+    async fn model_call_inner(
+        &self,
+        operation: Operation,
+        request: Request<Body>,
+        record: &mut CallRecord,
+    ) -> Result<Response, (&'static str, ApiError)> {
+        let dialect = operation.dialect();
+        let (parts, body) = request.into_parts();
+        let principal = self.authenticate(&parts.headers, dialect, record).await?;
+        let body = self.read_request_body(&parts.headers, body).await?;
+        let call = parse(operation, &body).map_err(|e| ("invalid_request", e))?;
+        let route = self
+            .inner
+            .routes
+            .resolve(&call.model, &principal)
+            .ok_or_else(|| ("model_not_found", model_not_found()))?;
+        record.model = Some(route.name.clone());
+        let forwarded = forward(
+            &call,
+            route,
+            &body,
+            &parts.headers,
+            self.inner.limits.max_response_bytes,
+            record,
+        )
+        .await
+        .map_err(|e| ("upstream", e))?;
+        match forwarded {
+            Forwarded::Complete {
+                status,
+                headers,
+                body,
+                usage,
+            } => {
+                record.status = status.as_u16();
+                record.usage = usage;
+                let mut response = Response::new(Body::from(body));
+                *response.status_mut() = status;
+                *response.headers_mut() = headers;
+                Ok(response)
+            }
+            Forwarded::Stream {
+                headers,
+                body,
+                upstream,
+            } => {
+                let limits = StreamLimits {
+                    idle: self
+                        .inner
+                        .limits
+                        .stream_idle_timeout
+                        .min(upstream.idle_timeout),
+                    max_duration: self.inner.limits.stream_max_duration,
+                };
+                let tap = SseTap::new(
+                    dialect,
+                    call.needs_usage_injection(),
+                    self.inner.limits.max_body_bytes,
+                );
+                let mut stream_record = CallRecord::new(
+                    record.metrics.clone(),
+                    record.request_id.clone(),
+                    record.operation,
+                );
+                std::mem::swap(&mut stream_record, record);
+                stream_record.stream = true;
+                stream_record.status = 200;
+                stream_record.gateway_time = Some(
+                    stream_record
+                        .started
+                        .elapsed()
+                        .saturating_sub(stream_record.upstream_time),
+                );
+                record.stream = true; // the spawned stream finishes the record
+                let body = stream::spawn(body, tap, dialect, limits, stream_record);
+                let mut response = Response::new(Body::new(body));
+                *response.headers_mut() = headers;
+                Ok(response)
+            }
+        }
+    }
+
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        dialect: Dialect,
+        record: &mut CallRecord,
+    ) -> Result<Principal, (&'static str, ApiError)> {
+        match crate::auth::authenticate(&self.inner.identity, headers, dialect, unix_now()).await {
+            Ok(principal) => {
+                record.identity = Some(principal.identity_name.clone());
+                record.credential_id = Some(principal.credential_id.clone());
+                Ok(principal)
+            }
+            Err((reason, error)) => {
+                self.inner
+                    .metrics
+                    .auth_failures
+                    .get_or_create(&AuthFailureLabels { reason })
+                    .inc();
+                Err(("unauthenticated", error))
+            }
+        }
+    }
+
+    async fn read_request_body(
+        &self,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<Bytes, (&'static str, ApiError)> {
+        let max = self.inner.limits.max_body_bytes;
+        let too_large = || {
+            (
+                "body_too_large",
+                ApiError::new(
+                    ErrorKind::RequestTooLarge,
+                    format!("the request body exceeds the gateway's limit of {max} bytes"),
+                ),
+            )
+        };
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > max as u64) {
+            return Err(too_large());
+        }
+        match Limited::new(body, max).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Err(_) => Err((
+                "body_read",
+                ApiError::new(
+                    ErrorKind::InvalidRequest,
+                    "the request body could not be read",
+                ),
+            )),
+        }
+    }
+
+    /// `GET /v1/models` (and `/v1/models/{id}`): the models the caller may
+    /// use, in OpenAI form, or Anthropic form when the caller speaks it.
+    pub async fn list_models(&self, request: Request<Body>, only: Option<String>) -> Response {
+        let headers = request.headers();
+        let dialect =
+            if headers.contains_key("anthropic-version") || headers.contains_key("x-api-key") {
+                Dialect::Anthropic
+            } else {
+                Dialect::OpenAi
+            };
+        let mut record = CallRecord::new(
+            self.inner.metrics.clone(),
+            self.next_request_id(),
+            "models.list",
+        );
+        let response = match self.authenticate(headers, dialect, &mut record).await {
+            Err((label, error)) => self.refuse(&mut record, label, error, dialect),
+            Ok(principal) => {
+                let names: Vec<&str> = self
+                    .inner
+                    .routes
+                    .visible(&principal)
+                    .map(|r| &*r.name)
+                    .filter(|name| only.as_deref().is_none_or(|o| o == *name))
+                    .collect();
+                match (&only, names.first()) {
+                    (Some(_), None) => {
+                        self.refuse(&mut record, "model_not_found", model_not_found(), dialect)
+                    }
+                    (Some(_), Some(name)) => {
+                        record.status = 200;
+                        json_response(model_object(dialect, name))
+                    }
+                    (None, _) => {
+                        record.status = 200;
+                        json_response(model_list(dialect, &names))
+                    }
+                }
+            }
+        };
+        record.finish();
+        response
+    }
+}
+
+/// Unknown and forbidden models look the same; the name is not echoed.
+fn model_not_found() -> ApiError {
+    ApiError::new(
+        ErrorKind::NotFound,
+        "the requested model does not exist or you do not have access to it",
+    )
+    .with_param("model")
+    .with_code("model_not_found")
+}
+
+fn model_object(dialect: Dialect, name: &str) -> serde_json::Value {
+    match dialect {
+        Dialect::OpenAi => serde_json::json!({
+            "id": name, "object": "model", "created": 0, "owned_by": "modelgate"
+        }),
+        Dialect::Anthropic => serde_json::json!({
+            "type": "model", "id": name, "display_name": name,
+            "created_at": "1970-01-01T00:00:00Z"
+        }),
+    }
+}
+
+fn model_list(dialect: Dialect, names: &[&str]) -> serde_json::Value {
+    let data: Vec<_> = names.iter().map(|n| model_object(dialect, n)).collect();
+    match dialect {
+        Dialect::OpenAi => serde_json::json!({ "object": "list", "data": data }),
+        Dialect::Anthropic => serde_json::json!({
+            "data": data,
+            "has_more": false,
+            "first_id": names.first(),
+            "last_id": names.last(),
+        }),
+    }
+}
+
+pub(crate) fn json_response(value: serde_json::Value) -> Response {
+    let mut response = Response::new(Body::from(value.to_string()));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,356 @@
+//! Upstreams at run time: address, credential, timeouts, connection pool.
+//!
+//! The credential is injected here and nowhere else; it is held as a
+//! sensitive header value, so hyper never prints it either.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Uri};
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use crate::breaker::Breaker;
+use crate::config::{BreakerConfig, Deployment, Isolation, UpstreamConfig, UpstreamKind};
+use crate::dialect::Dialect;
+use crate::parse::Operation;
+use crate::secret::{SecretError, SecretRef, SecretValue};
+
+/// The HTTP client type shared by upstreams.
+pub type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// A parsed, validated base URL.
+#[derive(Debug, Clone)]
+pub struct BaseUrl {
+    scheme: String,
+    authority: String,
+    path: String,
+}
+
+impl BaseUrl {
+    /// Parses `http(s)://host[:port][/path]` with no query or fragment.
+    pub fn parse(text: &str) -> Result<BaseUrl, String> {
+        let uri: Uri = text.parse().map_err(|_| "not a valid URL".to_owned())?;
+        let scheme = match uri.scheme_str() {
+            Some(s @ ("http" | "https")) => s.to_owned(),
+            _ => return Err("must start with http:// or https://".to_owned()),
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| "must name a host".to_owned())?;
+        if authority.as_str().contains('@') {
+            return Err("must not carry credentials; use `credential`".to_owned());
+        }
+        if uri.query().is_some() {
+            return Err("must not have a query string".to_owned());
+        }
+        Ok(BaseUrl {
+            scheme,
+            authority: authority.as_str().to_owned(),
+            path: uri.path().trim_end_matches('/').to_owned(),
+        })
+    }
+
+    fn join(&self, path_and_query: &str) -> Result<Uri, http::Error> {
+        Uri::builder()
+            .scheme(self.scheme.as_str())
+            .authority(self.authority.as_str())
+            .path_and_query(format!("{}{}", self.path, path_and_query))
+            .build()
+    }
+}
+
+/// One upstream, ready to receive requests.
+#[derive(Debug)]
+pub struct Upstream {
+    /// Configured name (metric label, logs).
+    pub name: Arc<str>,
+    /// Wire format.
+    pub kind: UpstreamKind,
+    /// Hosted or self-hosted.
+    pub deployment: Deployment,
+    /// Processing region.
+    pub region: String,
+    /// Stated prompt retention in days.
+    pub retention_days: u32,
+    /// Tenant isolation.
+    pub isolation: Isolation,
+    /// Time allowed until response headers.
+    pub first_byte_timeout: Duration,
+    /// Longest silence while reading a body.
+    pub idle_timeout: Duration,
+    /// Failure tracking.
+    pub breaker: Breaker,
+    base: BaseUrl,
+    auth: Option<(HeaderName, HeaderValue)>,
+    secret: Option<SecretValue>,
+    api_version: Option<String>,
+    anthropic_version: HeaderValue,
+    client: HttpClient,
+}
+
+/// Why an upstream could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamSetupError {
+    /// The credential could not be resolved.
+    #[error("upstream {name}: {source}")]
+    Secret {
+        /// Upstream name.
+        name: String,
+        /// Cause (never the secret).
+        source: SecretError,
+    },
+    /// The configuration is inconsistent.
+    #[error("upstream {name}: {reason}")]
+    Invalid {
+        /// Upstream name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// TLS roots could not be loaded.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+}
+
+fn client(connect_timeout: Duration) -> Result<HttpClient, UpstreamSetupError> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_nodelay(true);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_webpki_roots(provider)
+        .map_err(|e| UpstreamSetupError::Tls(e.to_string()))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(512)
+        .build(https))
+}
+
+impl Upstream {
+    /// Builds the upstream from validated config, resolving its credential.
+    pub fn from_config(
+        config: &UpstreamConfig,
+        breaker: &BreakerConfig,
+    ) -> Result<Upstream, UpstreamSetupError> {
+        let invalid = |reason: String| UpstreamSetupError::Invalid {
+            name: config.name.clone(),
+            reason,
+        };
+        let base = BaseUrl::parse(&config.base_url).map_err(invalid)?;
+        let secret = match &config.credential {
+            None => None,
+            Some(reference) => {
+                let reference = SecretRef::parse(reference).map_err(invalid)?;
+                Some(
+                    reference
+                        .resolve()
+                        .map_err(|source| UpstreamSetupError::Secret {
+                            name: config.name.clone(),
+                            source,
+                        })?,
+                )
+            }
+        };
+        let auth = match &secret {
+            None => None,
+            Some(secret) => {
+                let (name, value) = match config.kind {
+                    UpstreamKind::Openai => {
+                        (header::AUTHORIZATION, format!("Bearer {}", secret.expose()))
+                    }
+                    UpstreamKind::Anthropic => (
+                        HeaderName::from_static("x-api-key"),
+                        secret.expose().to_owned(),
+                    ),
+                    UpstreamKind::AzureOpenai => (
+                        HeaderName::from_static("api-key"),
+                        secret.expose().to_owned(),
+                    ),
+                };
+                let mut value = HeaderValue::try_from(value)
+                    .map_err(|_| invalid("credential is not a valid header value".to_owned()))?;
+                value.set_sensitive(true);
+                Some((name, value))
+            }
+        };
+        let anthropic_version =
+            HeaderValue::try_from(config.anthropic_version.as_deref().unwrap_or("2023-06-01"))
+                .map_err(|_| invalid("anthropic_version is not a valid header value".to_owned()))?;
+        Ok(Upstream {
+            name: Arc::from(config.name.as_str()),
+            kind: config.kind,
+            deployment: config.deployment,
+            region: config.region.clone(),
+            retention_days: config.retention_days,
+            isolation: config.isolation,
+            first_byte_timeout: config.first_byte_timeout,
+            idle_timeout: config.idle_timeout,
+            breaker: Breaker::new(breaker.failure_threshold, breaker.cooldown),
+            base,
+            auth,
+            secret,
+            api_version: config.api_version.clone(),
+            anthropic_version,
+            client: client(config.connect_timeout)?,
+        })
+    }
+
+    /// The dialect this upstream speaks.
+    pub fn dialect(&self) -> Dialect {
+        match self.kind {
+            UpstreamKind::Anthropic => Dialect::Anthropic,
+            UpstreamKind::Openai | UpstreamKind::AzureOpenai => Dialect::OpenAi,
+        }
+    }
+
+    /// The pooled client.
+    pub fn client(&self) -> &HttpClient {
+        &self.client
+    }
+
+    /// The upstream's own credential, to scrub it from anything relayed.
+    pub fn secret(&self) -> Option<&SecretValue> {
+        self.secret.as_ref()
+    }
+
+    /// Builds the upstream request for `operation` on `model`.
+    pub fn request(
+        &self,
+        operation: Operation,
+        model: &str,
+        caller_headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Request<Full<Bytes>>, http::Error> {
+        let suffix = match operation {
+            Operation::ChatCompletions => "/chat/completions",
+            Operation::Completions => "/completions",
+            Operation::Embeddings => "/embeddings",
+            Operation::Messages => "/v1/messages",
+        };
+        let uri = match self.kind {
+            UpstreamKind::Openai | UpstreamKind::Anthropic => self.base.join(suffix)?,
+            UpstreamKind::AzureOpenai => {
+                let version = self.api_version.as_deref().unwrap_or_default();
+                self.base.join(&format!(
+                    "/openai/deployments/{}{suffix}?api-version={}",
+                    encode_path_segment(model),
+                    encode_path_segment(version)
+                ))?
+            }
+        };
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .body(Full::new(body))?;
+        let headers = request.headers_mut();
+        *headers = crate::headers::upstream_request_headers(caller_headers);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.kind == UpstreamKind::Anthropic && !headers.contains_key("anthropic-version") {
+            headers.insert("anthropic-version", self.anthropic_version.clone());
+        }
+        if let Some((name, value)) = &self.auth {
+            headers.insert(name.clone(), value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode_path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn upstream(kind: &str, extra: &str) -> Upstream {
+        let text = format!(
+            "[[upstreams]]\nname = \"u\"\nkind = \"{kind}\"\nbase_url = \"https://example.test/base/\"\n\
+             deployment = \"hosted\"\nregion = \"us\"\nisolation = \"contractual\"\n{extra}"
+        );
+        let config = Config::from_toml(&text).unwrap();
+        Upstream::from_config(&config.upstreams[0], &config.breaker).unwrap()
+    }
+
+    #[test]
+    fn base_url_rules() {
+        assert!(BaseUrl::parse("https://api.openai.com/v1").is_ok());
+        assert!(BaseUrl::parse("http://127.0.0.1:8000").is_ok());
+        assert!(BaseUrl::parse("https://user:pw@host/v1").is_err());
+        assert!(BaseUrl::parse("https://host/v1?x=1").is_err());
+        assert!(BaseUrl::parse("/v1").is_err());
+    }
+
+    #[test]
+    fn paths_per_kind() {
+        let h = HeaderMap::new();
+        let o = upstream("openai", "");
+        let r = o
+            .request(Operation::ChatCompletions, "m", &h, Bytes::new())
+            .unwrap();
+        assert_eq!(r.uri(), "https://example.test/base/chat/completions");
+        let a = upstream("anthropic", "");
+        let r = a
+            .request(Operation::Messages, "m", &h, Bytes::new())
+            .unwrap();
+        assert_eq!(r.uri(), "https://example.test/base/v1/messages");
+        assert_eq!(r.headers()["anthropic-version"], "2023-06-01");
+        let z = upstream("azure_openai", "api_version = \"2024-10-21\"");
+        let r = z
+            .request(Operation::Embeddings, "my dep", &h, Bytes::new())
+            .unwrap();
+        assert_eq!(
+            r.uri(),
+            "https://example.test/base/openai/deployments/my%20dep/embeddings?api-version=2024-10-21"
+        );
+    }
+
+    #[test]
+    fn credential_is_injected_and_caller_auth_dropped() {
+        let dir = std::env::temp_dir().join(format!("mg-up-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("key");
+        std::fs::write(&path, "sk-upstream-CANARY\n").unwrap();
+        let o = upstream(
+            "openai",
+            &format!("credential = \"file:{}\"", path.display()),
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer mgk_caller"),
+        );
+        let r = o
+            .request(Operation::ChatCompletions, "m", &h, Bytes::new())
+            .unwrap();
+        assert_eq!(
+            r.headers()[header::AUTHORIZATION],
+            "Bearer sk-upstream-CANARY"
+        );
+        assert!(r.headers()[header::AUTHORIZATION].is_sensitive());
+        assert!(!format!("{o:?}").contains("CANARY"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
