@@ -1,0 +1,109 @@
+//! `modelgate serve`: wiring the store, identities and gateway to a listener.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use modelgate_gateway::config::{LogConfig, LogFormat};
+use modelgate_gateway::{Config, Gateway};
+use modelgate_identity::{IdentityService, KeyPolicy};
+use modelgate_store::Store;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the log subscriber (stderr; text or JSON). `RUST_LOG` overrides
+/// the configured level.
+pub fn init_logging(config: &LogConfig) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match config.format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}
+
+/// Opens the store named by the configuration.
+pub async fn open_store(config: &Config) -> Result<Store> {
+    Store::open_sqlite(&config.store.path)
+        .await
+        .with_context(|| format!("cannot open store {}", config.store.path.display()))
+}
+
+/// Serves with the configured store.
+pub async fn serve(
+    config: Config,
+    listen: Option<SocketAddr>,
+    banner: Option<String>,
+) -> Result<()> {
+    init_logging(&config.log);
+    let store = open_store(&config).await?;
+    run(config, store, listen, |_| banner).await
+}
+
+/// Builds the gateway, binds, prints `listening on ...` (and whatever
+/// `banner` returns for the bound address), then serves until SIGINT or
+/// SIGTERM.
+pub async fn run(
+    config: Config,
+    store: Store,
+    listen: Option<SocketAddr>,
+    banner: impl FnOnce(SocketAddr) -> Option<String>,
+) -> Result<()> {
+    let identity = IdentityService::new(
+        store.clone(),
+        KeyPolicy {
+            max_lifetime: config.keys.max_lifetime,
+        },
+    );
+    let gateway = Gateway::new(&config, store, identity).context("cannot set up upstreams")?;
+    let addr = listen.unwrap_or(config.server.listen);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{bound}")?;
+        if let Some(text) = banner(bound) {
+            writeln!(out, "{text}")?;
+        }
+        out.flush()?;
+    }
+    tracing::info!(%bound, models = ?gateway.model_names(), "modelgate serving");
+    let flusher = gateway.spawn_usage_flusher(Duration::from_secs(10));
+    gateway.serve(listener, shutdown_signal()).await;
+    flusher.abort();
+    tracing::info!("modelgate stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutdown requested");
+}

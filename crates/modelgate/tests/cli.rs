@@ -1,0 +1,292 @@
+//! The command line: quick start, config errors, and management commands'
+//! bad paths (clear message, non-zero exit, no secret echoed).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[tokio::test]
+async fn dev_mode_prints_exports_that_work() {
+    let mut child = Command::new(binary())
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut exports = std::collections::HashMap::new();
+    while exports.len() < 4 {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("dev mode printed its exports");
+        if let Some((name, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+            exports.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    let base = &exports["OPENAI_BASE_URL"];
+    let key = &exports["OPENAI_API_KEY"];
+    assert!(key.starts_with("mgk_"));
+    assert_eq!(&exports["ANTHROPIC_API_KEY"], key);
+    let auth = format!("Bearer {key}");
+    let r = call(
+        "POST",
+        &format!("{base}/chat/completions"),
+        &[("authorization", &auth)],
+        chat("demo-chat", false).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = call(
+        "POST",
+        &format!("{base}/embeddings"),
+        &[("authorization", &auth)],
+        r#"{"model":"demo-embed","input":"x"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let anthropic = &exports["ANTHROPIC_BASE_URL"];
+    let r = call(
+        "POST",
+        &format!("{anthropic}/v1/messages"),
+        &[("x-api-key", key)],
+        messages("demo-chat", true).to_string(),
+    )
+    .await;
+    assert!(r.text().contains("message_stop"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn write_config(dir: &tempfile::TempDir, body: &str) -> std::path::PathBuf {
+    let path = dir.path().join("c.toml");
+    let text = format!(
+        "[store]\npath = \"{}\"\n{body}",
+        dir.path().join("db").display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn literal_upstream_secret_is_refused_without_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        "[[upstreams]]\nname = \"o\"\nkind = \"openai\"\nbase_url = \"https://api.openai.com/v1\"\n\
+         credential = \"sk-proj-LITERAL-CANARY\"\ndeployment = \"hosted\"\nregion = \"us\"\nisolation = \"contractual\"\n",
+    );
+    for args in [vec!["serve"], vec!["config", "check"]] {
+        let out = cli_at(&config, &args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("upstreams[o].credential"), "{err}");
+        assert!(!err.contains("LITERAL-CANARY"), "{err}");
+    }
+}
+
+#[test]
+fn missing_secret_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        "[[upstreams]]\nname = \"o\"\nkind = \"openai\"\nbase_url = \"https://api.openai.com/v1\"\n\
+         credential = \"env:MG_SURELY_UNSET_VAR\"\ndeployment = \"hosted\"\nregion = \"us\"\nisolation = \"contractual\"\n",
+    );
+    let out = cli_at(&config, &["serve"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MG_SURELY_UNSET_VAR"));
+    let out = cli_at(&config, &["config", "check"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn config_check_and_unknown_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = write_config(&dir, "");
+    let out = cli_at(&ok, &["config", "check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = write_config(&dir, "[limits]\nmax_body = 5\n");
+    let out = cli_at(&bad, &["config", "check"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_body"));
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/modelgate.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    assert!(
+        modelgate_gateway::Config::from_toml(&text).is_ok(),
+        "the documented example parses"
+    );
+}
+
+#[test]
+fn management_commands_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, "[keys]\nmax_lifetime = \"30d\"\n");
+    let ok = |args: &[&str]| {
+        let out = cli_at(&config, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let fails = |args: &[&str], needle: &str| {
+        let out = cli_at(&config, args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    };
+    ok(&[
+        "identity",
+        "create",
+        "--name",
+        "billing-ci",
+        "--kind",
+        "ci_job",
+        "--owner",
+        "payments-team",
+        "--environment",
+        "prod",
+        "--purpose",
+        "nightly",
+    ]);
+    fails(
+        &[
+            "identity",
+            "create",
+            "--name",
+            "billing-ci",
+            "--kind",
+            "ci_job",
+            "--owner",
+            "x",
+            "--environment",
+            "prod",
+        ],
+        "",
+    );
+    fails(
+        &[
+            "identity",
+            "create",
+            "--name",
+            "Bad Name",
+            "--kind",
+            "service",
+            "--owner",
+            "x",
+            "--environment",
+            "prod",
+        ],
+        "name",
+    );
+    fails(
+        &[
+            "identity",
+            "create",
+            "--name",
+            "ok",
+            "--kind",
+            "robot",
+            "--owner",
+            "x",
+            "--environment",
+            "prod",
+        ],
+        "kind",
+    );
+    fails(
+        &[
+            "identity",
+            "create",
+            "--name",
+            "ok2",
+            "--kind",
+            "service",
+            "--owner",
+            "",
+            "--environment",
+            "prod",
+        ],
+        "owner",
+    );
+    fails(
+        &[
+            "key",
+            "create",
+            "--identity",
+            "billing-ci",
+            "--expires-in",
+            "400d",
+        ],
+        "at most",
+    );
+    fails(
+        &[
+            "key",
+            "create",
+            "--identity",
+            "billing-ci",
+            "--expires-in",
+            "soon",
+        ],
+        "expires-in",
+    );
+    fails(
+        &[
+            "key",
+            "create",
+            "--identity",
+            "nobody",
+            "--expires-in",
+            "1d",
+        ],
+        "nobody",
+    );
+    fails(&["key", "create", "--identity", "billing-ci"], "expires-in");
+    fails(&["key", "revoke", "key_doesnotexist"], "");
+    let created = ok(&[
+        "key",
+        "create",
+        "--identity",
+        "billing-ci",
+        "--expires-in",
+        "7d",
+        "--label",
+        "ci",
+    ]);
+    assert!(created.contains("mgk_"));
+    let listing = ok(&["key", "list"]);
+    assert!(
+        listing.contains("billing-ci") && listing.contains("active"),
+        "{listing}"
+    );
+    let key = created
+        .lines()
+        .find_map(|l| l.strip_prefix("key:"))
+        .unwrap()
+        .trim();
+    assert!(!listing.contains(key), "the key is shown once only");
+    let identities = ok(&["identity", "list", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&identities).unwrap();
+    assert_eq!(v[0]["owner"], "payments-team");
+    assert_eq!(v[0]["kind"], "ci_job");
+}

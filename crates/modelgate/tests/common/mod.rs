@@ -1,0 +1,314 @@
+//! The one test harness: spawns the real `modelgate` binary against an
+//! in-process mock upstream, provisions an identity and key through the
+//! real CLI, and offers a small HTTP client.
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub use modelgate_mock::{Behavior, MockHandle, MockUpstream};
+
+/// The path of the binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_modelgate")
+}
+
+/// A canary upstream credential; must never reach a caller or a log.
+pub const UPSTREAM_CANARY: &str = "sk-upstream-CANARY-7f3a9c1e5b";
+
+/// Upstream section for one OpenAI-kind and one Anthropic-kind upstream on
+/// `mock`, named `{prefix}-openai` and `{prefix}-anthropic`.
+pub fn upstreams_on(mock: &MockHandle, prefix: &str, extra: &str) -> String {
+    let base = mock.base_url();
+    format!(
+        r#"
+[[upstreams]]
+name = "{prefix}-openai"
+kind = "openai"
+base_url = "{base}/v1"
+credential = "env:MG_TEST_UPSTREAM_KEY"
+deployment = "self_hosted"
+region = "local"
+isolation = "technical"
+{extra}
+
+[[upstreams]]
+name = "{prefix}-anthropic"
+kind = "anthropic"
+base_url = "{base}"
+credential = "env:MG_TEST_UPSTREAM_KEY"
+deployment = "self_hosted"
+region = "local"
+isolation = "technical"
+{extra}
+"#
+    )
+}
+
+/// A running gateway process.
+pub struct TestGateway {
+    child: Child,
+    pub addr: SocketAddr,
+    pub key: String,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    logs: Arc<Mutex<String>>,
+}
+
+impl TestGateway {
+    /// Starts a gateway whose config is `body` (upstreams, models, limits...)
+    /// plus a temp store, with identity `app` (environment `prod`) and a key.
+    pub async fn start(body: &str) -> TestGateway {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("modelgate.toml");
+        let text = format!(
+            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\n{body}",
+            dir.path().join("modelgate.db").display()
+        );
+        std::fs::write(&config, text).unwrap();
+        let run = |args: &[&str]| {
+            let out = cli_at(&config, args);
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        };
+        run(&[
+            "identity",
+            "create",
+            "--name",
+            "app",
+            "--kind",
+            "service",
+            "--owner",
+            "team-a@example.com",
+            "--environment",
+            "prod",
+        ]);
+        let out = run(&[
+            "key",
+            "create",
+            "--identity",
+            "app",
+            "--expires-in",
+            "1h",
+            "--format",
+            "json",
+        ]);
+        let issued: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let key = issued["key"].as_str().unwrap().to_owned();
+
+        let mut child = Command::new(binary())
+            .args(["--config", config.to_str().unwrap(), "serve"])
+            .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let logs = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the child never blocks on a full pipe.
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("gateway did not start: {line:?}\n{}", logs.lock().unwrap()))
+            .parse()
+            .unwrap();
+        TestGateway {
+            child,
+            addr,
+            key,
+            dir,
+            config,
+            logs,
+        }
+    }
+
+    /// `http://ADDR` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Everything the gateway has logged so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Runs a CLI command against this gateway's config and store.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        cli_at(&self.config, args)
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the CLI with `--config path`.
+pub fn cli_at(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(binary())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
+        .output()
+        .unwrap()
+}
+
+/// A plain HTTP/1 client.
+pub fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// A finished response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends a request and returns the response head with its live body.
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> http::Response<Incoming> {
+    let mut builder = Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(Full::new(body.into())).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), client().request(request))
+        .await
+        .expect("request timed out")
+        .expect("request failed")
+}
+
+/// Sends a request and reads the whole response.
+pub async fn call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Reply {
+    let response = send(method, url, headers, body).await;
+    let (parts, body) = response.into_parts();
+    let body = tokio::time::timeout(Duration::from_secs(30), body.collect())
+        .await
+        .expect("body timed out")
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+impl TestGateway {
+    /// POST JSON with the OpenAI-style bearer key.
+    pub async fn openai(&self, path: &str, body: &serde_json::Value) -> Reply {
+        let auth = format!("Bearer {}", self.key);
+        call(
+            "POST",
+            &self.url(path),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// POST JSON with the Anthropic-style `x-api-key`.
+    pub async fn anthropic(&self, body: &serde_json::Value) -> Reply {
+        call(
+            "POST",
+            &self.url("/v1/messages"),
+            &[
+                ("x-api-key", &self.key),
+                ("anthropic-version", "2023-06-01"),
+                ("content-type", "application/json"),
+            ],
+            body.to_string(),
+        )
+        .await
+    }
+}
+
+/// A chat request body.
+pub fn chat(model: &str, stream: bool) -> serde_json::Value {
+    serde_json::json!({
+        "model": model,
+        "messages": [{"role": "user", "content": "hello there"}],
+        "stream": stream,
+    })
+}
+
+/// A Messages request body.
+pub fn messages(model: &str, stream: bool) -> serde_json::Value {
+    serde_json::json!({
+        "model": model,
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "hello there"}],
+        "stream": stream,
+    })
+}
