@@ -96,6 +96,9 @@ fn conflict_subject(message: &str) -> String {
         "identities.id" => "identity id".to_owned(),
         "api_keys.id" => "api key id".to_owned(),
         "api_keys.key_hash" => "api key hash".to_owned(),
+        "signing_keys.kid" => "signing key id".to_owned(),
+        "signing_keys.state" => "active signing key".to_owned(),
+        "revoked_tokens.jti" => "revoked token id".to_owned(),
         other if !other.is_empty() => other.to_owned(),
         _ => "row".to_owned(),
     }

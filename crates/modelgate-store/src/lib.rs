@@ -14,7 +14,17 @@
 //!
 //! Times are unix seconds (`i64`). Errors ([`StoreError`]) never contain a
 //! value bound to a query, so they are safe to log.
+//!
+//! # The state revision
+//!
+//! Replicas keep some state in memory (revoked token ids, inactive
+//! identities, signing keys). Every write that must invalidate such a cache
+//! bumps a single counter in the same transaction: revoking a token,
+//! changing an identity's status or offboarding it, inserting, rotating or
+//! retiring a signing key. A replica polls [`Store::revision`] (one indexed
+//! read) and reloads only when it moved.
 
+mod admin;
 mod error;
 mod records;
 mod sqlite;
@@ -26,7 +36,9 @@ use std::fmt;
 use std::path::Path;
 
 pub use error::StoreError;
-pub use records::{ApiKeyRecord, IdentityRecord};
+pub use records::{
+    ApiKeyRecord, IdentityRecord, OffboardSummary, RevokedTokenRecord, SigningKeyRecord,
+};
 pub use sqlite::SqliteOptions;
 
 use sqlite::SqliteBackend;
@@ -176,6 +188,140 @@ impl Store {
     pub async fn record_key_use(&self, uses: &[(String, String, i64)]) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(b) => b.record_key_use(uses).await,
+        }
+    }
+
+    /// The state revision: a counter bumped in the same transaction as every
+    /// change that invalidates in-memory caches (see the crate docs).
+    pub async fn revision(&self) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.revision().await,
+        }
+    }
+
+    /// Inserts a signing key and bumps the revision.
+    /// [`StoreError::Conflict`] if the kid is taken, or if the record is
+    /// `active` while another key is (`active signing key`).
+    pub async fn insert_signing_key(&self, r: &SigningKeyRecord) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.insert_signing_key(r).await,
+        }
+    }
+
+    /// Every signing key, whatever its state, oldest first.
+    pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.list_signing_keys().await,
+        }
+    }
+
+    /// Rotation, in one transaction: the active key (if any) becomes
+    /// `previous` with `verify_until = previous_verify_until`, `new` (which
+    /// should be `active`) is inserted, and the revision is bumped. Returns
+    /// the kid of the key that was demoted. On any failure nothing changes.
+    pub async fn rotate_signing_key(
+        &self,
+        new: &SigningKeyRecord,
+        previous_verify_until: i64,
+    ) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.rotate_signing_key(new, previous_verify_until).await,
+        }
+    }
+
+    /// Moves every `previous` key whose `verify_until <= now` to `retired`,
+    /// bumping the revision if any moved. Returns their kids, sorted.
+    pub async fn retire_signing_keys(&self, now: i64) -> Result<Vec<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.retire_signing_keys(now).await,
+        }
+    }
+
+    /// Records a revoked access token and bumps the revision, in one
+    /// transaction. `false` if the jti was already revoked (the first record
+    /// is kept, the revision is not bumped).
+    /// [`StoreError::MissingReference`] if the identity does not exist.
+    pub async fn revoke_token(
+        &self,
+        jti: &str,
+        identity_id: &str,
+        expires_at: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.revoke_token(jti, identity_id, expires_at, at).await,
+        }
+    }
+
+    /// Revoked tokens that have not expired yet (`expires_at > now`).
+    pub async fn active_revoked_tokens(
+        &self,
+        now: i64,
+    ) -> Result<Vec<RevokedTokenRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.active_revoked_tokens(now).await,
+        }
+    }
+
+    /// Deletes revocation records of tokens that expired (`expires_at <=
+    /// now`): an expired token is refused anyway. Returns how many.
+    pub async fn prune_revoked_tokens(&self, now: i64) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.prune_revoked_tokens(now).await,
+        }
+    }
+
+    /// Ids of every identity whose status is not `active`, sorted.
+    pub async fn inactive_identity_ids(&self) -> Result<Vec<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.inactive_identity_ids().await,
+        }
+    }
+
+    /// Sets an identity's status (and its status change time) and bumps the
+    /// revision, in one transaction. `false`, with nothing changed, if the
+    /// identity is unknown, already has this status, or is `offboarded`:
+    /// offboarding is final (the schema refuses to undo it, whatever the
+    /// query).
+    pub async fn set_identity_status(
+        &self,
+        id: &str,
+        status: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.set_identity_status(id, status, at).await,
+        }
+    }
+
+    /// Offboards an identity in ONE transaction: status `offboarded`, every
+    /// unrevoked API key revoked at `at`, revision bumped. `None` if the
+    /// identity is unknown. Offboarding an offboarded identity is allowed
+    /// (it revokes whatever is left and keeps the first offboarding time).
+    pub async fn offboard_identity(
+        &self,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<OffboardSummary>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.offboard_identity(id, at).await,
+        }
+    }
+
+    /// Rotates an API key in one transaction: inserts the successor `new`,
+    /// sets the old key's `replaced_by` to `new.id` and its `expires_at` to
+    /// the earlier of its own and `grace_end`. `false`, with nothing
+    /// written, if the old key is unknown, revoked, already rotated, or
+    /// expired at `at`.
+    pub async fn rotate_api_key(
+        &self,
+        old_id: &str,
+        new: &ApiKeyRecord,
+        grace_end: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.rotate_api_key(old_id, new, grace_end, at).await,
         }
     }
 }

@@ -49,6 +49,8 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<i64>,
     /// When the key was last used, if ever.
     pub last_used_at: Option<i64>,
+    /// The key that replaced this one when it was rotated, if it was.
+    pub replaced_by: Option<String>,
 }
 
 impl fmt::Debug for ApiKeyRecord {
@@ -63,6 +65,75 @@ impl fmt::Debug for ApiKeyRecord {
             .field("expires_at", &self.expires_at)
             .field("revoked_at", &self.revoked_at)
             .field("last_used_at", &self.last_used_at)
+            .field("replaced_by", &self.replaced_by)
             .finish()
+    }
+}
+
+/// A token signing key as stored: the public half in the clear, the private
+/// half sealed (encrypted) by the caller. The store never sees a plaintext
+/// private key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    /// Key id, as published in JWKS and token headers. Primary key.
+    pub kid: String,
+    /// Signature algorithm (`EdDSA`).
+    pub algorithm: String,
+    /// The public key bytes.
+    pub public_key: Vec<u8>,
+    /// The private key, encrypted with the key-encryption key.
+    pub sealed_private_key: Vec<u8>,
+    /// When the key was created.
+    pub created_at: i64,
+    /// `active` (signs), `previous` (verifies until `verify_until`) or
+    /// `retired` (neither).
+    pub state: String,
+    /// For a `previous` key: until when tokens it signed are accepted.
+    pub verify_until: Option<i64>,
+}
+
+impl fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("sealed_private_key", &"[redacted]")
+            .field("created_at", &self.created_at)
+            .field("state", &self.state)
+            .field("verify_until", &self.verify_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A revoked access token, kept until the token would have expired anyway.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedTokenRecord {
+    /// The token's `jti`. Primary key.
+    pub jti: String,
+    /// The identity the token was issued to (its `sub`).
+    pub identity_id: String,
+    /// The token's `exp`: after this the row can be pruned.
+    pub expires_at: i64,
+    /// When it was revoked.
+    pub revoked_at: i64,
+}
+
+/// What offboarding an identity changed, all in one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OffboardSummary {
+    /// The identity's status before (`active`, `disabled` or `offboarded`).
+    pub previous_status: String,
+    /// API keys that were still unrevoked and are now revoked.
+    pub keys_revoked: u64,
+}
+
+impl OffboardSummary {
+    /// A summary (for backends and tests).
+    pub fn new(previous_status: String, keys_revoked: u64) -> OffboardSummary {
+        OffboardSummary {
+            previous_status,
+            keys_revoked,
+        }
     }
 }

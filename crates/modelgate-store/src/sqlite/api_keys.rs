@@ -6,25 +6,9 @@ use crate::{ApiKeyRecord, IdentityRecord, StoreError};
 
 impl SqliteBackend {
     pub(crate) async fn insert_api_key(&self, r: &ApiKeyRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_keys \
-             (id, identity_id, label, hint, key_hash, created_at, expires_at, revoked_at, \
-              last_used_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.id)
-        .bind(&r.identity_id)
-        .bind(&r.label)
-        .bind(&r.hint)
-        .bind(&r.key_hash[..])
-        .bind(r.created_at)
-        .bind(r.expires_at)
-        .bind(r.revoked_at)
-        .bind(r.last_used_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("insert api key", e))?;
-        Ok(())
+        insert_api_key(&self.pool, r)
+            .await
+            .map_err(|e| StoreError::from_sqlx("insert api key", e))
     }
 
     pub(crate) async fn api_key_by_hash(
@@ -130,4 +114,30 @@ impl SqliteBackend {
         }
         tx.commit().await.map_err(|e| StoreError::from_sqlx(OP, e))
     }
+}
+
+/// Inserts a key row on any connection or transaction.
+pub(super) async fn insert_api_key<'e, E>(executor: E, r: &ApiKeyRecord) -> Result<(), sqlx::Error>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    sqlx::query(
+        "INSERT INTO api_keys \
+         (id, identity_id, label, hint, key_hash, created_at, expires_at, revoked_at, \
+          last_used_at, replaced_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.id)
+    .bind(&r.identity_id)
+    .bind(&r.label)
+    .bind(&r.hint)
+    .bind(&r.key_hash[..])
+    .bind(r.created_at)
+    .bind(r.expires_at)
+    .bind(r.revoked_at)
+    .bind(r.last_used_at)
+    .bind(&r.replaced_by)
+    .execute(executor)
+    .await?;
+    Ok(())
 }

@@ -6,24 +6,9 @@ use crate::{IdentityRecord, StoreError};
 
 impl SqliteBackend {
     pub(crate) async fn insert_identity(&self, r: &IdentityRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO identities \
-             (id, name, kind, owner, environment, purpose, status, created_at, last_used_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.id)
-        .bind(&r.name)
-        .bind(&r.kind)
-        .bind(&r.owner)
-        .bind(&r.environment)
-        .bind(&r.purpose)
-        .bind(&r.status)
-        .bind(r.created_at)
-        .bind(r.last_used_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("insert identity", e))?;
-        Ok(())
+        insert_identity(&self.pool, r)
+            .await
+            .map_err(|e| StoreError::from_sqlx("insert identity", e))
     }
 
     pub(crate) async fn identity_by_name(
@@ -64,4 +49,31 @@ impl SqliteBackend {
             .map(|row| rows::identity(row, 0))
             .collect()
     }
+}
+
+/// Inserts an identity row on any connection or transaction.
+pub(super) async fn insert_identity<'e, E>(
+    executor: E,
+    r: &IdentityRecord,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    sqlx::query(
+        "INSERT INTO identities \
+         (id, name, kind, owner, environment, purpose, status, created_at, last_used_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&r.id)
+    .bind(&r.name)
+    .bind(&r.kind)
+    .bind(&r.owner)
+    .bind(&r.environment)
+    .bind(&r.purpose)
+    .bind(&r.status)
+    .bind(r.created_at)
+    .bind(r.last_used_at)
+    .execute(executor)
+    .await?;
+    Ok(())
 }

@@ -21,11 +21,23 @@ pub(crate) struct Migration {
 }
 
 /// The SQLite migrations, in order.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "identities_and_api_keys",
-    sql: include_str!("../../migrations/sqlite/0001_identities_and_api_keys.sql"),
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "identities_and_api_keys",
+        sql: include_str!("../../migrations/sqlite/0001_identities_and_api_keys.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "tokens_and_lifecycle",
+        sql: include_str!("../../migrations/sqlite/0002_tokens_and_lifecycle.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "admin_roles",
+        sql: include_str!("../../migrations/sqlite/0003_admin_roles.sql"),
+    },
+];
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER NOT NULL PRIMARY KEY,

@@ -1,9 +1,12 @@
 //! The SQLite backend: one file, WAL, a small connection pool.
 
+mod admin;
 mod api_keys;
 mod identities;
+mod lifecycle;
 pub(crate) mod migrate;
 mod rows;
+mod signing_keys;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -6,18 +6,22 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{ApiKeyRecord, IdentityRecord, StoreError};
+use crate::{ApiKeyRecord, IdentityRecord, SigningKeyRecord, StoreError};
 
 /// Identity columns, table alias `i`. Nine columns.
 pub(crate) const IDENTITY_COLUMNS: &str = "i.id, i.name, i.kind, i.owner, i.environment, \
      i.purpose, i.status, i.created_at, i.last_used_at";
 
-/// API key columns, table alias `k`. Nine columns.
+/// API key columns, table alias `k`. Ten columns.
 pub(crate) const KEY_COLUMNS: &str = "k.id, k.identity_id, k.label, k.hint, k.key_hash, \
-     k.created_at, k.expires_at, k.revoked_at, k.last_used_at";
+     k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.replaced_by";
 
 /// Number of columns in [`KEY_COLUMNS`].
-pub(crate) const KEY_COLUMN_COUNT: usize = 9;
+pub(crate) const KEY_COLUMN_COUNT: usize = 10;
+
+/// Signing key columns, table alias `s`. Seven columns.
+pub(crate) const SIGNING_KEY_COLUMNS: &str = "s.kid, s.algorithm, s.public_key, \
+     s.sealed_private_key, s.created_at, s.state, s.verify_until";
 
 fn get<'r, T>(row: &'r SqliteRow, index: usize, operation: &'static str) -> Result<T, StoreError>
 where
@@ -60,5 +64,20 @@ pub(crate) fn api_key(row: &SqliteRow, at: usize) -> Result<ApiKeyRecord, StoreE
         expires_at: get(row, at + 6, OP)?,
         revoked_at: get(row, at + 7, OP)?,
         last_used_at: get(row, at + 8, OP)?,
+        replaced_by: get(row, at + 9, OP)?,
+    })
+}
+
+/// Decodes [`SIGNING_KEY_COLUMNS`] starting at column `at`.
+pub(crate) fn signing_key(row: &SqliteRow, at: usize) -> Result<SigningKeyRecord, StoreError> {
+    const OP: &str = "read signing key";
+    Ok(SigningKeyRecord {
+        kid: get(row, at, OP)?,
+        algorithm: get(row, at + 1, OP)?,
+        public_key: get(row, at + 2, OP)?,
+        sealed_private_key: get(row, at + 3, OP)?,
+        created_at: get(row, at + 4, OP)?,
+        state: get(row, at + 5, OP)?,
+        verify_until: get(row, at + 6, OP)?,
     })
 }

@@ -1,7 +1,9 @@
 //! Tests of the store against temporary SQLite files.
 
+mod lifecycle;
 mod migrations;
 mod queries;
+mod signing_keys;
 
 use std::path::{Path, PathBuf};
 
@@ -49,5 +51,6 @@ pub(super) fn api_key(id: &str, identity_id: &str, hash_byte: u8) -> ApiKeyRecor
         expires_at: 2_000,
         revoked_at: None,
         last_used_at: None,
+        replaced_by: None,
     }
 }

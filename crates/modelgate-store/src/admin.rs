@@ -1,0 +1,46 @@
+//! Admin roles on the [`Store`].
+
+use crate::{ApiKeyRecord, Backend, IdentityRecord, Store, StoreError};
+
+impl Store {
+    /// The admin scope of an identity (`*` or an owner), if it has one.
+    pub async fn admin_scope(&self, identity_id: &str) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.admin_scope(identity_id).await,
+        }
+    }
+
+    /// Grants (or changes) an identity's admin scope.
+    pub async fn grant_admin(
+        &self,
+        identity_id: &str,
+        scope: &str,
+        granted_by: Option<&str>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.grant_admin(identity_id, scope, granted_by, at).await,
+        }
+    }
+
+    /// Removes an identity's admin role; false if it had none.
+    pub async fn revoke_admin(&self, identity_id: &str) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.revoke_admin(identity_id).await,
+        }
+    }
+
+    /// In one transaction, if no admin exists yet: inserts `identity`, its
+    /// `key` and a global admin role. False (nothing written) if an admin
+    /// already exists, so bootstrap happens once.
+    pub async fn bootstrap_admin(
+        &self,
+        identity: &IdentityRecord,
+        key: &ApiKeyRecord,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.bootstrap_admin(identity, key, at).await,
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Admin roles: who may use the admin API, globally or for one owner.
+
+use super::SqliteBackend;
+use super::api_keys::insert_api_key;
+use super::identities::insert_identity;
+use crate::{ApiKeyRecord, IdentityRecord, StoreError};
+
+impl SqliteBackend {
+    pub(crate) async fn admin_scope(
+        &self,
+        identity_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT scope FROM admin_roles WHERE identity_id = ?")
+                .bind(identity_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_sqlx("read admin role", e))?;
+        Ok(row.map(|r| r.0))
+    }
+
+    pub(crate) async fn grant_admin(
+        &self,
+        identity_id: &str,
+        scope: &str,
+        granted_by: Option<&str>,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (identity_id) DO UPDATE SET scope = excluded.scope, \
+             granted_at = excluded.granted_at, granted_by = excluded.granted_by",
+        )
+        .bind(identity_id)
+        .bind(scope)
+        .bind(at)
+        .bind(granted_by)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx("grant admin role", e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn revoke_admin(&self, identity_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM admin_roles WHERE identity_id = ?")
+            .bind(identity_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("revoke admin role", e))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub(crate) async fn bootstrap_admin(
+        &self,
+        identity: &IdentityRecord,
+        key: &ApiKeyRecord,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "bootstrap admin";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let existing: (i64,) = sqlx::query_as("SELECT count(*) FROM admin_roles")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        if existing.0 > 0 {
+            return Ok(false);
+        }
+        insert_identity(&mut *tx, identity)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        insert_api_key(&mut *tx, key)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        sqlx::query(
+            "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) \
+             VALUES (?, '*', ?, 'bootstrap')",
+        )
+        .bind(&identity.id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        Ok(true)
+    }
+}

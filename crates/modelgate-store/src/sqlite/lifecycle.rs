@@ -1,0 +1,233 @@
+//! The state revision, revoked tokens, identity status changes, offboarding
+//! and API key rotation: the writes that invalidate in-memory caches bump
+//! the revision in the same transaction.
+
+use super::SqliteBackend;
+use super::api_keys::insert_api_key;
+use crate::{ApiKeyRecord, OffboardSummary, RevokedTokenRecord, StoreError};
+
+/// Bumps the single-row state revision inside the caller's transaction.
+pub(super) async fn bump_revision<'e, E>(executor: E) -> Result<(), sqlx::Error>
+where
+    E: sqlx::SqliteExecutor<'e>,
+{
+    sqlx::query("UPDATE state_revision SET revision = revision + 1 WHERE id = 1")
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+impl SqliteBackend {
+    pub(crate) async fn revision(&self) -> Result<i64, StoreError> {
+        let row: (i64,) = sqlx::query_as("SELECT revision FROM state_revision WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("read state revision", e))?;
+        Ok(row.0)
+    }
+
+    pub(crate) async fn revoke_token(
+        &self,
+        jti: &str,
+        identity_id: &str,
+        expires_at: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "revoke token";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let done = sqlx::query(
+            "INSERT INTO revoked_tokens (jti, identity_id, expires_at, revoked_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(identity_id)
+        .bind(expires_at)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let inserted = done.rows_affected() > 0;
+        if inserted {
+            bump_revision(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        Ok(inserted)
+    }
+
+    pub(crate) async fn active_revoked_tokens(
+        &self,
+        now: i64,
+    ) -> Result<Vec<RevokedTokenRecord>, StoreError> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT jti, identity_id, expires_at, revoked_at FROM revoked_tokens \
+             WHERE expires_at > ? ORDER BY revoked_at, jti",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx("list revoked tokens", e))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(jti, identity_id, expires_at, revoked_at)| RevokedTokenRecord {
+                    jti,
+                    identity_id,
+                    expires_at,
+                    revoked_at,
+                },
+            )
+            .collect())
+    }
+
+    pub(crate) async fn prune_revoked_tokens(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("prune revoked tokens", e))?;
+        Ok(done.rows_affected())
+    }
+
+    pub(crate) async fn inactive_identity_ids(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM identities WHERE status <> 'active' ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_sqlx("list inactive identities", e))?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    pub(crate) async fn set_identity_status(
+        &self,
+        id: &str,
+        status: &str,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "set identity status";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        // Offboarded is final: such a row is left alone (the trigger from
+        // migration 0002 would refuse the update anyway).
+        let done = sqlx::query(
+            "UPDATE identities SET status = ?1, status_changed_at = ?2 \
+             WHERE id = ?3 AND status <> ?1 AND status <> 'offboarded'",
+        )
+        .bind(status)
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let changed = done.rows_affected() > 0;
+        if changed {
+            bump_revision(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        Ok(changed)
+    }
+
+    pub(crate) async fn offboard_identity(
+        &self,
+        id: &str,
+        at: i64,
+    ) -> Result<Option<OffboardSummary>, StoreError> {
+        const OP: &str = "offboard identity";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let previous: Option<(String,)> =
+            sqlx::query_as("SELECT status FROM identities WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let Some((previous_status,)) = previous else {
+            return Ok(None); // dropping the transaction rolls it back
+        };
+        sqlx::query(
+            "UPDATE identities SET status = 'offboarded', \
+             status_changed_at = coalesce(CASE WHEN status = 'offboarded' \
+                 THEN status_changed_at END, ?1) \
+             WHERE id = ?2",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let keys = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? WHERE identity_id = ? AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        bump_revision(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        Ok(Some(OffboardSummary::new(
+            previous_status,
+            keys.rows_affected(),
+        )))
+    }
+
+    pub(crate) async fn rotate_api_key(
+        &self,
+        old_id: &str,
+        new: &ApiKeyRecord,
+        grace_end: i64,
+        at: i64,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "rotate api key";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        insert_api_key(&mut *tx, new)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET replaced_by = ?1, expires_at = min(expires_at, ?2) \
+             WHERE id = ?3 AND id <> ?1 AND revoked_at IS NULL AND replaced_by IS NULL \
+               AND expires_at > ?4",
+        )
+        .bind(&new.id)
+        .bind(grace_end)
+        .bind(old_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        if done.rows_affected() == 0 {
+            // Unknown, revoked, expired or already rotated: the successor's
+            // insert is rolled back with the transaction.
+            return Ok(false);
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        Ok(true)
+    }
+}
