@@ -4,7 +4,11 @@
 //! owner, a kind, an environment and a purpose), the API keys they hold (the
 //! `mgk_` format, generation, hashing, issue, revocation, expiry) and the
 //! [`Principal`] that authentication produces for the rest of the request
-//! path. Later it also owns access tokens, token exchange and JIT grants.
+//! path. It also owns the gateway's own access tokens ([`AccessTokens`]:
+//! Ed25519 JWTs with RFC 9068 claims, verified from memory against a
+//! [`RevocationCache`]), their signing keys ([`SigningKeyring`], private
+//! halves sealed in the store with a [`KeyEncryptionKey`]) and the
+//! credential lifecycle (key rotation with grace, disabling, offboarding).
 //!
 //! What this crate must not depend on: HTTP. No server, client, header or
 //! status code types appear here; the gateway turns [`AuthError`] into a
@@ -18,19 +22,37 @@
 pub mod apikey;
 mod base62;
 mod error;
+pub mod exchange;
+pub mod federation;
 mod identity;
 pub mod ids;
+pub mod kek;
 mod kind;
 mod principal;
+mod revocation;
 mod service;
+pub mod signing;
+pub mod tokens;
 
 pub use apikey::{ApiKey, GeneratedKey, KeyFormatError, looks_like_api_key, parse_api_key};
 pub use base62::RandomnessError;
-pub use error::{AuthError, IdentityError};
+pub use error::{AuthError, IdentityError, TokenRejection};
 pub use identity::{
     CorruptRecord, Identity, MAX_OWNER_CHARS, MAX_PURPOSE_CHARS, NewIdentity, ValidationError,
     is_valid_environment, is_valid_name,
 };
+pub use kek::{KekError, KeyEncryptionKey};
 pub use kind::{IdentityKind, IdentityStatus, ParseEnumError};
 pub use principal::{Actor, AuthMethod, Principal};
-pub use service::{IdentityService, IssuedKey, KeyInfo, KeyPolicy, KeyStatus, MAX_LABEL_CHARS};
+pub use revocation::RevocationCache;
+/// Admin roles.
+pub mod admin {
+    pub use crate::service::{AdminScope, BOOTSTRAP_ADMIN};
+}
+pub use service::{
+    IdentityService, IssuedKey, KeyInfo, KeyPolicy, KeyStatus, MAX_LABEL_CHARS, OffboardSummary,
+};
+pub use signing::{KeyState, KeyringError, SigningKeyInfo, SigningKeyring};
+pub use tokens::{
+    AccessTokenSecret, AccessTokenSettings, AccessTokens, MintedToken, looks_like_jwt,
+};

@@ -11,19 +11,23 @@ use crate::kind::IdentityKind;
 pub enum AuthMethod {
     /// A long-lived (but expiring) `mgk_` API key.
     ApiKey,
+    /// A short-lived gateway access token (a JWT signed by the gateway).
+    AccessToken,
 }
 
 impl AuthMethod {
-    /// The spelling used in logs and audit records (`api_key`).
+    /// The spelling used in logs and audit records (`api_key`,
+    /// `access_token`).
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ApiKey => "api_key",
+            AuthMethod::AccessToken => "access_token",
         }
     }
 }
 
 /// One link of a delegation chain: a party acting on the principal's behalf
-/// (from a token's `act` claim). Empty for API keys.
+/// (from a token's `act` claim, RFC 8693 §4.1). Empty for API keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Actor {
     /// The actor's subject (an identity name or an external subject).
@@ -44,10 +48,16 @@ pub struct Principal {
     pub owner: String,
     /// The identity's environment.
     pub environment: String,
-    /// The credential used: an API key id (`key_...`).
+    /// The credential used: an API key id (`key_...`) or an access token's
+    /// `jti`.
     pub credential_id: String,
     /// How the caller authenticated.
     pub auth_method: AuthMethod,
-    /// Actors in the delegation chain, outermost first. Empty for API keys.
+    /// Actors in the delegation chain, outermost first: the first is the
+    /// current actor (the token's top-level `act`), each next one the actor
+    /// before it (the `act` nested inside). Empty for API keys.
     pub delegation: Vec<Actor>,
+    /// The access token's `scope` (space-separated), if it had one. `None`
+    /// for API keys.
+    pub scope: Option<String>,
 }

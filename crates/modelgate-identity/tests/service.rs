@@ -279,6 +279,7 @@ async fn keys_only_for_existing_active_identities() {
             expires_at: NOW + 100,
             revoked_at: None,
             last_used_at: None,
+            replaced_by: None,
         })
         .await
         .unwrap();

@@ -48,6 +48,7 @@ impl IdentityService {
             credential_id: key.id,
             auth_method: AuthMethod::ApiKey,
             delegation: Vec::new(),
+            scope: None,
         })
     }
 

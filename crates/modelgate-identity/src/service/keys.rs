@@ -61,6 +61,9 @@ pub struct KeyInfo {
     pub revoked_at: Option<i64>,
     /// Last use, unix seconds, including uses not yet flushed to the store.
     pub last_used_at: Option<i64>,
+    /// The key that replaced this one when it was rotated (this key then
+    /// works until the end of its grace period).
+    pub replaced_by: Option<String>,
 }
 
 impl KeyInfo {
@@ -125,6 +128,7 @@ impl IdentityService {
                     created_at: r.created_at,
                     expires_at: r.expires_at,
                     revoked_at: r.revoked_at,
+                    replaced_by: r.replaced_by,
                 }
             })
             .collect())

@@ -1,8 +1,12 @@
 //! The identity service: creating identities, issuing and revoking API keys,
-//! and authenticating presented keys.
+//! authenticating presented keys, and the credential lifecycle (rotation,
+//! disabling, offboarding).
 
+mod access;
+mod admin;
 mod auth;
 mod keys;
+mod lifecycle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,8 +19,11 @@ use crate::error::IdentityError;
 use crate::identity::{Identity, NewIdentity};
 use crate::ids::{new_identity_id, new_key_id};
 use crate::kind::IdentityStatus;
+use crate::tokens::AccessTokens;
 
+pub use admin::{AdminScope, BOOTSTRAP_ADMIN};
 pub use keys::{KeyInfo, KeyStatus, MAX_LABEL_CHARS};
+pub use lifecycle::OffboardSummary;
 
 /// Limits on the credentials the service issues.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,11 +62,20 @@ struct Inner {
     store: Store,
     policy: KeyPolicy,
     usage: Mutex<UsageBuffer>,
+    tokens: Option<AccessTokens>,
 }
 
 /// Identities, API keys and authentication over a [`Store`].
 ///
 /// Cheap to clone: clones share the store and the usage buffer.
+///
+/// Attach the gateway's [`AccessTokens`] with
+/// [`IdentityService::with_tokens`]: then disabling, enabling and
+/// offboarding apply to that instance's revocation cache at once (its
+/// verification refuses the identity's tokens on the next request), and
+/// [`IdentityService::mint_access_token`] works. Without it, those changes
+/// still reach every `AccessTokens` through the store revision, at its next
+/// `refresh`.
 #[derive(Clone)]
 pub struct IdentityService {
     inner: Arc<Inner>,
@@ -70,6 +86,7 @@ impl std::fmt::Debug for IdentityService {
         f.debug_struct("IdentityService")
             .field("store", &self.inner.store)
             .field("policy", &self.inner.policy)
+            .field("tokens", &self.inner.tokens.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -82,8 +99,30 @@ impl IdentityService {
                 store,
                 policy,
                 usage: Mutex::new(HashMap::new()),
+                tokens: None,
             }),
         }
+    }
+
+    /// This service with `tokens` attached (see the type's docs). Call it
+    /// while building the service: the returned service has its own usage
+    /// buffer (pending uses are carried over), so clones made before do not
+    /// see the tokens.
+    pub fn with_tokens(self, tokens: AccessTokens) -> IdentityService {
+        let usage = std::mem::take(&mut *self.usage());
+        IdentityService {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                policy: self.inner.policy.clone(),
+                usage: Mutex::new(usage),
+                tokens: Some(tokens),
+            }),
+        }
+    }
+
+    /// The attached access tokens, if any.
+    pub fn tokens(&self) -> Option<&AccessTokens> {
+        self.inner.tokens.as_ref()
     }
 
     /// The store the service works on.
@@ -106,7 +145,9 @@ impl IdentityService {
     }
 
     /// Validates and creates an active identity.
-    /// [`IdentityError::NameTaken`] if the name is in use.
+    /// [`IdentityError::NameTaken`] if the name is in use,
+    /// [`IdentityError::NameRetired`] if it belonged to an offboarded
+    /// identity (names are never reused).
     pub async fn create_identity(
         &self,
         new: NewIdentity,
@@ -141,7 +182,12 @@ impl IdentityService {
                 Ok(identity)
             }
             Err(StoreError::Conflict(what)) if what == "identity name" => {
-                Err(IdentityError::NameTaken(identity.name))
+                let holder = self.inner.store.identity_by_name(&identity.name).await?;
+                if holder.is_some_and(|h| h.status == IdentityStatus::Offboarded.as_str()) {
+                    Err(IdentityError::NameRetired(identity.name))
+                } else {
+                    Err(IdentityError::NameTaken(identity.name))
+                }
             }
             Err(other) => Err(other.into()),
         }
@@ -207,6 +253,7 @@ impl IdentityService {
             expires_at,
             revoked_at: None,
             last_used_at: None,
+            replaced_by: None,
         };
         self.inner.store.insert_api_key(&record).await?;
         tracing::info!(identity = %identity.name, key_id = %id, expires_at, "api key issued");

@@ -1,0 +1,373 @@
+//! Token exchange (RFC 8693) and the `client_credentials` grant: a proof of
+//! workload identity (a federated JWT, a gateway access token, or an API
+//! key) becomes a short-lived gateway access token for exactly one
+//! registered identity, carrying the delegation chain when an actor acts
+//! for the subject.
+//!
+//! Transport-free: the gateway parses the HTTP form and renders the RFC 6749
+//! error; this module decides.
+
+use std::sync::Arc;
+
+use crate::error::{AuthError, IdentityError};
+use crate::federation::{Federation, FederationError};
+use crate::principal::{Actor, Principal};
+use crate::service::IdentityService;
+use crate::tokens::{AccessTokenSecret, AccessTokens, looks_like_jwt};
+
+/// Token type URIs (RFC 8693 §3).
+pub mod token_type {
+    /// An OAuth access token (here: a gateway access token).
+    pub const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+    /// A JWT (a workload identity token).
+    pub const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+    /// An OpenID Connect ID token.
+    pub const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
+}
+
+/// Longest delegation chain accepted (actors in `act`).
+pub const MAX_DELEGATION_DEPTH: usize = 4;
+
+/// A token request, as parsed from the form.
+#[derive(Debug)]
+pub enum ExchangeRequest {
+    /// `urn:ietf:params:oauth:grant-type:token-exchange`.
+    TokenExchange {
+        /// The token of the party the new token is for.
+        subject_token: String,
+        /// Its type URI.
+        subject_token_type: String,
+        /// The acting party's token and its type, for delegation.
+        actor: Option<(String, String)>,
+        /// Requested audiences (must name this gateway).
+        audiences: Vec<String>,
+        /// Requested resources (must name this gateway).
+        resources: Vec<String>,
+        /// Requested scope.
+        scope: Option<String>,
+        /// Requested token type (only access tokens are issued).
+        requested_token_type: Option<String>,
+    },
+    /// `client_credentials` with an API key as the client secret.
+    ClientCredentials {
+        /// The presented `mgk_` key.
+        api_key: String,
+        /// Requested scope.
+        scope: Option<String>,
+    },
+}
+
+/// A token issued.
+#[derive(Debug)]
+pub struct Exchanged {
+    /// The access token (printed redacted).
+    pub token: AccessTokenSecret,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// Scope granted.
+    pub scope: Option<String>,
+    /// Identity it names.
+    pub identity: String,
+    /// Its id.
+    pub jti: String,
+    /// Actors acting for the identity, outermost first.
+    pub delegation: Vec<Actor>,
+    /// What proved the subject: an issuer name, `access_token` or `api_key`.
+    pub via: String,
+}
+
+/// Why a token request was refused. Never holds a presented token.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The request is malformed (`invalid_request`).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// A presented token or grant is not acceptable (`invalid_grant`).
+    #[error("{description}")]
+    InvalidGrant {
+        /// Fixed label for metrics and logs.
+        label: &'static str,
+        /// What to tell the client.
+        description: String,
+    },
+    /// The audience or resource is not this gateway (`invalid_target`).
+    #[error("the requested audience or resource is not this gateway")]
+    InvalidTarget,
+    /// The requested scope is malformed (`invalid_scope`).
+    #[error("the requested scope is not valid")]
+    InvalidScope,
+    /// The client credentials were refused (`invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// A dependency (store, issuer keys) is unavailable.
+    #[error("the token service is temporarily unavailable")]
+    Unavailable,
+}
+
+impl ExchangeError {
+    /// The RFC 6749 / RFC 8693 error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::InvalidRequest(_) => "invalid_request",
+            ExchangeError::InvalidGrant { .. } => "invalid_grant",
+            ExchangeError::InvalidTarget => "invalid_target",
+            ExchangeError::InvalidScope => "invalid_scope",
+            ExchangeError::InvalidClient => "invalid_client",
+            ExchangeError::Unavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The `error_description`.
+    pub fn description(&self) -> String {
+        self.to_string()
+    }
+
+    /// Fixed label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ExchangeError::InvalidGrant { label, .. } => label,
+            other => other.code(),
+        }
+    }
+
+    fn grant(label: &'static str, description: impl Into<String>) -> ExchangeError {
+        ExchangeError::InvalidGrant {
+            label,
+            description: description.into(),
+        }
+    }
+}
+
+impl From<FederationError> for ExchangeError {
+    fn from(e: FederationError) -> Self {
+        match e.oauth_error() {
+            "temporarily_unavailable" => ExchangeError::Unavailable,
+            "invalid_request" => ExchangeError::InvalidRequest(e.to_string()),
+            _ => ExchangeError::grant(e.label(), e.to_string()),
+        }
+    }
+}
+
+fn from_auth(e: AuthError, what: &str) -> ExchangeError {
+    if e.is_client_error() {
+        ExchangeError::grant("token_refused", format!("the {what} was refused"))
+    } else {
+        ExchangeError::Unavailable
+    }
+}
+
+fn from_identity(e: IdentityError) -> ExchangeError {
+    match e {
+        IdentityError::IdentityNotFound(_) => {
+            ExchangeError::grant("no_identity", "the token maps to no registered identity")
+        }
+        IdentityError::IdentityNotActive { .. } => {
+            ExchangeError::grant("identity_inactive", "the identity is not active")
+        }
+        IdentityError::Store(_) | IdentityError::Randomness(_) | IdentityError::Corrupt(_) => {
+            ExchangeError::Unavailable
+        }
+        other => ExchangeError::grant("refused", other.to_string()),
+    }
+}
+
+/// Scope: space-separated tokens of printable ASCII without `"` or `\`
+/// (RFC 6749 §3.3), at most 1 KiB.
+fn valid_scope(scope: &str) -> bool {
+    scope.len() <= 1024
+        && scope.split(' ').all(|t| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        })
+}
+
+/// The token-exchange service.
+pub struct TokenExchange {
+    identity: IdentityService,
+    tokens: AccessTokens,
+    federation: Arc<Federation>,
+    targets: Vec<String>,
+}
+
+/// Who a presented token proves.
+struct Proven {
+    identity: String,
+    chain: Vec<Actor>,
+    via: String,
+}
+
+impl TokenExchange {
+    /// A service minting with `tokens` for identities of `identity`,
+    /// trusting `federation`'s issuers. `targets` are the audience and
+    /// resource values that name this gateway.
+    pub fn new(
+        identity: IdentityService,
+        tokens: AccessTokens,
+        federation: Arc<Federation>,
+        targets: Vec<String>,
+    ) -> Self {
+        Self {
+            identity,
+            tokens,
+            federation,
+            targets,
+        }
+    }
+
+    /// The trusted issuers.
+    pub fn federation(&self) -> &Federation {
+        &self.federation
+    }
+
+    /// Proves who `token` of `token_type` names.
+    async fn prove(
+        &self,
+        token: &str,
+        token_type: &str,
+        now: i64,
+    ) -> Result<Proven, ExchangeError> {
+        match token_type {
+            token_type::ACCESS_TOKEN if looks_like_jwt(token) => {
+                let principal: Principal = self
+                    .tokens
+                    .verify(token, now)
+                    .map_err(|e| from_auth(e, "access token"))?;
+                Ok(Proven {
+                    identity: principal.identity_name,
+                    chain: principal.delegation,
+                    via: "access_token".to_owned(),
+                })
+            }
+            token_type::JWT | token_type::ID_TOKEN => {
+                let subject = self.federation.verify(token, now).await?;
+                Ok(Proven {
+                    identity: subject.identity,
+                    chain: Vec::new(),
+                    via: subject.issuer_name,
+                })
+            }
+            token_type::ACCESS_TOKEN => Err(ExchangeError::grant(
+                "token_refused",
+                "the access token was refused",
+            )),
+            _ => Err(ExchangeError::InvalidRequest(
+                "unsupported token type: use urn:ietf:params:oauth:token-type:jwt, id_token or access_token"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// Decides a token request.
+    pub async fn exchange(
+        &self,
+        request: ExchangeRequest,
+        now: i64,
+    ) -> Result<Exchanged, ExchangeError> {
+        let (proven, scope) = match request {
+            ExchangeRequest::ClientCredentials { api_key, scope } => {
+                let principal = self
+                    .identity
+                    .authenticate_api_key(&api_key, now)
+                    .await
+                    .map_err(|e| {
+                        if e.is_client_error() {
+                            ExchangeError::InvalidClient
+                        } else {
+                            ExchangeError::Unavailable
+                        }
+                    })?;
+                let proven = Proven {
+                    identity: principal.identity_name,
+                    chain: Vec::new(),
+                    via: "api_key".to_owned(),
+                };
+                (proven, scope)
+            }
+            ExchangeRequest::TokenExchange {
+                subject_token,
+                subject_token_type,
+                actor,
+                audiences,
+                resources,
+                scope,
+                requested_token_type,
+            } => {
+                if let Some(requested) = &requested_token_type
+                    && requested != token_type::ACCESS_TOKEN
+                    && requested != token_type::JWT
+                {
+                    return Err(ExchangeError::InvalidRequest(
+                        "only access tokens are issued".to_owned(),
+                    ));
+                }
+                if audiences
+                    .iter()
+                    .chain(&resources)
+                    .any(|t| !self.targets.contains(t))
+                {
+                    return Err(ExchangeError::InvalidTarget);
+                }
+                let mut subject = self.prove(&subject_token, &subject_token_type, now).await?;
+                if let Some((actor_token, actor_type)) = actor {
+                    let actor = self.prove(&actor_token, &actor_type, now).await?;
+                    // The new actor is outermost; earlier actors follow
+                    // (RFC 8693 §4.1: the nested `act` is the prior chain).
+                    let mut chain = vec![Actor {
+                        subject: actor.identity,
+                    }];
+                    chain.append(&mut subject.chain);
+                    subject.chain = chain;
+                }
+                (subject, scope)
+            }
+        };
+        if proven.chain.len() > MAX_DELEGATION_DEPTH {
+            return Err(ExchangeError::InvalidRequest(format!(
+                "delegation chains are limited to {MAX_DELEGATION_DEPTH} actors"
+            )));
+        }
+        if let Some(scope) = &scope
+            && !valid_scope(scope)
+        {
+            return Err(ExchangeError::InvalidScope);
+        }
+        let identity = self
+            .identity
+            .identity(&proven.identity)
+            .await
+            .map_err(from_identity)?;
+        if !identity.is_active() {
+            return Err(ExchangeError::grant(
+                "identity_inactive",
+                "the identity is not active",
+            ));
+        }
+        let minted = self
+            .tokens
+            .mint(&identity, scope.as_deref(), &proven.chain, None, now)
+            .map_err(from_identity)?;
+        Ok(Exchanged {
+            expires_in: minted.lifetime_secs,
+            jti: minted.jti,
+            token: minted.token,
+            scope,
+            identity: identity.name,
+            delegation: proven.chain,
+            via: proven.via,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_syntax() {
+        assert!(valid_scope("models:read chat"));
+        assert!(!valid_scope("a  b"));
+        assert!(!valid_scope("quote\"d"));
+        assert!(!valid_scope(""));
+    }
+}

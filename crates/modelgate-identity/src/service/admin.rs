@@ -1,0 +1,192 @@
+//! Admin roles: which identities may use the admin API, and for whom.
+//! A global admin manages every identity; an owner-scoped admin manages only
+//! identities with that owner. The first admin is bootstrapped once.
+
+use std::time::Duration;
+
+use modelgate_store::{ApiKeyRecord, IdentityRecord};
+
+use super::{IdentityService, IssuedKey};
+use crate::apikey::ApiKey;
+use crate::error::IdentityError;
+use crate::identity::{Identity, NewIdentity};
+use crate::ids::{new_identity_id, new_key_id};
+use crate::kind::{IdentityKind, IdentityStatus};
+
+/// The name of the identity `bootstrap_admin` creates.
+pub const BOOTSTRAP_ADMIN: &str = "modelgate-admin";
+
+/// What an admin may manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminScope {
+    /// Every identity, and the gateway's own keys.
+    Global,
+    /// Identities whose owner is exactly this.
+    Owner(String),
+}
+
+impl AdminScope {
+    /// Whether identities owned by `owner` are within the scope.
+    pub fn covers(&self, owner: &str) -> bool {
+        match self {
+            AdminScope::Global => true,
+            AdminScope::Owner(scope) => scope == owner,
+        }
+    }
+
+    /// Whether this is the global scope.
+    pub fn is_global(&self) -> bool {
+        matches!(self, AdminScope::Global)
+    }
+
+    fn stored(&self) -> &str {
+        match self {
+            AdminScope::Global => "*",
+            AdminScope::Owner(owner) => owner,
+        }
+    }
+
+    fn from_stored(text: String) -> AdminScope {
+        if text == "*" {
+            AdminScope::Global
+        } else {
+            AdminScope::Owner(text)
+        }
+    }
+}
+
+impl IdentityService {
+    /// The admin scope of an identity, if it has the admin role and is
+    /// active.
+    pub async fn admin_scope(
+        &self,
+        identity_id: &str,
+    ) -> Result<Option<AdminScope>, IdentityError> {
+        let Some(scope) = self.store().admin_scope(identity_id).await? else {
+            return Ok(None);
+        };
+        let active = self
+            .store()
+            .identity_by_id(identity_id)
+            .await?
+            .is_some_and(|r| r.status == IdentityStatus::Active.as_str());
+        Ok(active.then(|| AdminScope::from_stored(scope)))
+    }
+
+    /// Grants `name` the admin role with `scope`.
+    pub async fn grant_admin(
+        &self,
+        name: &str,
+        scope: AdminScope,
+        granted_by: Option<&str>,
+        now: i64,
+    ) -> Result<(), IdentityError> {
+        if let AdminScope::Owner(owner) = &scope
+            && (owner.is_empty() || owner == "*" || owner.chars().any(char::is_control))
+        {
+            return Err(IdentityError::Invalid(
+                crate::identity::ValidationError::Owner,
+            ));
+        }
+        let identity = self.identity(name).await?;
+        self.store()
+            .grant_admin(&identity.id, scope.stored(), granted_by, now)
+            .await?;
+        tracing::info!(identity = %identity.name, scope = scope.stored(), "admin role granted");
+        Ok(())
+    }
+
+    /// Removes the admin role from `name`.
+    pub async fn revoke_admin(&self, name: &str) -> Result<bool, IdentityError> {
+        let identity = self.identity(name).await?;
+        Ok(self.store().revoke_admin(&identity.id).await?)
+    }
+
+    /// The identity holding API key `key_id`.
+    pub async fn key_identity(&self, key_id: &str) -> Result<Identity, IdentityError> {
+        let key = self
+            .store()
+            .api_key_by_id(key_id)
+            .await?
+            .ok_or_else(|| IdentityError::key_not_found(key_id))?;
+        let record = self
+            .store()
+            .identity_by_id(&key.identity_id)
+            .await?
+            .ok_or_else(|| IdentityError::key_not_found(key_id))?;
+        Ok(Identity::from_record(record)?)
+    }
+
+    /// Creates the first admin, [`BOOTSTRAP_ADMIN`], with a global admin role
+    /// and an API key valid for `lifetime`, in one transaction; refused with
+    /// [`IdentityError::AlreadyBootstrapped`] once any admin exists.
+    pub async fn bootstrap_admin(
+        &self,
+        lifetime: Duration,
+        now: i64,
+    ) -> Result<IssuedKey, IdentityError> {
+        if lifetime.as_secs() == 0 {
+            return Err(IdentityError::LifetimeTooShort);
+        }
+        if lifetime > self.policy().max_lifetime {
+            return Err(IdentityError::LifetimeTooLong {
+                max: self.policy().max_lifetime,
+            });
+        }
+        let new = NewIdentity {
+            name: BOOTSTRAP_ADMIN.to_owned(),
+            kind: IdentityKind::Tool,
+            owner: "modelgate-bootstrap".to_owned(),
+            environment: "admin".to_owned(),
+            purpose: "first admin credential; create named admins and retire this one".to_owned(),
+        };
+        new.validate()?;
+        let identity = Identity {
+            id: new_identity_id()?,
+            name: new.name,
+            kind: new.kind,
+            owner: new.owner,
+            environment: new.environment,
+            purpose: new.purpose,
+            status: IdentityStatus::Active,
+            created_at: now,
+            last_used_at: None,
+        };
+        let expires_at = now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
+        let generated = ApiKey::generate()?;
+        let key = ApiKeyRecord {
+            id: new_key_id()?,
+            identity_id: identity.id.clone(),
+            label: Some("bootstrap".to_owned()),
+            hint: generated.hint.clone(),
+            key_hash: generated.hash,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+            replaced_by: None,
+        };
+        let record = IdentityRecord {
+            id: identity.id.clone(),
+            name: identity.name.clone(),
+            kind: identity.kind.as_str().to_owned(),
+            owner: identity.owner.clone(),
+            environment: identity.environment.clone(),
+            purpose: identity.purpose.clone(),
+            status: identity.status.as_str().to_owned(),
+            created_at: now,
+            last_used_at: None,
+        };
+        if !self.store().bootstrap_admin(&record, &key, now).await? {
+            return Err(IdentityError::AlreadyBootstrapped);
+        }
+        tracing::info!(identity = %identity.name, key_id = %key.id, "admin bootstrapped");
+        Ok(IssuedKey {
+            id: key.id,
+            identity,
+            secret: generated.secret,
+            hint: generated.hint,
+            expires_at,
+        })
+    }
+}
