@@ -16,6 +16,7 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "debug"
 GATEWAY = TARGET / "modelgate"
 MOCK = TARGET / "modelgate-mock"
 UPSTREAM_CANARY = "sk-upstream-CANARY-sdk-51e0"
+TEST_KEK = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # test only
 
 
 class Process:
@@ -58,7 +59,7 @@ def mock():
 
 
 def cli(config, *args):
-    env = dict(os.environ, MG_TEST_UPSTREAM_KEY=UPSTREAM_CANARY)
+    env = dict(os.environ, MG_TEST_UPSTREAM_KEY=UPSTREAM_CANARY, MG_TEST_KEK=TEST_KEK)
     out = subprocess.run(
         [str(GATEWAY), "--config", str(config), *args], capture_output=True, text=True, env=env
     )
@@ -77,6 +78,9 @@ listen = "127.0.0.1:0"
 
 [store]
 path = "{Path(workdir.name) / 'modelgate.db'}"
+
+[tokens]
+kek = "env:MG_TEST_KEK"
 
 [[upstreams]]
 name = "local-openai"
@@ -117,7 +121,7 @@ environments = ["staging"]
         "--owner", "platform@example.com", "--environment", "prod")
     issued = json.loads(cli(config, "key", "create", "--identity", "sdk-app",
                             "--expires-in", "1h", "--format", "json"))
-    env = dict(os.environ, MG_TEST_UPSTREAM_KEY=UPSTREAM_CANARY)
+    env = dict(os.environ, MG_TEST_UPSTREAM_KEY=UPSTREAM_CANARY, MG_TEST_KEK=TEST_KEK)
     process = Process([str(GATEWAY), "--config", str(config), "serve"], env=env)
     process.key = issued["key"]
     yield process

@@ -4,7 +4,7 @@
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
-use modelgate_identity::{AuthError, IdentityService, Principal};
+use modelgate_identity::{AccessTokens, AuthError, IdentityService, Principal, looks_like_jwt};
 
 use crate::dialect::{ApiError, Dialect, ErrorKind};
 
@@ -16,6 +16,9 @@ fn reason(error: &AuthError) -> &'static str {
         AuthError::Expired => "expired",
         AuthError::Revoked => "revoked",
         AuthError::IdentityDisabled => "identity_disabled",
+        AuthError::InvalidToken(_) => "invalid_token",
+        AuthError::TokenExpired => "token_expired",
+        AuthError::TokenRevoked => "token_revoked",
         _ => "store",
     }
 }
@@ -42,8 +45,11 @@ pub fn presented(headers: &HeaderMap, dialect: Dialect) -> Option<&str> {
 }
 
 /// Authenticates the request, or says why not (label, caller-facing error).
+/// A bearer shaped like a JWT is verified as a gateway access token in
+/// memory; anything else is looked up as an API key.
 pub async fn authenticate(
     identity: &IdentityService,
+    tokens: &AccessTokens,
     headers: &HeaderMap,
     dialect: Dialect,
     now: i64,
@@ -58,31 +64,39 @@ pub async fn authenticate(
             ApiError::new(ErrorKind::Authentication, hint).with_code("invalid_api_key"),
         ));
     };
-    identity
-        .authenticate_api_key(token, now)
-        .await
-        .map_err(|e| {
-            let label = reason(&e);
-            let error = match e {
-                AuthError::Expired => {
-                    ApiError::new(ErrorKind::Authentication, "the API key has expired")
-                }
-                AuthError::Malformed(_)
-                | AuthError::Unknown
-                | AuthError::Revoked
-                | AuthError::IdentityDisabled => {
-                    ApiError::new(ErrorKind::Authentication, "invalid API key")
-                }
-                _ => {
-                    tracing::error!(error = %e, "credential lookup failed");
-                    ApiError::new(
-                        ErrorKind::Unavailable,
-                        "the gateway cannot check credentials right now",
-                    )
-                }
-            };
-            (label, error.with_code("invalid_api_key"))
-        })
+    let result = if looks_like_jwt(token) {
+        tokens.verify(token, now)
+    } else {
+        identity.authenticate_api_key(token, now).await
+    };
+    result.map_err(|e| {
+        let label = reason(&e);
+        let error = match e {
+            AuthError::Expired => {
+                ApiError::new(ErrorKind::Authentication, "the API key has expired")
+            }
+            AuthError::TokenExpired => {
+                ApiError::new(ErrorKind::Authentication, "the access token has expired")
+            }
+            AuthError::InvalidToken(_) | AuthError::TokenRevoked => {
+                ApiError::new(ErrorKind::Authentication, "invalid access token")
+            }
+            AuthError::Malformed(_)
+            | AuthError::Unknown
+            | AuthError::Revoked
+            | AuthError::IdentityDisabled => {
+                ApiError::new(ErrorKind::Authentication, "invalid API key")
+            }
+            _ => {
+                tracing::error!(error = %e, "credential lookup failed");
+                ApiError::new(
+                    ErrorKind::Unavailable,
+                    "the gateway cannot check credentials right now",
+                )
+            }
+        };
+        (label, error.with_code("invalid_api_key"))
+    })
 }
 
 #[cfg(test)]

@@ -38,6 +38,12 @@ pub struct Config {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Gateway access tokens (the token endpoint's output).
+    #[serde(default)]
+    pub tokens: TokenConfig,
+    /// Trusted workload-identity issuers for token exchange.
+    #[serde(default)]
+    pub issuers: Vec<modelgate_identity::federation::IssuerSettings>,
     /// Model providers and self-hosted model servers.
     #[serde(default)]
     pub upstreams: Vec<UpstreamConfig>,
@@ -149,14 +155,75 @@ pub struct KeyConfig {
     /// Longest lifetime an API key may be issued with.
     #[serde(with = "duration")]
     pub max_lifetime: Duration,
+    /// How long a rotated key keeps working beside its successor.
+    #[serde(with = "duration")]
+    pub rotation_grace: Duration,
 }
 
 impl Default for KeyConfig {
     fn default() -> Self {
         Self {
             max_lifetime: Duration::from_secs(90 * 24 * 3600),
+            rotation_grace: Duration::from_secs(24 * 3600),
         }
     }
+}
+
+/// Gateway access tokens: short-lived JWTs (Ed25519, `typ: at+jwt`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// `iss` of minted tokens and the OpenID issuer; defaults to
+    /// `http://<listen address>`. Set it to the URL callers use.
+    pub issuer: Option<String>,
+    /// `aud` of minted tokens, required back on every data-plane request;
+    /// defaults to the issuer.
+    pub audience: Option<String>,
+    /// Lifetime when the caller asks for none.
+    #[serde(with = "duration")]
+    pub default_lifetime: Duration,
+    /// Longest lifetime for any token.
+    #[serde(with = "duration")]
+    pub max_lifetime: Duration,
+    /// Tighter caps per identity kind (`service`, `ci_job`, `agent`,
+    /// `retrieval`, `tool`), such as `{ agent = "10m" }`.
+    #[serde(deserialize_with = "duration_map")]
+    pub max_lifetime_by_kind: std::collections::BTreeMap<String, Duration>,
+    /// Key-encryption key for the signing keys at rest: `env:NAME` or
+    /// `file:PATH` holding 32 bytes as 64 hex characters or base64.
+    /// Required unless the gateway runs with `--dev`.
+    pub kek: Option<String>,
+    /// How often each replica re-reads revocations and signing keys that
+    /// other replicas or the CLI changed.
+    #[serde(with = "duration")]
+    pub sync_interval: Duration,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            audience: None,
+            default_lifetime: Duration::from_secs(15 * 60),
+            max_lifetime: Duration::from_secs(3600),
+            max_lifetime_by_kind: std::collections::BTreeMap::new(),
+            kek: None,
+            sync_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+fn duration_map<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::collections::BTreeMap<String, Duration>, D::Error> {
+    let raw = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
+    raw.into_iter()
+        .map(|(kind, text)| {
+            humantime::parse_duration(&text)
+                .map(|d| (kind, d))
+                .map_err(|_| serde::de::Error::custom("expected durations such as \"10m\""))
+        })
+        .collect()
 }
 
 /// Log output.
@@ -445,6 +512,27 @@ impl Config {
         }
         if self.keys.max_lifetime.is_zero() {
             return Err(invalid("keys.max_lifetime", "must be greater than zero"));
+        }
+        let tokens = &self.tokens;
+        if tokens.default_lifetime.is_zero() || tokens.default_lifetime > tokens.max_lifetime {
+            return Err(invalid(
+                "tokens.default_lifetime",
+                "must be greater than zero and at most tokens.max_lifetime",
+            ));
+        }
+        for kind in tokens.max_lifetime_by_kind.keys() {
+            if kind.parse::<modelgate_identity::IdentityKind>().is_err() {
+                return Err(invalid(
+                    format!("tokens.max_lifetime_by_kind.{kind}"),
+                    "not an identity kind (service, ci_job, agent, retrieval, tool)",
+                ));
+            }
+        }
+        if let Some(reference) = &tokens.kek {
+            SecretRef::parse(reference).map_err(|reason| invalid("tokens.kek", reason))?;
+        }
+        if tokens.sync_interval < Duration::from_millis(100) {
+            return Err(invalid("tokens.sync_interval", "at least 100ms"));
         }
         Ok(())
     }

@@ -10,7 +10,12 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, header};
 use http_body_util::{BodyExt, Limited};
-use modelgate_identity::{IdentityService, Principal};
+use modelgate_identity::exchange::TokenExchange;
+use modelgate_identity::federation::Federation;
+use modelgate_identity::{
+    AccessTokenSettings, AccessTokens, IdentityKind, IdentityService, KeyEncryptionKey, KeyPolicy,
+    Principal, SigningKeyring,
+};
 use modelgate_store::Store;
 
 use crate::config::{Config, Limits};
@@ -24,6 +29,26 @@ use crate::sse::SseTap;
 use crate::stream::{self, StreamLimits};
 use crate::upstream::{Upstream, UpstreamSetupError};
 
+/// Why the gateway could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// An upstream could not be set up.
+    #[error(transparent)]
+    Upstream(#[from] UpstreamSetupError),
+    /// The trusted issuers are misconfigured.
+    #[error("issuers: {0}")]
+    Issuers(#[from] modelgate_identity::federation::FederationConfigError),
+    /// Signing keys or token settings could not be loaded.
+    #[error("access tokens: {0}")]
+    Tokens(#[from] modelgate_identity::IdentityError),
+    /// The signing keyring could not be loaded (wrong key-encryption key?).
+    #[error("signing keys: {0}")]
+    Keyring(#[from] modelgate_identity::KeyringError),
+    /// The HTTP client for issuer keys could not be built.
+    #[error("issuer key fetcher: {0}")]
+    Fetcher(String),
+}
+
 /// The gateway: cheap to clone, shared by every connection.
 #[derive(Clone)]
 pub struct Gateway {
@@ -35,6 +60,12 @@ pub(crate) struct Inner {
     pub(crate) header_read_timeout: std::time::Duration,
     pub(crate) shutdown_grace: std::time::Duration,
     pub(crate) identity: IdentityService,
+    pub(crate) tokens: AccessTokens,
+    pub(crate) keyring: SigningKeyring,
+    pub(crate) exchange: TokenExchange,
+    pub(crate) issuer: String,
+    pub(crate) rotation_grace: std::time::Duration,
+    pub(crate) sync_interval: std::time::Duration,
     pub(crate) store: Store,
     pub(crate) routes: RouteTable,
     pub(crate) metrics: Arc<Metrics>,
@@ -52,18 +83,68 @@ pub fn unix_now() -> i64 {
 
 impl Gateway {
     /// Builds the gateway from validated configuration: resolves every
-    /// upstream credential now, so a missing secret stops start-up.
-    pub fn new(
+    /// upstream credential, loads (or creates) the signing keys with `kek`,
+    /// and validates the trusted issuers, so a bad setting stops start-up.
+    /// `default_issuer` is the gateway's URL when `tokens.issuer` is unset.
+    pub async fn new(
         config: &Config,
         store: Store,
-        identity: IdentityService,
-    ) -> Result<Gateway, UpstreamSetupError> {
+        kek: KeyEncryptionKey,
+        default_issuer: &str,
+    ) -> Result<Gateway, GatewayError> {
         let upstreams = config
             .upstreams
             .iter()
             .map(|u| Upstream::from_config(u, &config.breaker).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let routes = RouteTable::new(config, &upstreams);
+        let now = unix_now();
+        let issuer = config
+            .tokens
+            .issuer
+            .clone()
+            .unwrap_or_else(|| default_issuer.trim_end_matches('/').to_owned());
+        let audience = config
+            .tokens
+            .audience
+            .clone()
+            .unwrap_or_else(|| issuer.clone());
+        let keyring = SigningKeyring::load(store.clone(), kek).await?;
+        keyring.ensure_active(now).await?;
+        let settings = AccessTokenSettings {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            default_lifetime: config.tokens.default_lifetime,
+            max_lifetime: config.tokens.max_lifetime,
+            max_lifetime_by_kind: config
+                .tokens
+                .max_lifetime_by_kind
+                .iter()
+                .filter_map(|(kind, d)| Some((kind.parse::<IdentityKind>().ok()?, *d)))
+                .collect(),
+            ..AccessTokenSettings::default()
+        };
+        let tokens = AccessTokens::new(store.clone(), keyring.clone(), settings, now).await?;
+        let identity = IdentityService::new(
+            store.clone(),
+            KeyPolicy {
+                max_lifetime: config.keys.max_lifetime,
+            },
+        )
+        .with_tokens(tokens.clone());
+        let source = crate::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
+            .map_err(GatewayError::Fetcher)?;
+        let federation = Federation::new(config.issuers.clone(), source)?;
+        let mut targets = vec![audience];
+        if !targets.contains(&issuer) {
+            targets.push(issuer.clone());
+        }
+        let exchange = TokenExchange::new(
+            identity.clone(),
+            tokens.clone(),
+            Arc::new(federation),
+            targets,
+        );
         let mut random = [0u8; 6];
         let _ = getrandom::fill(&mut random);
         let request_prefix: String = random.iter().map(|b| format!("{b:02x}")).collect();
@@ -73,6 +154,12 @@ impl Gateway {
                 header_read_timeout: config.server.header_read_timeout,
                 shutdown_grace: config.server.shutdown_grace,
                 identity,
+                tokens,
+                keyring,
+                exchange,
+                issuer,
+                rotation_grace: config.keys.rotation_grace,
+                sync_interval: config.tokens.sync_interval,
                 store,
                 routes,
                 metrics: Arc::new(Metrics::new()),
@@ -224,10 +311,17 @@ impl Gateway {
         dialect: Dialect,
         record: &mut CallRecord,
     ) -> Result<Principal, (&'static str, ApiError)> {
-        match crate::auth::authenticate(&self.inner.identity, headers, dialect, unix_now()).await {
+        match self.authenticate_headers(headers, dialect).await {
             Ok(principal) => {
                 record.identity = Some(principal.identity_name.clone());
                 record.credential_id = Some(principal.credential_id.clone());
+                record.auth_method = principal.auth_method.as_str();
+                record.delegation = principal
+                    .delegation
+                    .iter()
+                    .map(|a| a.subject.as_str())
+                    .collect::<Vec<_>>()
+                    .join(">");
                 Ok(principal)
             }
             Err((reason, error)) => {
@@ -239,6 +333,22 @@ impl Gateway {
                 Err(("unauthenticated", error))
             }
         }
+    }
+
+    /// Authenticates a request's credential (API key or access token).
+    pub(crate) async fn authenticate_headers(
+        &self,
+        headers: &HeaderMap,
+        dialect: Dialect,
+    ) -> Result<Principal, (&'static str, ApiError)> {
+        crate::auth::authenticate(
+            &self.inner.identity,
+            &self.inner.tokens,
+            headers,
+            dialect,
+            unix_now(),
+        )
+        .await
     }
 
     async fn read_request_body(

@@ -18,6 +18,7 @@
 //! (readiness); it must not reach into their storage, and nothing below it
 //! may depend on HTTP.
 
+pub mod admin;
 pub mod auth;
 pub mod breaker;
 pub mod config;
@@ -25,7 +26,9 @@ pub mod dialect;
 pub mod forward;
 pub mod gateway;
 pub mod headers;
+pub mod jwks_fetch;
 pub mod metrics;
+pub mod oauth;
 pub mod parse;
 pub mod record;
 pub mod routes;
@@ -35,6 +38,7 @@ pub mod sse;
 pub mod stream;
 pub mod upstream;
 pub mod usage;
+pub mod wellknown;
 
 pub use config::Config;
-pub use gateway::Gateway;
+pub use gateway::{Gateway, GatewayError};

@@ -58,6 +58,15 @@ pub struct TokenLabels {
     pub direction: &'static str,
 }
 
+/// Labels of token-endpoint outcomes.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExchangeLabels {
+    /// `token_exchange` or `client_credentials`.
+    pub grant: &'static str,
+    /// `issued` or a refusal label.
+    pub result: &'static str,
+}
+
 /// Labels of authentication failures.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuthFailureLabels {
@@ -80,6 +89,8 @@ pub struct Metrics {
     pub tokens: Family<TokenLabels, Counter>,
     /// Authentication failures by reason.
     pub auth_failures: Family<AuthFailureLabels, Counter>,
+    /// Token-endpoint outcomes.
+    pub token_exchanges: Family<ExchangeLabels, Counter>,
     /// 1 while an upstream's circuit breaker is open.
     pub breaker_open: Family<UpstreamLabels, Gauge>,
     /// Streams currently open.
@@ -132,6 +143,12 @@ impl Metrics {
             "Refused credentials by reason",
             auth_failures.clone(),
         );
+        let token_exchanges = Family::<ExchangeLabels, Counter>::default();
+        registry.register(
+            "token_requests",
+            "Token endpoint outcomes",
+            token_exchanges.clone(),
+        );
         let breaker_open = Family::<UpstreamLabels, Gauge>::default();
         registry.register(
             "upstream_circuit_open",
@@ -152,6 +169,7 @@ impl Metrics {
             upstream_errors,
             tokens,
             auth_failures,
+            token_exchanges,
             breaker_open,
             open_streams,
         }

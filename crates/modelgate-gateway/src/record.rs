@@ -43,6 +43,10 @@ pub struct CallRecord {
     pub identity: Option<String>,
     /// Credential id (never the credential), once authenticated.
     pub credential_id: Option<String>,
+    /// How the caller authenticated (`api_key`, `access_token`).
+    pub auth_method: &'static str,
+    /// Who acts for the identity, outermost first (`agent>tool`), if anyone.
+    pub delegation: String,
     /// Configured model name, once resolved.
     pub model: Option<Arc<str>>,
     /// Upstream that answered.
@@ -75,6 +79,8 @@ impl CallRecord {
             operation,
             identity: None,
             credential_id: None,
+            auth_method: "",
+            delegation: String::new(),
             model: None,
             upstream: None,
             stream: false,
@@ -125,6 +131,8 @@ impl CallRecord {
             operation = self.operation,
             identity = self.identity.as_deref().unwrap_or(""),
             credential_id = self.credential_id.as_deref().unwrap_or(""),
+            auth_method = self.auth_method,
+            delegation = %self.delegation,
             model = self.model.as_deref().unwrap_or(""),
             upstream = self.upstream.as_deref().unwrap_or(""),
             status = self.status,

@@ -125,6 +125,13 @@ impl Gateway {
             .route("/v1/messages", post(messages))
             .route("/v1/models", get(models))
             .route("/v1/models/{id}", get(model))
+            .route("/oauth2/token", post(crate::oauth::token))
+            .route("/.well-known/jwks.json", get(crate::wellknown::jwks))
+            .route(
+                "/.well-known/openid-configuration",
+                get(crate::wellknown::discovery),
+            )
+            .nest("/admin/v1", crate::admin::routes())
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .route("/metrics", get(metrics))
@@ -190,6 +197,39 @@ impl Gateway {
         if let Err(e) = self.inner.identity.flush_usage().await {
             tracing::warn!(error = %e, "could not record last key use at shutdown");
         }
+    }
+
+    /// Keeps this replica in step with the store: re-reads revocations,
+    /// identity status and signing keys that the CLI or other replicas
+    /// changed (every `tokens.sync_interval`), retires expired signing keys
+    /// and prunes expired revocations (every minute).
+    pub fn spawn_state_sync(&self) -> tokio::task::JoinHandle<()> {
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(gateway.inner.sync_interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_housekeeping = std::time::Instant::now();
+            loop {
+                tick.tick().await;
+                let now = crate::gateway::unix_now();
+                if let Err(e) = gateway.inner.tokens.refresh(now).await {
+                    tracing::warn!(error = %e, "could not refresh revocations and signing keys");
+                }
+                if last_housekeeping.elapsed() >= Duration::from_secs(60) {
+                    last_housekeeping = std::time::Instant::now();
+                    match gateway.inner.tokens.retire_signing_keys(now).await {
+                        Ok(retired) if !retired.is_empty() => {
+                            tracing::info!(?retired, "signing keys retired")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not retire signing keys"),
+                    }
+                    if let Err(e) = gateway.inner.tokens.prune_revocations(now).await {
+                        tracing::warn!(error = %e, "could not prune expired revocations");
+                    }
+                }
+            }
+        })
     }
 
     /// Writes buffered credential-use times to the store every `every`.

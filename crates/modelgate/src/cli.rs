@@ -36,6 +36,92 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Revoke gateway access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The gateway's token-signing keys.
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
+    /// Admin roles for the admin API.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Trusted workload-identity issuers.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+    /// Key-encryption keys for signing keys at rest.
+    #[command(subcommand)]
+    Kek(KekCommand),
+}
+
+/// `modelgate token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Revoke one access token by its `jti`; refused until it would have expired.
+    Revoke {
+        /// The token's `jti`.
+        jti: String,
+        /// The identity the token was issued to.
+        #[arg(long)]
+        identity: String,
+    },
+}
+
+/// `modelgate signing-key ...`.
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// List signing keys (never private material).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Sign with a new key from now on; the old key verifies until the last
+    /// token it signed has expired, then is retired.
+    Rotate,
+}
+
+/// `modelgate admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create the first admin credential (once; printed once).
+    Bootstrap {
+        /// Lifetime of the bootstrap key.
+        #[arg(long, default_value = "24h")]
+        expires_in: String,
+    },
+    /// Give an identity the admin role (global, or for one owner).
+    Grant {
+        /// Identity name.
+        #[arg(long)]
+        identity: String,
+        /// Limit the role to identities with this owner.
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// Take the admin role away.
+    Revoke {
+        /// Identity name.
+        #[arg(long)]
+        identity: String,
+    },
+}
+
+/// `modelgate issuer ...`.
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// List the configured issuers (validated).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `modelgate kek ...`.
+#[derive(Debug, Subcommand)]
+pub enum KekCommand {
+    /// Print a new random key-encryption key (base64) to store as a secret.
+    Generate,
 }
 
 /// `modelgate serve`.
@@ -97,6 +183,22 @@ pub enum IdentityCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Disable an identity (reversible): its keys and tokens stop working.
+    Disable {
+        /// Identity name.
+        name: String,
+    },
+    /// Re-enable a disabled identity.
+    Enable {
+        /// Identity name.
+        name: String,
+    },
+    /// Offboard an identity (irreversible): disabled, every key revoked,
+    /// every token refused, in one transaction.
+    Offboard {
+        /// Identity name.
+        name: String,
+    },
 }
 
 /// `modelgate key ...`.
@@ -130,5 +232,16 @@ pub enum KeyCommand {
     Revoke {
         /// Key id (`key_...`).
         id: String,
+    },
+    /// Issue a successor; the old key keeps working for the grace window.
+    Rotate {
+        /// Key id (`key_...`).
+        id: String,
+        /// Grace window for the old key (default: `keys.rotation_grace`).
+        #[arg(long)]
+        grace: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
 }

@@ -5,12 +5,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use modelgate_gateway::Config;
-use modelgate_gateway::gateway::unix_now;
-use modelgate_identity::{IdentityService, KeyPolicy, NewIdentity};
+use modelgate_gateway::secret::SecretRef;
+use modelgate_identity::{IdentityService, KeyEncryptionKey, KeyPolicy};
 use modelgate_store::Store;
-use serde_json::json;
 
-use crate::cli::{Cli, Command, ConfigCommand, Format, IdentityCommand, KeyCommand};
+use crate::cli::{Cli, Command, ConfigCommand};
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> Result<()> {
@@ -25,6 +24,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             for upstream in &config.upstreams {
                 modelgate_gateway::upstream::Upstream::from_config(upstream, &config.breaker)?;
             }
+            crate::credentials::federation(&config)?;
+            load_kek(&config)?;
             println!(
                 "{}: OK ({} upstreams, {} models)",
                 cli.config.display(),
@@ -34,14 +35,51 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Identity(command) => {
-            let identity = open_identity(&cli.config).await?;
-            identity_command(&identity, command).await
+            let config = load_config_or_default(&cli.config)?;
+            let identity = open_identity(&config).await?;
+            crate::manage::identity_command(&identity, command).await
         }
         Command::Key(command) => {
-            let (identity, max) = open_identity_with_policy(&cli.config).await?;
-            key_command(&identity, max, command).await
+            let config = load_config_or_default(&cli.config)?;
+            let identity = open_identity(&config).await?;
+            crate::manage::key_command(&identity, &config, command).await
+        }
+        Command::Token(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::credentials::token_command(&config, command).await
+        }
+        Command::SigningKey(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::credentials::signing_key_command(&config, command).await
+        }
+        Command::Admin(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            let identity = open_identity(&config).await?;
+            crate::credentials::admin_command(&identity, command).await
+        }
+        Command::Issuer(command) => {
+            let config = load_config(&cli.config)?;
+            crate::credentials::issuer_command(&config, command)
+        }
+        Command::Kek(crate::cli::KekCommand::Generate) => {
+            let kek = KeyEncryptionKey::generate().context("cannot generate a key")?;
+            println!("{}", kek.to_base64());
+            Ok(())
         }
     }
+}
+
+/// The key-encryption key named by `tokens.kek`.
+pub fn load_kek(config: &Config) -> Result<KeyEncryptionKey> {
+    let Some(reference) = &config.tokens.kek else {
+        bail!(
+            "tokens.kek is required: create one with `modelgate kek generate`, store it as a \
+             secret, and reference it as tokens.kek = \"env:NAME\" or \"file:PATH\""
+        );
+    };
+    let reference = SecretRef::parse(reference).map_err(|e| anyhow::anyhow!("tokens.kek: {e}"))?;
+    let value = reference.resolve().context("tokens.kek")?;
+    KeyEncryptionKey::parse(value.expose()).map_err(|e| anyhow::anyhow!("tokens.kek: {e}"))
 }
 
 /// Reads and validates the configuration file.
@@ -52,7 +90,7 @@ pub fn load_config(path: &Path) -> Result<Config> {
 }
 
 /// Reads the configuration if the file exists, else the defaults.
-fn load_config_or_default(path: &Path) -> Result<Config> {
+pub fn load_config_or_default(path: &Path) -> Result<Config> {
     if path.exists() {
         load_config(path)
     } else {
@@ -60,34 +98,35 @@ fn load_config_or_default(path: &Path) -> Result<Config> {
     }
 }
 
-async fn open_identity_with_policy(config_path: &Path) -> Result<(IdentityService, Duration)> {
-    let config = load_config_or_default(config_path)?;
-    let store = Store::open_sqlite(&config.store.path)
+/// Opens the configured store.
+pub async fn open_store(config: &Config) -> Result<Store> {
+    Store::open_sqlite(&config.store.path)
         .await
-        .with_context(|| format!("cannot open store {}", config.store.path.display()))?;
-    let max = config.keys.max_lifetime;
-    Ok((
-        IdentityService::new(store, KeyPolicy { max_lifetime: max }),
-        max,
+        .with_context(|| format!("cannot open store {}", config.store.path.display()))
+}
+
+async fn open_identity(config: &Config) -> Result<IdentityService> {
+    let store = open_store(config).await?;
+    Ok(IdentityService::new(
+        store,
+        KeyPolicy {
+            max_lifetime: config.keys.max_lifetime,
+        },
     ))
 }
 
-async fn open_identity(config_path: &Path) -> Result<IdentityService> {
-    Ok(open_identity_with_policy(config_path).await?.0)
-}
-
 /// RFC 3339 time for people.
-fn time(at: i64) -> String {
+pub fn time(at: i64) -> String {
     let at = UNIX_EPOCH + Duration::from_secs(at.max(0) as u64);
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
-fn optional_time(at: Option<i64>) -> String {
+pub fn optional_time(at: Option<i64>) -> String {
     at.map(time).unwrap_or_else(|| "-".to_owned())
 }
 
 /// Prints rows as aligned columns.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -105,183 +144,5 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
     line(header.iter().map(|h| h.to_uppercase()).collect());
     for row in rows {
         line(row.clone());
-    }
-}
-
-async fn identity_command(identity: &IdentityService, command: IdentityCommand) -> Result<()> {
-    match command {
-        IdentityCommand::Create {
-            name,
-            kind,
-            owner,
-            environment,
-            purpose,
-            format,
-        } => {
-            let kind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
-            let created = identity
-                .create_identity(
-                    NewIdentity {
-                        name,
-                        kind,
-                        owner,
-                        environment,
-                        purpose,
-                    },
-                    unix_now(),
-                )
-                .await?;
-            match format {
-                Format::Json => println!("{}", json!({ "id": created.id, "name": created.name })),
-                Format::Table => println!("created identity {} ({})", created.name, created.id),
-            }
-            Ok(())
-        }
-        IdentityCommand::List { format } => {
-            let identities = identity.list_identities().await?;
-            match format {
-                Format::Json => {
-                    let rows: Vec<_> = identities
-                        .iter()
-                        .map(|i| {
-                            json!({
-                                "id": i.id, "name": i.name, "kind": i.kind.to_string(),
-                                "owner": i.owner, "environment": i.environment,
-                                "purpose": i.purpose, "status": i.status.to_string(),
-                                "created_at": i.created_at, "last_used_at": i.last_used_at,
-                            })
-                        })
-                        .collect();
-                    println!("{}", serde_json::Value::Array(rows));
-                }
-                Format::Table => {
-                    let rows: Vec<Vec<String>> = identities
-                        .iter()
-                        .map(|i| {
-                            vec![
-                                i.name.clone(),
-                                i.kind.to_string(),
-                                i.owner.clone(),
-                                i.environment.clone(),
-                                i.status.to_string(),
-                                time(i.created_at),
-                                optional_time(i.last_used_at),
-                            ]
-                        })
-                        .collect();
-                    print_table(
-                        &[
-                            "name",
-                            "kind",
-                            "owner",
-                            "environment",
-                            "status",
-                            "created",
-                            "last used",
-                        ],
-                        &rows,
-                    );
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
-async fn key_command(identity: &IdentityService, max: Duration, command: KeyCommand) -> Result<()> {
-    match command {
-        KeyCommand::Create {
-            identity: name,
-            expires_in,
-            label,
-            format,
-        } => {
-            let lifetime = humantime::parse_duration(&expires_in).map_err(|_| {
-                anyhow::anyhow!("--expires-in: expected a duration such as 30d or 12h")
-            })?;
-            if lifetime > max {
-                bail!(
-                    "--expires-in: at most {} (keys.max_lifetime)",
-                    humantime::format_duration(max)
-                );
-            }
-            let issued = identity
-                .issue_key(&name, lifetime, label, unix_now())
-                .await?;
-            match format {
-                Format::Json => println!(
-                    "{}",
-                    json!({
-                        "id": issued.id, "identity": name, "key": issued.secret.expose(),
-                        "expires_at": issued.expires_at,
-                    })
-                ),
-                Format::Table => {
-                    println!("key id:     {}", issued.id);
-                    println!("identity:   {name}");
-                    println!("expires at: {}", time(issued.expires_at));
-                    println!("key:        {}", issued.secret.expose());
-                    eprintln!("Store the key now: it is shown once and cannot be recovered.");
-                }
-            }
-            Ok(())
-        }
-        KeyCommand::List {
-            identity: name,
-            format,
-        } => {
-            let now = unix_now();
-            let keys = identity.list_keys(name.as_deref()).await?;
-            match format {
-                Format::Json => {
-                    let rows: Vec<_> = keys
-                        .iter()
-                        .map(|k| {
-                            json!({
-                                "id": k.id, "identity": k.identity_name, "label": k.label,
-                                "hint": k.hint, "status": k.status(now).to_string(),
-                                "created_at": k.created_at, "expires_at": k.expires_at,
-                                "revoked_at": k.revoked_at, "last_used_at": k.last_used_at,
-                            })
-                        })
-                        .collect();
-                    println!("{}", serde_json::Value::Array(rows));
-                }
-                Format::Table => {
-                    let rows: Vec<Vec<String>> = keys
-                        .iter()
-                        .map(|k| {
-                            vec![
-                                k.id.clone(),
-                                k.identity_name.clone(),
-                                k.hint.clone(),
-                                k.status(now).to_string(),
-                                time(k.expires_at),
-                                optional_time(k.last_used_at),
-                                k.label.clone().unwrap_or_default(),
-                            ]
-                        })
-                        .collect();
-                    print_table(
-                        &[
-                            "id",
-                            "identity",
-                            "key",
-                            "status",
-                            "expires",
-                            "last used",
-                            "label",
-                        ],
-                        &rows,
-                    );
-                }
-            }
-            Ok(())
-        }
-        KeyCommand::Revoke { id } => {
-            identity.revoke_key(&id, unix_now()).await?;
-            println!("revoked {id}");
-            Ok(())
-        }
     }
 }

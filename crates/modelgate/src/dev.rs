@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use modelgate_gateway::Config;
 use modelgate_gateway::gateway::unix_now;
-use modelgate_identity::{IdentityKind, IdentityService, KeyPolicy, NewIdentity};
+use modelgate_identity::{IdentityKind, IdentityService, KeyEncryptionKey, KeyPolicy, NewIdentity};
 use modelgate_mock::MockUpstream;
 use modelgate_store::Store;
 
@@ -96,7 +96,11 @@ pub async fn serve_dev(listen: Option<SocketAddr>) -> Result<()> {
         .await?;
     let secret = key.secret.expose().to_owned();
     let listen = listen.or(Some(SocketAddr::from(([127, 0, 0, 1], 8080))));
-    let result = crate::serve::run(config, store, listen, move |bound| {
+    // Dev mode only: a fresh key-encryption key, kept in the throwaway
+    // data directory beside the store it protects.
+    let kek = KeyEncryptionKey::generate().context("cannot generate a key-encryption key")?;
+    write_private(&dir.path().join("kek"), &kek.to_base64())?;
+    let result = crate::serve::run(config, store, kek, listen, move |bound| {
         Some(format!(
             "\nmodelgate dev mode: throwaway store, demo upstream, identity `dev-app` (expires in 24h).\n\
              Models: demo-chat (chat, completions, messages), demo-embed (embeddings).\n\n\
@@ -113,4 +117,18 @@ pub async fn serve_dev(listen: Option<SocketAddr>) -> Result<()> {
     demo.shutdown().await;
     drop(dir);
     result
+}
+
+/// Writes `text` to a file only the owner may read.
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .context("cannot write the dev key-encryption key")?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
 }

@@ -4,7 +4,9 @@
 
 mod cli;
 mod commands;
+mod credentials;
 mod dev;
+mod manage;
 mod serve;
 
 use std::process::ExitCode;

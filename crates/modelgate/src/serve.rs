@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use modelgate_gateway::config::{LogConfig, LogFormat};
 use modelgate_gateway::{Config, Gateway};
-use modelgate_identity::{IdentityService, KeyPolicy};
+use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
 use tracing_subscriber::EnvFilter;
 
@@ -41,8 +41,9 @@ pub async fn serve(
     banner: Option<String>,
 ) -> Result<()> {
     init_logging(&config.log);
+    let kek = crate::commands::load_kek(&config)?;
     let store = open_store(&config).await?;
-    run(config, store, listen, |_| banner).await
+    run(config, store, kek, listen, |_| banner).await
 }
 
 /// Builds the gateway, binds, prints `listening on ...` (and whatever
@@ -51,16 +52,10 @@ pub async fn serve(
 pub async fn run(
     config: Config,
     store: Store,
+    kek: KeyEncryptionKey,
     listen: Option<SocketAddr>,
     banner: impl FnOnce(SocketAddr) -> Option<String>,
 ) -> Result<()> {
-    let identity = IdentityService::new(
-        store.clone(),
-        KeyPolicy {
-            max_lifetime: config.keys.max_lifetime,
-        },
-    );
-    let gateway = Gateway::new(&config, store, identity).context("cannot set up upstreams")?;
     let addr = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -68,6 +63,9 @@ pub async fn run(
     let bound = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    let gateway = Gateway::new(&config, store, kek, &format!("http://{bound}"))
+        .await
+        .context("cannot start the gateway")?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on http://{bound}")?;
@@ -78,8 +76,10 @@ pub async fn run(
     }
     tracing::info!(%bound, models = ?gateway.model_names(), "modelgate serving");
     let flusher = gateway.spawn_usage_flusher(Duration::from_secs(10));
+    let sync = gateway.spawn_state_sync();
     gateway.serve(listener, shutdown_signal()).await;
     flusher.abort();
+    sync.abort();
     tracing::info!("modelgate stopped");
     Ok(())
 }

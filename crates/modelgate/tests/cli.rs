@@ -73,7 +73,7 @@ async fn dev_mode_prints_exports_that_work() {
 fn write_config(dir: &tempfile::TempDir, body: &str) -> std::path::PathBuf {
     let path = dir.path().join("c.toml");
     let text = format!(
-        "[store]\npath = \"{}\"\n{body}",
+        "[store]\npath = \"{}\"\n{TOKENS_SECTION}{body}",
         dir.path().join("db").display()
     );
     std::fs::write(&path, text).unwrap();

@@ -18,6 +18,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+pub mod issuer;
+
 pub use modelgate_mock::{Behavior, MockHandle, MockUpstream};
 
 /// The path of the binary under test.
@@ -27,6 +29,12 @@ pub fn binary() -> &'static str {
 
 /// A canary upstream credential; must never reach a caller or a log.
 pub const UPSTREAM_CANARY: &str = "sk-upstream-CANARY-7f3a9c1e5b";
+
+/// The key-encryption key of test gateways (32 bytes, base64; test only).
+pub const TEST_KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// Config lines every test gateway needs besides its body.
+pub const TOKENS_SECTION: &str = "[tokens]\nkek = \"env:MG_TEST_KEK\"\n";
 
 /// Upstream section for one OpenAI-kind and one Anthropic-kind upstream on
 /// `mock`, named `{prefix}-openai` and `{prefix}-anthropic`.
@@ -74,8 +82,13 @@ impl TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("modelgate.toml");
         let text = format!(
-            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\n{body}",
-            dir.path().join("modelgate.db").display()
+            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\n{}{body}",
+            dir.path().join("modelgate.db").display(),
+            if body.contains("[tokens]") {
+                ""
+            } else {
+                TOKENS_SECTION
+            }
         );
         std::fs::write(&config, text).unwrap();
         let run = |args: &[&str]| {
@@ -115,6 +128,7 @@ impl TestGateway {
         let mut child = Command::new(binary())
             .args(["--config", config.to_str().unwrap(), "serve"])
             .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
+            .env("MG_TEST_KEK", TEST_KEK)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -196,6 +210,7 @@ pub fn cli_at(config: &std::path::Path, args: &[&str]) -> Output {
         .arg(config)
         .args(args)
         .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
+        .env("MG_TEST_KEK", TEST_KEK)
         .output()
         .unwrap()
 }

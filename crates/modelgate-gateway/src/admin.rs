@@ -1,0 +1,474 @@
+//! The admin API under `/admin/v1/`: identities, keys, tokens, issuers and
+//! signing keys. Callers authenticate like any caller (API key or access
+//! token) and must hold the admin role; an admin scoped to an owner sees and
+//! changes only that owner's identities. Every change is logged as an admin
+//! action with the acting identity.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::{HeaderMap, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use modelgate_identity::admin::AdminScope;
+use modelgate_identity::{Identity, IdentityError, NewIdentity, Principal};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::dialect::Dialect;
+use crate::gateway::{Gateway, json_response, unix_now};
+
+type Result<T> = std::result::Result<T, Response>;
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let mut response = json_response(json!({
+        "error": { "code": code, "message": message.into() }
+    }));
+    *response.status_mut() = status;
+    response
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such object, or not yours to see",
+    )
+}
+
+fn identity_error(e: IdentityError) -> Response {
+    match e {
+        IdentityError::IdentityNotFound(_) | IdentityError::KeyNotFound(_) => not_found(),
+        IdentityError::NameTaken(_) => error(StatusCode::CONFLICT, "conflict", e.to_string()),
+        IdentityError::Store(_) | IdentityError::Randomness(_) | IdentityError::Corrupt(_) => {
+            tracing::error!(error = %e, "admin operation failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store is unavailable",
+            )
+        }
+        other => error(StatusCode::BAD_REQUEST, "invalid", other.to_string()),
+    }
+}
+
+/// The caller, if it holds the admin role.
+struct Admin {
+    principal: Principal,
+    scope: AdminScope,
+}
+
+impl Admin {
+    fn may_manage(&self, identity: &Identity) -> bool {
+        self.scope.covers(&identity.owner)
+    }
+
+    fn log(&self, action: &str, target: &str) {
+        tracing::info!(
+            admin = %self.principal.identity_name,
+            credential_id = %self.principal.credential_id,
+            action,
+            target,
+            "admin action"
+        );
+    }
+}
+
+async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
+    let principal = gateway
+        .authenticate_headers(headers, Dialect::OpenAi)
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "a valid credential is required",
+            )
+        })?;
+    match gateway
+        .inner
+        .identity
+        .admin_scope(&principal.identity_id)
+        .await
+    {
+        Ok(Some(scope)) => Ok(Admin { principal, scope }),
+        Ok(None) => Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the admin role is required",
+        )),
+        Err(e) => Err(identity_error(e)),
+    }
+}
+
+async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
+    let bytes = Limited::new(body, 64 * 1024)
+        .collect()
+        .await
+        .map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "unreadable or oversized body",
+            )
+        })?
+        .to_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| {
+        let message = format!(
+            "invalid JSON body (line {}, column {})",
+            e.line(),
+            e.column()
+        );
+        error(StatusCode::BAD_REQUEST, "invalid", message)
+    })
+}
+
+fn identity_json(i: &Identity) -> Value {
+    json!({
+        "id": i.id, "name": i.name, "kind": i.kind.as_str(), "owner": i.owner,
+        "environment": i.environment, "purpose": i.purpose, "status": i.status.as_str(),
+        "created_at": i.created_at, "last_used_at": i.last_used_at,
+    })
+}
+
+/// The identity `name` if the admin may manage it (else 404, so other
+/// owners' identities are not even confirmed to exist).
+async fn managed(gateway: &Gateway, admin: &Admin, name: &str) -> Result<Identity> {
+    let identity = gateway
+        .inner
+        .identity
+        .identity(name)
+        .await
+        .map_err(identity_error)?;
+    if admin.may_manage(&identity) {
+        Ok(identity)
+    } else {
+        Err(not_found())
+    }
+}
+
+async fn list_identities(State(g): State<Gateway>, headers: HeaderMap) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        let all = g
+            .inner
+            .identity
+            .list_identities()
+            .await
+            .map_err(identity_error)?;
+        let visible: Vec<Value> = all
+            .iter()
+            .filter(|i| admin.may_manage(i))
+            .map(identity_json)
+            .collect();
+        Ok(json_response(json!({ "data": visible })))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateIdentity {
+    name: String,
+    kind: String,
+    owner: String,
+    environment: String,
+    #[serde(default)]
+    purpose: String,
+}
+
+async fn create_identity(State(g): State<Gateway>, request: Request) -> Response {
+    let run = async {
+        let (parts, body) = request.into_parts();
+        let admin = authorize(&g, &parts.headers).await?;
+        let input: CreateIdentity = json_body(body).await?;
+        if !admin.scope.covers(&input.owner) {
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "you may only create identities you own",
+            ));
+        }
+        let kind = input.kind.parse().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "kind: service, ci_job, agent, retrieval or tool",
+            )
+        })?;
+        let created = g
+            .inner
+            .identity
+            .create_identity(
+                NewIdentity {
+                    name: input.name,
+                    kind,
+                    owner: input.owner,
+                    environment: input.environment,
+                    purpose: input.purpose,
+                },
+                unix_now(),
+            )
+            .await
+            .map_err(identity_error)?;
+        admin.log("identity.create", &created.name);
+        let mut response = json_response(identity_json(&created));
+        *response.status_mut() = StatusCode::CREATED;
+        Ok(response)
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn get_identity(
+    State(g): State<Gateway>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        let identity = managed(&g, &admin, &name).await?;
+        Ok(json_response(identity_json(&identity)))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn identity_action(
+    State(g): State<Gateway>,
+    Path((name, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        let identity = managed(&g, &admin, &name).await?;
+        let service = &g.inner.identity;
+        let now = unix_now();
+        let body = match action.as_str() {
+            "offboard" => {
+                let summary = service
+                    .offboard_identity(&identity.name, now)
+                    .await
+                    .map_err(identity_error)?;
+                json!({ "identity": identity.name, "status": "offboarded", "keys_revoked": summary.keys_revoked })
+            }
+            "disable" => identity_json(
+                &service
+                    .disable_identity(&identity.name, now)
+                    .await
+                    .map_err(identity_error)?,
+            ),
+            "enable" => identity_json(
+                &service
+                    .enable_identity(&identity.name, now)
+                    .await
+                    .map_err(identity_error)?,
+            ),
+            _ => return Err(not_found()),
+        };
+        admin.log(&format!("identity.{action}"), &identity.name);
+        Ok(json_response(body))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+fn key_json(k: &modelgate_identity::KeyInfo, now: i64) -> Value {
+    json!({
+        "id": k.id, "identity": k.identity_name, "label": k.label, "hint": k.hint,
+        "status": k.status(now).as_str(), "created_at": k.created_at, "expires_at": k.expires_at,
+        "revoked_at": k.revoked_at, "last_used_at": k.last_used_at,
+    })
+}
+
+async fn list_keys(
+    State(g): State<Gateway>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        let identity = managed(&g, &admin, &name).await?;
+        let keys = g
+            .inner
+            .identity
+            .list_keys(Some(&identity.name))
+            .await
+            .map_err(identity_error)?;
+        let now = unix_now();
+        Ok(json_response(
+            json!({ "data": keys.iter().map(|k| key_json(k, now)).collect::<Vec<_>>() }),
+        ))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueKey {
+    expires_in: String,
+    label: Option<String>,
+}
+
+async fn issue_key(
+    State(g): State<Gateway>,
+    Path(name): Path<String>,
+    request: Request,
+) -> Response {
+    let run = async {
+        let (parts, body) = request.into_parts();
+        let admin = authorize(&g, &parts.headers).await?;
+        let identity = managed(&g, &admin, &name).await?;
+        let input: IssueKey = json_body(body).await?;
+        let lifetime = humantime::parse_duration(&input.expires_in).map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                "expires_in: a duration such as 30d",
+            )
+        })?;
+        let issued = g
+            .inner
+            .identity
+            .issue_key(&identity.name, lifetime, input.label, unix_now())
+            .await
+            .map_err(identity_error)?;
+        admin.log("key.issue", &issued.id);
+        let mut response = json_response(json!({
+            "id": issued.id, "identity": identity.name, "key": issued.secret.expose(),
+            "expires_at": issued.expires_at,
+        }));
+        *response.status_mut() = StatusCode::CREATED;
+        Ok(response)
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn key_action(
+    State(g): State<Gateway>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        let service = &g.inner.identity;
+        let owner = service.key_identity(&id).await.map_err(identity_error)?;
+        if !admin.may_manage(&owner) {
+            return Err(not_found());
+        }
+        let now = unix_now();
+        let body = match action.as_str() {
+            "revoke" => {
+                service.revoke_key(&id, now).await.map_err(identity_error)?;
+                json!({ "id": id, "status": "revoked" })
+            }
+            "rotate" => {
+                let issued = service
+                    .rotate_key(&id, g.inner.rotation_grace, now)
+                    .await
+                    .map_err(identity_error)?;
+                json!({
+                    "id": issued.id, "replaces": id, "identity": owner.name,
+                    "key": issued.secret.expose(), "expires_at": issued.expires_at,
+                    "old_key_valid_until": now + g.inner.rotation_grace.as_secs() as i64,
+                })
+            }
+            _ => return Err(not_found()),
+        };
+        admin.log(&format!("key.{action}"), &id);
+        Ok(json_response(body))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeToken {
+    jti: String,
+    identity: String,
+}
+
+async fn revoke_token(State(g): State<Gateway>, request: Request) -> Response {
+    let run = async {
+        let (parts, body) = request.into_parts();
+        let admin = authorize(&g, &parts.headers).await?;
+        let input: RevokeToken = json_body(body).await?;
+        let identity = managed(&g, &admin, &input.identity).await?;
+        let now = unix_now();
+        // Held until the longest a token could still live.
+        let until = now + g.inner.tokens.settings().max_lifetime.as_secs() as i64;
+        g.inner
+            .tokens
+            .revoke_jti(&input.jti, &identity.id, until, now)
+            .await
+            .map_err(identity_error)?;
+        admin.log("token.revoke", &input.jti);
+        Ok(json_response(
+            json!({ "jti": input.jti, "status": "revoked" }),
+        ))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn list_issuers(State(g): State<Gateway>, headers: HeaderMap) -> Response {
+    let run = async {
+        authorize(&g, &headers).await?;
+        let issuers = g.inner.exchange.federation().issuers();
+        Ok(json_response(
+            json!({ "data": serde_json::to_value(issuers).unwrap_or_default() }),
+        ))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn signing_keys(State(g): State<Gateway>, headers: HeaderMap) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        if !admin.scope.is_global() {
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "signing keys need the global admin role",
+            ));
+        }
+        let keys = g.inner.keyring.keys();
+        Ok(json_response(
+            json!({ "data": serde_json::to_value(keys).unwrap_or_default() }),
+        ))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn rotate_signing_key(State(g): State<Gateway>, headers: HeaderMap) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        if !admin.scope.is_global() {
+            return Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "signing keys need the global admin role",
+            ));
+        }
+        let kid = g
+            .inner
+            .tokens
+            .rotate_signing_key(unix_now())
+            .await
+            .map_err(identity_error)?;
+        admin.log("signing_key.rotate", &kid);
+        Ok(json_response(json!({ "active_kid": kid })))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+/// The admin routes, to be nested under `/admin/v1`.
+pub fn routes() -> Router<Gateway> {
+    Router::new()
+        .route("/identities", get(list_identities).post(create_identity))
+        .route("/identities/{name}", get(get_identity))
+        .route("/identities/{name}/keys", get(list_keys).post(issue_key))
+        .route("/identities/{name}/{action}", post(identity_action))
+        .route("/keys/{id}/{action}", post(key_action))
+        .route("/tokens/revoke", post(revoke_token))
+        .route("/issuers", get(list_issuers))
+        .route("/signing-keys", get(signing_keys))
+        .route("/signing-keys/rotate", post(rotate_signing_key))
+}

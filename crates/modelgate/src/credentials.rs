@@ -1,0 +1,176 @@
+//! Token, signing-key, admin-role, issuer and KEK commands.
+
+use anyhow::{Context, Result};
+use modelgate_gateway::Config;
+use modelgate_gateway::gateway::unix_now;
+use modelgate_identity::admin::AdminScope;
+use modelgate_identity::federation::{Federation, IssuerSummary};
+use modelgate_identity::{AccessTokenSettings, AccessTokens, IdentityService, SigningKeyring};
+
+use crate::cli::{AdminCommand, Format, IssuerCommand, SigningKeyCommand, TokenCommand};
+use crate::commands::{load_kek, open_store, optional_time, print_table, time};
+
+/// Validates the configured issuers (no network).
+pub fn federation(config: &Config) -> Result<Federation> {
+    let source =
+        modelgate_gateway::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
+            .map_err(|e| anyhow::anyhow!("issuer key fetcher: {e}"))?;
+    Ok(Federation::new(config.issuers.clone(), source)?)
+}
+
+async fn open_tokens(config: &Config) -> Result<AccessTokens> {
+    let store = open_store(config).await?;
+    let kek = load_kek(config)?;
+    let keyring = SigningKeyring::load(store.clone(), kek)
+        .await
+        .context("cannot load signing keys")?;
+    let settings = AccessTokenSettings {
+        default_lifetime: config.tokens.default_lifetime,
+        max_lifetime: config.tokens.max_lifetime,
+        ..AccessTokenSettings::default()
+    };
+    Ok(AccessTokens::new(store, keyring, settings, unix_now()).await?)
+}
+
+/// Runs a `token` command.
+pub async fn token_command(config: &Config, command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Revoke { jti, identity } => {
+            let store = open_store(config).await?;
+            let record = store
+                .identity_by_name(&identity)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no identity named {identity:?}"))?;
+            let now = unix_now();
+            let until = now + config.tokens.max_lifetime.as_secs() as i64;
+            let fresh = store.revoke_token(&jti, &record.id, until, now).await?;
+            let note = if fresh { "" } else { " (already revoked)" };
+            println!(
+                "revoked token {jti}{note}; every replica refuses it within tokens.sync_interval"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Runs a `signing-key` command.
+pub async fn signing_key_command(config: &Config, command: SigningKeyCommand) -> Result<()> {
+    let tokens = open_tokens(config).await?;
+    match command {
+        SigningKeyCommand::List { format } => {
+            let keys = tokens.keyring().keys();
+            match format {
+                Format::Json => println!("{}", serde_json::to_value(&keys)?),
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = keys
+                        .iter()
+                        .map(|k| {
+                            vec![
+                                k.kid.clone(),
+                                k.state.as_str().to_owned(),
+                                time(k.created_at),
+                                optional_time(k.verify_until),
+                            ]
+                        })
+                        .collect();
+                    print_table(&["kid", "state", "created", "verifies until"], &rows);
+                }
+            }
+            Ok(())
+        }
+        SigningKeyCommand::Rotate => {
+            let kid = tokens.rotate_signing_key(unix_now()).await?;
+            println!(
+                "new signing key {kid} is active; the previous key verifies for {} more",
+                humantime::format_duration(config.tokens.max_lifetime)
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Runs an `admin` command.
+pub async fn admin_command(identity: &IdentityService, command: AdminCommand) -> Result<()> {
+    match command {
+        AdminCommand::Bootstrap { expires_in } => {
+            let lifetime = humantime::parse_duration(&expires_in)
+                .map_err(|_| anyhow::anyhow!("--expires-in: expected a duration such as 24h"))?;
+            let issued = identity.bootstrap_admin(lifetime, unix_now()).await?;
+            println!("identity:   {} (global admin)", issued.identity.name);
+            println!("key id:     {}", issued.id);
+            println!("expires at: {}", time(issued.expires_at));
+            println!("key:        {}", issued.secret.expose());
+            eprintln!(
+                "Store the key now: it is shown once. Use it to create named admins, then revoke it."
+            );
+            Ok(())
+        }
+        AdminCommand::Grant {
+            identity: name,
+            owner,
+        } => {
+            let scope = match owner {
+                Some(owner) => AdminScope::Owner(owner),
+                None => AdminScope::Global,
+            };
+            identity
+                .grant_admin(&name, scope.clone(), Some("cli"), unix_now())
+                .await?;
+            match scope {
+                AdminScope::Global => println!("{name} is a global admin"),
+                AdminScope::Owner(owner) => {
+                    println!("{name} administers identities owned by {owner}")
+                }
+            }
+            Ok(())
+        }
+        AdminCommand::Revoke { identity: name } => {
+            let had = identity.revoke_admin(&name).await?;
+            println!(
+                "{}",
+                if had {
+                    "admin role removed"
+                } else {
+                    "it had no admin role"
+                }
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Runs an `issuer` command.
+pub fn issuer_command(config: &Config, command: IssuerCommand) -> Result<()> {
+    let IssuerCommand::List { format } = command;
+    let issuers: Vec<IssuerSummary> = federation(config)?.issuers();
+    match format {
+        Format::Json => println!("{}", serde_json::to_value(&issuers)?),
+        Format::Table => {
+            let rows: Vec<Vec<String>> = issuers
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.name.clone(),
+                        i.preset.as_str().to_owned(),
+                        i.issuer.clone(),
+                        i.audience.clone(),
+                        i.algorithms.join(","),
+                        i.rules.to_string(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "name",
+                    "preset",
+                    "issuer",
+                    "audience",
+                    "algorithms",
+                    "rules",
+                ],
+                &rows,
+            );
+        }
+    }
+    Ok(())
+}

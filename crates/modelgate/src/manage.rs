@@ -1,0 +1,247 @@
+//! `modelgate identity ...` and `modelgate key ...`: the NHI registry and
+//! API keys, on the local store.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use modelgate_gateway::Config;
+use modelgate_gateway::gateway::unix_now;
+use modelgate_identity::{IdentityService, NewIdentity};
+use serde_json::json;
+
+use crate::cli::{Format, IdentityCommand, KeyCommand};
+use crate::commands::{optional_time, print_table, time};
+
+/// Runs an `identity` command.
+pub async fn identity_command(identity: &IdentityService, command: IdentityCommand) -> Result<()> {
+    match command {
+        IdentityCommand::Create {
+            name,
+            kind,
+            owner,
+            environment,
+            purpose,
+            format,
+        } => {
+            let kind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+            let created = identity
+                .create_identity(
+                    NewIdentity {
+                        name,
+                        kind,
+                        owner,
+                        environment,
+                        purpose,
+                    },
+                    unix_now(),
+                )
+                .await?;
+            match format {
+                Format::Json => println!("{}", json!({ "id": created.id, "name": created.name })),
+                Format::Table => println!("created identity {} ({})", created.name, created.id),
+            }
+            Ok(())
+        }
+        IdentityCommand::Disable { name } => {
+            identity.disable_identity(&name, unix_now()).await?;
+            println!("disabled {name}: its keys and tokens stop working until it is enabled");
+            Ok(())
+        }
+        IdentityCommand::Enable { name } => {
+            identity.enable_identity(&name, unix_now()).await?;
+            println!("enabled {name}");
+            Ok(())
+        }
+        IdentityCommand::Offboard { name } => {
+            let summary = identity.offboard_identity(&name, unix_now()).await?;
+            println!(
+                "offboarded {name}: {} keys revoked; its tokens are refused; this cannot be undone",
+                summary.keys_revoked
+            );
+            Ok(())
+        }
+        IdentityCommand::List { format } => {
+            let identities = identity.list_identities().await?;
+            match format {
+                Format::Json => {
+                    let rows: Vec<_> = identities
+                        .iter()
+                        .map(|i| {
+                            json!({
+                                "id": i.id, "name": i.name, "kind": i.kind.to_string(),
+                                "owner": i.owner, "environment": i.environment,
+                                "purpose": i.purpose, "status": i.status.to_string(),
+                                "created_at": i.created_at, "last_used_at": i.last_used_at,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::Value::Array(rows));
+                }
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = identities
+                        .iter()
+                        .map(|i| {
+                            vec![
+                                i.name.clone(),
+                                i.kind.to_string(),
+                                i.owner.clone(),
+                                i.environment.clone(),
+                                i.status.to_string(),
+                                time(i.created_at),
+                                optional_time(i.last_used_at),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &[
+                            "name",
+                            "kind",
+                            "owner",
+                            "environment",
+                            "status",
+                            "created",
+                            "last used",
+                        ],
+                        &rows,
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs a `key` command.
+pub async fn key_command(
+    identity: &IdentityService,
+    config: &Config,
+    command: KeyCommand,
+) -> Result<()> {
+    let max: Duration = config.keys.max_lifetime;
+    match command {
+        KeyCommand::Create {
+            identity: name,
+            expires_in,
+            label,
+            format,
+        } => {
+            let lifetime = humantime::parse_duration(&expires_in).map_err(|_| {
+                anyhow::anyhow!("--expires-in: expected a duration such as 30d or 12h")
+            })?;
+            if lifetime > max {
+                bail!(
+                    "--expires-in: at most {} (keys.max_lifetime)",
+                    humantime::format_duration(max)
+                );
+            }
+            let issued = identity
+                .issue_key(&name, lifetime, label, unix_now())
+                .await?;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    json!({
+                        "id": issued.id, "identity": name, "key": issued.secret.expose(),
+                        "expires_at": issued.expires_at,
+                    })
+                ),
+                Format::Table => {
+                    println!("key id:     {}", issued.id);
+                    println!("identity:   {name}");
+                    println!("expires at: {}", time(issued.expires_at));
+                    println!("key:        {}", issued.secret.expose());
+                    eprintln!("Store the key now: it is shown once and cannot be recovered.");
+                }
+            }
+            Ok(())
+        }
+        KeyCommand::List {
+            identity: name,
+            format,
+        } => {
+            let now = unix_now();
+            let keys = identity.list_keys(name.as_deref()).await?;
+            match format {
+                Format::Json => {
+                    let rows: Vec<_> = keys
+                        .iter()
+                        .map(|k| {
+                            json!({
+                                "id": k.id, "identity": k.identity_name, "label": k.label,
+                                "hint": k.hint, "status": k.status(now).to_string(),
+                                "created_at": k.created_at, "expires_at": k.expires_at,
+                                "revoked_at": k.revoked_at, "last_used_at": k.last_used_at,
+                            })
+                        })
+                        .collect();
+                    println!("{}", serde_json::Value::Array(rows));
+                }
+                Format::Table => {
+                    let rows: Vec<Vec<String>> = keys
+                        .iter()
+                        .map(|k| {
+                            vec![
+                                k.id.clone(),
+                                k.identity_name.clone(),
+                                k.hint.clone(),
+                                k.status(now).to_string(),
+                                time(k.expires_at),
+                                optional_time(k.last_used_at),
+                                k.label.clone().unwrap_or_default(),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &[
+                            "id",
+                            "identity",
+                            "key",
+                            "status",
+                            "expires",
+                            "last used",
+                            "label",
+                        ],
+                        &rows,
+                    );
+                }
+            }
+            Ok(())
+        }
+        KeyCommand::Revoke { id } => {
+            identity.revoke_key(&id, unix_now()).await?;
+            println!("revoked {id}");
+            Ok(())
+        }
+        KeyCommand::Rotate { id, grace, format } => {
+            let grace = match grace {
+                Some(text) => humantime::parse_duration(&text)
+                    .map_err(|_| anyhow::anyhow!("--grace: expected a duration such as 24h"))?,
+                None => config.keys.rotation_grace,
+            };
+            let now = unix_now();
+            let issued = identity.rotate_key(&id, grace, now).await?;
+            let old_until = now + grace.as_secs() as i64;
+            match format {
+                Format::Json => println!(
+                    "{}",
+                    json!({
+                        "id": issued.id, "replaces": id, "identity": issued.identity.name,
+                        "key": issued.secret.expose(), "expires_at": issued.expires_at,
+                        "old_key_valid_until": old_until,
+                    })
+                ),
+                Format::Table => {
+                    println!("key id:     {}", issued.id);
+                    println!(
+                        "replaces:   {id} (works until {} at the latest)",
+                        time(old_until)
+                    );
+                    println!("expires at: {}", time(issued.expires_at));
+                    println!("key:        {}", issued.secret.expose());
+                    eprintln!("Store the key now: it is shown once and cannot be recovered.");
+                }
+            }
+            Ok(())
+        }
+    }
+}
