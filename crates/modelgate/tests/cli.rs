@@ -290,3 +290,88 @@ fn management_commands_refuse_bad_input() {
     assert_eq!(v[0]["owner"], "payments-team");
     assert_eq!(v[0]["kind"], "ci_job");
 }
+
+#[test]
+fn credential_commands_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(&dir, "");
+    let fails = |args: &[&str], needle: &str| {
+        let out = cli_at(&config, args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    };
+    fails(&["key", "rotate", "key_doesnotexist"], "no API key");
+    fails(&["identity", "offboard", "nobody"], "nobody");
+    fails(&["identity", "disable", "nobody"], "nobody");
+    fails(
+        &["token", "revoke", "jti-1", "--identity", "nobody"],
+        "nobody",
+    );
+    fails(&["admin", "grant", "--identity", "nobody"], "nobody");
+    fails(
+        &["admin", "bootstrap", "--expires-in", "never"],
+        "expires-in",
+    );
+    assert!(cli_at(&config, &["admin", "bootstrap"]).status.success());
+    fails(&["admin", "bootstrap"], "already");
+    let out = cli_at(&config, &["kek", "generate"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim().len(),
+        44,
+        "32 bytes, base64"
+    );
+
+    // Without a key-encryption key the gateway refuses to start, and says why.
+    let no_kek = dir.path().join("no-kek.toml");
+    std::fs::write(
+        &no_kek,
+        format!("[store]\npath = \"{}\"\n", dir.path().join("db2").display()),
+    )
+    .unwrap();
+    let out = cli_at(&no_kek, &["serve"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tokens.kek is required"));
+    // A malformed one is refused without echoing it.
+    std::fs::write(dir.path().join("kek"), "not-a-CANARY-key\n").unwrap();
+    let bad_kek = dir.path().join("bad-kek.toml");
+    std::fs::write(
+        &bad_kek,
+        format!(
+            "[store]\npath = \"{}\"\n[tokens]\nkek = \"file:{}\"\n",
+            dir.path().join("db3").display(),
+            dir.path().join("kek").display()
+        ),
+    )
+    .unwrap();
+    let out = cli_at(&bad_kek, &["serve"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("tokens.kek") && !err.contains("CANARY"),
+        "{err}"
+    );
+    // A wrong one cannot open existing signing keys.
+    let other = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    std::fs::write(dir.path().join("kek"), format!("{other}\n")).unwrap();
+    let wrong = dir.path().join("wrong-kek.toml");
+    std::fs::write(
+        &wrong,
+        format!(
+            "[store]\npath = \"{}\"\n[tokens]\nkek = \"file:{}\"\n",
+            dir.path().join("db").display(),
+            dir.path().join("kek").display()
+        ),
+    )
+    .unwrap();
+    assert!(
+        cli_at(&config, &["signing-key", "rotate"]).status.success(),
+        "creates keys under the test KEK"
+    );
+    let out = cli_at(&wrong, &["signing-key", "list"]);
+    assert!(
+        !out.status.success(),
+        "a wrong KEK cannot open the signing keys"
+    );
+}
