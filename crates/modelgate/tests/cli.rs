@@ -375,3 +375,43 @@ fn credential_commands_refuse_bad_input() {
         "a wrong KEK cannot open the signing keys"
     );
 }
+
+#[test]
+fn issuer_rules_are_validated_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let weak = write_config(
+        &dir,
+        "[[issuers]]\nname = \"gh\"\npreset = \"github_actions\"\naudience = \"mg\"\n\
+         [[issuers.rules]]\nidentity = \"ci\"\nclaims = { repository = \"acme/billing\" }\n",
+    );
+    for args in [
+        vec!["config", "check"],
+        vec!["serve"],
+        vec!["issuer", "list"],
+    ] {
+        let out = cli_at(&weak, &args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("issuers[gh]") && err.contains("sub"),
+            "{args:?}: {err}"
+        );
+    }
+    let good = write_config(
+        &dir,
+        "[[issuers]]\nname = \"gh\"\npreset = \"github_actions\"\naudience = \"mg\"\n\
+         [[issuers.rules]]\nidentity = \"ci\"\nclaims = { sub = \"repo:acme/billing:ref:refs/heads/main\" }\n",
+    );
+    let out = cli_at(&good, &["issuer", "list", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v[0]["issuer"],
+        "https://token.actions.githubusercontent.com"
+    );
+    assert_eq!(v[0]["algorithms"][0], "RS256");
+}
