@@ -131,7 +131,8 @@ impl Gateway {
                 max_lifetime: config.keys.max_lifetime,
             },
         )
-        .with_tokens(tokens.clone());
+        .with_tokens(tokens.clone())
+        .with_key_cache();
         let source = crate::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
             .map_err(GatewayError::Fetcher)?;
         let federation = Federation::new(config.issuers.clone(), source)?;

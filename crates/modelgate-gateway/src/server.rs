@@ -212,7 +212,7 @@ impl Gateway {
             loop {
                 tick.tick().await;
                 let now = crate::gateway::unix_now();
-                if let Err(e) = gateway.inner.tokens.refresh(now).await {
+                if let Err(e) = gateway.inner.identity.refresh(now).await {
                     tracing::warn!(error = %e, "could not refresh revocations and signing keys");
                 }
                 if last_housekeeping.elapsed() >= Duration::from_secs(60) {

@@ -34,10 +34,15 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let dir = tempfile::tempdir().unwrap();
     let (exchange, github_token, api_key) = runtime.block_on(async {
-        let store = Store::open_sqlite(&dir.path().join("bench.db")).await.unwrap();
+        let store = Store::open_sqlite(&dir.path().join("bench.db"))
+            .await
+            .unwrap();
         let keyring = SigningKeyring::load(store.clone(), KeyEncryptionKey::generate().unwrap())
             .await
             .unwrap();
@@ -47,8 +52,11 @@ fn bench(c: &mut Criterion) {
             audience: "https://gateway.example".to_owned(),
             ..AccessTokenSettings::default()
         };
-        let tokens = AccessTokens::new(store.clone(), keyring, settings, now).await.unwrap();
-        let identity = IdentityService::new(store, KeyPolicy::default()).with_tokens(tokens.clone());
+        let tokens = AccessTokens::new(store.clone(), keyring, settings, now)
+            .await
+            .unwrap();
+        let identity =
+            IdentityService::new(store, KeyPolicy::default()).with_tokens(tokens.clone());
         identity
             .create_identity(
                 NewIdentity {
@@ -110,12 +118,21 @@ fn bench(c: &mut Criterion) {
         requested_token_type: None,
     };
     // Warm the JWKS cache and make sure the path succeeds.
-    runtime.block_on(exchange.exchange(request(&github_token), now)).unwrap();
+    runtime
+        .block_on(exchange.exchange(request(&github_token), now))
+        .unwrap();
 
     let mut group = c.benchmark_group("token exchange");
-    group.sample_size(30).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_secs(1));
     group.bench_function("github actions RS256 -> access token", |b| {
-        b.iter(|| runtime.block_on(exchange.exchange(black_box(request(&github_token)), now)).unwrap())
+        b.iter(|| {
+            runtime
+                .block_on(exchange.exchange(black_box(request(&github_token)), now))
+                .unwrap()
+        })
     });
     group.bench_function("client_credentials (API key) -> access token", |b| {
         b.iter(|| {
@@ -123,7 +140,9 @@ fn bench(c: &mut Criterion) {
                 api_key: api_key.clone(),
                 scope: None,
             };
-            runtime.block_on(exchange.exchange(black_box(grant), now)).unwrap()
+            runtime
+                .block_on(exchange.exchange(black_box(grant), now))
+                .unwrap()
         })
     });
     group.finish();

@@ -233,7 +233,10 @@ async fn revocation_is_effective_on_the_next_request() {
         !String::from_utf8_lossy(&out.stdout).contains(&gw.key),
         "listing never shows the key"
     );
+    // The CLI writes the store directly, like another replica: the gateway
+    // drops its cached key at the next sync (tokens.sync_interval, 1 s).
     assert!(gw.cli(&["key", "revoke", &id]).status.success());
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     assert_eq!(
         gw.openai("/v1/chat/completions", &chat("chat", false))
             .await
@@ -283,4 +286,51 @@ async fn client_disconnect_mid_stream_is_accounted() {
     mock.release();
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(gw.logs().contains("client_closed"), "{}", gw.logs());
+}
+
+#[tokio::test]
+async fn admin_api_revocation_is_immediate_despite_the_key_cache() {
+    let (_mock, gw) = setup().await;
+    let out = gw.cli(&["admin", "bootstrap"]);
+    let admin = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("key:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    // Warm the cache, then revoke through this replica's admin API.
+    for _ in 0..3 {
+        assert_eq!(
+            gw.openai("/v1/chat/completions", &chat("chat", false))
+                .await
+                .status,
+            200
+        );
+    }
+    let auth = format!("Bearer {admin}");
+    let keys = call(
+        "GET",
+        &gw.url("/admin/v1/identities/app/keys"),
+        &[("authorization", &auth)],
+        "",
+    )
+    .await
+    .json();
+    let id = keys["data"][0]["id"].as_str().unwrap().to_owned();
+    let r = call(
+        "POST",
+        &gw.url(&format!("/admin/v1/keys/{id}/revoke")),
+        &[("authorization", &auth)],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        gw.openai("/v1/chat/completions", &chat("chat", false))
+            .await
+            .status,
+        401,
+        "on the very next request"
+    );
 }

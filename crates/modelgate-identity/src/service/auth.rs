@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use super::key_cache::CachedKey;
 use super::{IdentityService, UsageBuffer};
 use crate::apikey::parse_api_key;
 use crate::error::{AuthError, IdentityError};
 use crate::identity::Identity;
+use crate::kind::IdentityStatus;
 use crate::principal::{AuthMethod, Principal};
 
 impl IdentityService {
@@ -22,30 +24,52 @@ impl IdentityService {
         now: i64,
     ) -> Result<Principal, AuthError> {
         let hash = parse_api_key(presented).map_err(AuthError::Malformed)?;
-        let Some((key, identity)) = self.store().api_key_by_hash(&hash).await? else {
-            return Err(AuthError::Unknown);
+        let cached = self.key_cache().and_then(|cache| cache.get(&hash));
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let generation = self.key_cache().map(|c| c.generation());
+                let Some((key, identity)) = self.store().api_key_by_hash(&hash).await? else {
+                    return Err(AuthError::Unknown);
+                };
+                let identity = Identity::from_record(identity)?;
+                let entry = CachedKey {
+                    key_id: key.id,
+                    expires_at: key.expires_at,
+                    revoked: key.revoked_at.is_some(),
+                    identity_id: identity.id,
+                    identity_name: identity.name,
+                    kind: identity.kind,
+                    owner: identity.owner,
+                    environment: identity.environment,
+                    status: identity.status,
+                };
+                if let (Some(cache), Some(generation)) = (self.key_cache(), generation) {
+                    cache.insert(generation, hash, entry.clone());
+                }
+                entry
+            }
         };
-        if key.revoked_at.is_some() {
-            tracing::debug!(key_id = %key.id, "revoked api key presented");
+        if key.revoked {
+            tracing::debug!(key_id = %key.key_id, "revoked api key presented");
             return Err(AuthError::Revoked);
         }
         if key.expires_at <= now {
-            tracing::debug!(key_id = %key.id, "expired api key presented");
+            tracing::debug!(key_id = %key.key_id, "expired api key presented");
             return Err(AuthError::Expired);
         }
-        let identity = Identity::from_record(identity)?;
-        if !identity.is_active() {
-            tracing::debug!(key_id = %key.id, identity = %identity.name, "key of inactive identity presented");
+        if key.status != IdentityStatus::Active {
+            tracing::debug!(key_id = %key.key_id, identity = %key.identity_name, "key of inactive identity presented");
             return Err(AuthError::IdentityDisabled);
         }
-        self.note_use(&key.id, &identity.id, now);
+        self.note_use(&key.key_id, &key.identity_id, now);
         Ok(Principal {
-            identity_id: identity.id,
-            identity_name: identity.name,
-            kind: identity.kind,
-            owner: identity.owner,
-            environment: identity.environment,
-            credential_id: key.id,
+            identity_id: key.identity_id,
+            identity_name: key.identity_name,
+            kind: key.kind,
+            owner: key.owner,
+            environment: key.environment,
+            credential_id: key.key_id,
             auth_method: AuthMethod::ApiKey,
             delegation: Vec::new(),
             scope: None,

@@ -97,6 +97,7 @@ impl IdentityService {
             };
             return Err(IdentityError::KeyNotRotatable { id: old.id, reason });
         }
+        self.invalidate_keys();
         tracing::info!(
             identity = %identity.name,
             key_id = %old.id,
@@ -166,6 +167,7 @@ impl IdentityService {
             None => write.await?,
         }
         tracing::info!(identity = %identity.name, status = %status, "identity status changed");
+        self.invalidate_keys();
         Ok(Identity { status, ..identity })
     }
 
@@ -202,6 +204,7 @@ impl IdentityService {
             keys_revoked = summary.keys_revoked,
             "identity offboarded"
         );
+        self.invalidate_keys();
         Ok(OffboardSummary {
             identity_id: identity.id,
             identity_name: identity.name,

@@ -5,6 +5,7 @@
 mod access;
 mod admin;
 mod auth;
+mod key_cache;
 mod keys;
 mod lifecycle;
 
@@ -63,6 +64,7 @@ struct Inner {
     policy: KeyPolicy,
     usage: Mutex<UsageBuffer>,
     tokens: Option<AccessTokens>,
+    key_cache: Option<key_cache::KeyCache>,
 }
 
 /// Identities, API keys and authentication over a [`Store`].
@@ -100,8 +102,53 @@ impl IdentityService {
                 policy,
                 usage: Mutex::new(HashMap::new()),
                 tokens: None,
+                key_cache: None,
             }),
         }
+    }
+
+    /// This service with an in-memory cache of the API keys it has
+    /// authenticated, so repeat requests cost no store round trip. Only for
+    /// a long-running process that calls [`IdentityService::refresh`]
+    /// regularly: changes made elsewhere (the CLI, other replicas) reach the
+    /// cache at the next refresh; changes made through this service apply at
+    /// once. Call while building the service, like `with_tokens`.
+    pub fn with_key_cache(self) -> IdentityService {
+        let usage = std::mem::take(&mut *self.usage());
+        IdentityService {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                policy: self.inner.policy.clone(),
+                usage: Mutex::new(usage),
+                tokens: self.inner.tokens.clone(),
+                key_cache: Some(key_cache::KeyCache::default()),
+            }),
+        }
+    }
+
+    /// Re-reads what other processes changed: the access tokens' revocation
+    /// state and signing keys (if attached) and, when the store's revision
+    /// moved, drops the cached API keys. Returns whether anything changed.
+    pub async fn refresh(&self, now: i64) -> Result<bool, IdentityError> {
+        let changed = match &self.inner.tokens {
+            Some(tokens) => tokens.refresh(now).await?,
+            None => false,
+        };
+        if let Some(cache) = &self.inner.key_cache {
+            cache.observe_revision(self.inner.store.revision().await?);
+        }
+        Ok(changed)
+    }
+
+    /// Drops cached API keys after a change made through this service.
+    pub(crate) fn invalidate_keys(&self) {
+        if let Some(cache) = &self.inner.key_cache {
+            cache.clear();
+        }
+    }
+
+    pub(crate) fn key_cache(&self) -> Option<&key_cache::KeyCache> {
+        self.inner.key_cache.as_ref()
     }
 
     /// This service with `tokens` attached (see the type's docs). Call it
@@ -116,6 +163,11 @@ impl IdentityService {
                 policy: self.inner.policy.clone(),
                 usage: Mutex::new(usage),
                 tokens: Some(tokens),
+                key_cache: if self.inner.key_cache.is_some() {
+                    Some(key_cache::KeyCache::default())
+                } else {
+                    None
+                },
             }),
         }
     }
@@ -270,7 +322,9 @@ impl IdentityService {
     /// revocation time. [`IdentityError::KeyNotFound`] if there is no such
     /// key.
     pub async fn revoke_key(&self, id: &str, now: i64) -> Result<(), IdentityError> {
-        if self.inner.store.revoke_api_key(id, now).await? {
+        let revoked = self.inner.store.revoke_api_key(id, now).await?;
+        self.invalidate_keys();
+        if revoked {
             tracing::info!(key_id = %id, "api key revoked");
             return Ok(());
         }

@@ -69,14 +69,30 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn revoke_api_key(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+        const OP: &str = "revoke api key";
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
         let done =
             sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(at)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map_err(|e| StoreError::from_sqlx("revoke api key", e))?;
-        Ok(done.rows_affected() > 0)
+                .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            // Replicas caching the key must drop it.
+            super::lifecycle::bump_revision(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        Ok(revoked)
     }
 
     pub(crate) async fn record_key_use(

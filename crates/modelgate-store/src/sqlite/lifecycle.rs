@@ -225,6 +225,10 @@ impl SqliteBackend {
             // insert is rolled back with the transaction.
             return Ok(false);
         }
+        // Replicas caching the old key must see its shortened expiry.
+        bump_revision(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
         tx.commit()
             .await
             .map_err(|e| StoreError::from_sqlx(OP, e))?;

@@ -298,7 +298,12 @@ async fn rotate_api_key_links_and_shortens() {
             .await
             .unwrap()
     );
-    assert_eq!(store.revision().await.unwrap(), before);
+    assert_eq!(
+        store.revision().await.unwrap(),
+        before + 1,
+        "caches of the old key must see its shortened expiry"
+    );
+
     let old = store.api_key_by_id("key_1").await.unwrap().unwrap();
     assert_eq!(old.replaced_by.as_deref(), Some("key_2"));
     assert_eq!(old.expires_at, 1_600);
@@ -328,6 +333,14 @@ async fn rotate_api_key_links_and_shortens() {
     let two = store.api_key_by_id("key_2").await.unwrap().unwrap();
     assert_eq!(two.expires_at, 3_000);
     assert_eq!(two.replaced_by.as_deref(), Some("key_3"));
+
+    // Revocation bumps the revision too (caches must drop the key); a
+    // repeat changes nothing.
+    let before = store.revision().await.unwrap();
+    assert!(store.revoke_api_key("key_3", 1_700).await.unwrap());
+    assert_eq!(store.revision().await.unwrap(), before + 1);
+    assert!(!store.revoke_api_key("key_3", 1_800).await.unwrap());
+    assert_eq!(store.revision().await.unwrap(), before + 1);
 }
 
 #[tokio::test]
