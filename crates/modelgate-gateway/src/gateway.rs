@@ -298,7 +298,7 @@ impl Gateway {
                         .saturating_sub(stream_record.upstream_time),
                 );
                 record.stream = true; // the spawned stream finishes the record
-                let body = stream::spawn(body, tap, dialect, limits, stream_record);
+                let body = stream::tap(body, tap, dialect, limits, stream_record);
                 let mut response = Response::new(Body::new(body));
                 *response.headers_mut() = headers;
                 Ok(response)

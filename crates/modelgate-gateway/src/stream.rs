@@ -2,41 +2,25 @@
 //! arrives, through the [`SseTap`], with idle and total-duration limits.
 //! A failure after the first byte reaches the caller as a well-formed error
 //! event in its dialect, then the stream closes.
+//!
+//! The caller's connection polls [`TapBody`] directly, which polls the
+//! upstream body: no task or channel in between, so each event costs no
+//! extra wake-up. Events that have already arrived are forwarded together.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use tokio::sync::mpsc;
+use tokio::time::Sleep;
 
 use crate::dialect::{ApiError, Dialect, ErrorKind};
 use crate::record::CallRecord;
 use crate::sse::SseTap;
-
-/// A response body fed by the pump task.
-#[derive(Debug)]
-pub struct ChannelBody {
-    rx: mpsc::Receiver<Bytes>,
-}
-
-impl Body for ChannelBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
-    }
-}
 
 /// Limits for one stream.
 #[derive(Debug, Clone, Copy)]
@@ -47,79 +31,186 @@ pub struct StreamLimits {
     pub max_duration: Duration,
 }
 
-/// Starts forwarding `upstream` to the caller; the record is finished when
-/// the stream ends, however it ends.
-pub fn spawn(
+/// The caller's response body for a streamed call. Finishes the call's
+/// record when the stream ends, fails, or the caller goes away.
+pub struct TapBody {
+    upstream: Incoming,
+    tap: SseTap,
+    dialect: Dialect,
+    idle_limit: Duration,
+    idle: Pin<Box<Sleep>>,
+    last_data: tokio::time::Instant,
+    deadline: Pin<Box<Sleep>>,
+    started: Instant,
+    record: Option<CallRecord>,
+    done: bool,
+}
+
+impl std::fmt::Debug for TapBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TapBody")
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts forwarding `upstream` to the caller.
+pub fn tap(
     upstream: Incoming,
     tap: SseTap,
     dialect: Dialect,
     limits: StreamLimits,
     record: CallRecord,
-) -> ChannelBody {
-    let (tx, rx) = mpsc::channel(32);
+) -> TapBody {
     record.metrics.open_streams.inc();
-    tokio::spawn(pump(upstream, tx, tap, dialect, limits, record));
-    ChannelBody { rx }
+    TapBody {
+        upstream,
+        tap,
+        dialect,
+        idle_limit: limits.idle,
+        idle: Box::pin(tokio::time::sleep(limits.idle)),
+        last_data: tokio::time::Instant::now(),
+        deadline: Box::pin(tokio::time::sleep(limits.max_duration)),
+        started: Instant::now(),
+        record: Some(record),
+        done: false,
+    }
 }
 
-async fn pump(
-    mut upstream: Incoming,
-    tx: mpsc::Sender<Bytes>,
-    mut tap: SseTap,
-    dialect: Dialect,
-    limits: StreamLimits,
-    mut record: CallRecord,
-) {
-    let deadline = tokio::time::Instant::now() + limits.max_duration;
-    let started = Instant::now();
-    let failure: Option<(&'static str, &'static str)> = loop {
-        let next = tokio::select! {
-            next = tokio::time::timeout(limits.idle, upstream.frame()) => next,
-            _ = tokio::time::sleep_until(deadline) => {
-                break Some(("max_duration", "the stream exceeded the gateway's maximum duration"));
-            }
-            _ = tx.closed() => break Some(("client_closed", "")),
-        };
-        let chunk = match next {
-            Err(_) => break Some(("idle_timeout", "the upstream stream stalled")),
-            Ok(None) => match tap.finish() {
-                Ok(rest) => {
-                    if !rest.is_empty() {
-                        let _ = tx.send(rest).await;
-                    }
-                    break None;
-                }
-                Err(_) => break Some(("malformed_stream", "the upstream sent a malformed stream")),
-            },
-            Ok(Some(Err(_))) => break Some(("reset", "the upstream stream broke off")),
-            Ok(Some(Ok(frame))) => match frame.into_data() {
-                Ok(data) => data,
-                Err(_) => continue, // trailers carry nothing for the caller
-            },
-        };
-        match tap.feed(&chunk) {
-            Ok(out) if out.is_empty() => {}
-            Ok(out) => {
-                if tx.send(out).await.is_err() {
-                    break Some(("client_closed", ""));
+impl TapBody {
+    /// Ends the stream: accounts for it once.
+    fn close(&mut self, failure: Option<&'static str>) {
+        self.done = true;
+        if let Some(mut record) = self.record.take() {
+            if let Some(kind) = failure {
+                record.stream_error = Some(kind);
+                if kind != "client_closed"
+                    && let Some(name) = &record.upstream
+                {
+                    record.metrics.upstream_error(name, kind);
                 }
             }
-            Err(_) => break Some(("malformed_stream", "the upstream sent a malformed stream")),
-        }
-    };
-    let upstream_name = record.upstream.clone();
-    if let Some((kind, message)) = failure {
-        record.stream_error = Some(kind);
-        if kind != "client_closed" {
-            if let Some(name) = &upstream_name {
-                record.metrics.upstream_error(name, kind);
-            }
-            let event = ApiError::new(ErrorKind::Upstream, message).sse_event(dialect);
-            let _ = tx.send(Bytes::from(event)).await;
+            record.upstream_time += self.started.elapsed();
+            record.usage = self.tap.usage();
+            record.metrics.open_streams.dec();
+            record.finish();
         }
     }
-    record.upstream_time += started.elapsed();
-    record.usage = tap.usage();
-    record.metrics.open_streams.dec();
-    record.finish();
+
+    /// Ends the stream with an error event after `pending` bytes.
+    fn fail(
+        &mut self,
+        pending: Bytes,
+        kind: &'static str,
+        message: &'static str,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.close(Some(kind));
+        let event = ApiError::new(ErrorKind::Upstream, message).sse_event(self.dialect);
+        Poll::Ready(Some(Ok(Frame::data(join(pending, Bytes::from(event))))))
+    }
+}
+
+impl Body for TapBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let mut out = Bytes::new();
+        loop {
+            match Pin::new(&mut this.upstream).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    this.last_data = tokio::time::Instant::now();
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    }; // trailers
+                    match this.tap.feed(&data) {
+                        Ok(more) => out = join(out, more),
+                        Err(_) => {
+                            return this.fail(
+                                out,
+                                "malformed_stream",
+                                "the upstream sent a malformed stream",
+                            );
+                        }
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    return this.fail(out, "reset", "the upstream stream broke off");
+                }
+                Poll::Ready(None) => {
+                    match this.tap.finish() {
+                        Ok(rest) => out = join(out, rest),
+                        Err(_) => {
+                            return this.fail(
+                                out,
+                                "malformed_stream",
+                                "the upstream sent a malformed stream",
+                            );
+                        }
+                    }
+                    this.close(None);
+                    return if out.is_empty() {
+                        Poll::Ready(None)
+                    } else {
+                        Poll::Ready(Some(Ok(Frame::data(out))))
+                    };
+                }
+                Poll::Pending => break,
+            }
+        }
+        // Forward what has arrived; the upstream has registered our waker.
+        if !out.is_empty() {
+            return Poll::Ready(Some(Ok(Frame::data(out))));
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return this.fail(
+                out,
+                "max_duration",
+                "the stream exceeded the gateway's maximum duration",
+            );
+        }
+        // The idle timer is re-armed lazily: moving it on every event would
+        // cost a timer-wheel update each time.
+        while this.idle.as_mut().poll(cx).is_ready() {
+            let quiet_until = this.last_data + this.idle_limit;
+            if tokio::time::Instant::now() >= quiet_until {
+                return this.fail(out, "idle_timeout", "the upstream stream stalled");
+            }
+            this.idle.as_mut().reset(quiet_until);
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+impl Drop for TapBody {
+    fn drop(&mut self) {
+        if self.record.is_some() {
+            self.close(Some("client_closed"));
+        }
+    }
+}
+
+/// `a` followed by `b`, copying only when both have bytes.
+fn join(a: Bytes, b: Bytes) -> Bytes {
+    if a.is_empty() {
+        return b;
+    }
+    if b.is_empty() {
+        return a;
+    }
+    let mut joined = bytes::BytesMut::with_capacity(a.len() + b.len());
+    joined.extend_from_slice(&a);
+    joined.extend_from_slice(&b);
+    joined.freeze()
 }
