@@ -29,6 +29,15 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     response
 }
 
+/// Signing keys belong to the whole gateway, not to an owner.
+fn global_required() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "signing keys need the global admin role",
+    )
+}
+
 fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -423,11 +432,7 @@ async fn signing_keys(State(g): State<Gateway>, headers: HeaderMap) -> Response 
     let run = async {
         let admin = authorize(&g, &headers).await?;
         if !admin.scope.is_global() {
-            return Err(error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "signing keys need the global admin role",
-            ));
+            return Err(global_required());
         }
         let keys = g.inner.keyring.keys();
         Ok(json_response(
@@ -441,11 +446,7 @@ async fn rotate_signing_key(State(g): State<Gateway>, headers: HeaderMap) -> Res
     let run = async {
         let admin = authorize(&g, &headers).await?;
         if !admin.scope.is_global() {
-            return Err(error(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "signing keys need the global admin role",
-            ));
+            return Err(global_required());
         }
         let kid = g
             .inner

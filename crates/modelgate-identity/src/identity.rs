@@ -35,6 +35,39 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// A new, active identity from validated input.
+    pub(crate) fn activate(
+        new: NewIdentity,
+        now: i64,
+    ) -> Result<Identity, crate::base62::RandomnessError> {
+        Ok(Identity {
+            id: crate::ids::new_identity_id()?,
+            name: new.name,
+            kind: new.kind,
+            owner: new.owner,
+            environment: new.environment,
+            purpose: new.purpose,
+            status: crate::kind::IdentityStatus::Active,
+            created_at: now,
+            last_used_at: None,
+        })
+    }
+
+    /// The stored form.
+    pub(crate) fn to_record(&self) -> IdentityRecord {
+        IdentityRecord {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            kind: self.kind.as_str().to_owned(),
+            owner: self.owner.clone(),
+            environment: self.environment.clone(),
+            purpose: self.purpose.clone(),
+            status: self.status.as_str().to_owned(),
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+        }
+    }
+
     /// Reads a stored record. Fails when the stored kind or status is
     /// unknown (a database written by a newer version, or edited by hand).
     pub fn from_record(r: IdentityRecord) -> Result<Identity, CorruptRecord> {

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use modelgate_store::{ApiKeyRecord, IdentityRecord};
+use modelgate_store::ApiKeyRecord;
 
 use super::{IdentityService, IssuedKey};
 use crate::apikey::ApiKey;
 use crate::error::IdentityError;
 use crate::identity::{Identity, NewIdentity};
-use crate::ids::{new_identity_id, new_key_id};
+use crate::ids::new_key_id;
 use crate::kind::{IdentityKind, IdentityStatus};
 
 /// The name of the identity `bootstrap_admin` creates.
@@ -141,17 +141,7 @@ impl IdentityService {
             purpose: "first admin credential; create named admins and retire this one".to_owned(),
         };
         new.validate()?;
-        let identity = Identity {
-            id: new_identity_id()?,
-            name: new.name,
-            kind: new.kind,
-            owner: new.owner,
-            environment: new.environment,
-            purpose: new.purpose,
-            status: IdentityStatus::Active,
-            created_at: now,
-            last_used_at: None,
-        };
+        let identity = Identity::activate(new, now)?;
         let expires_at = now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
         let generated = ApiKey::generate()?;
         let key = ApiKeyRecord {
@@ -166,17 +156,7 @@ impl IdentityService {
             last_used_at: None,
             replaced_by: None,
         };
-        let record = IdentityRecord {
-            id: identity.id.clone(),
-            name: identity.name.clone(),
-            kind: identity.kind.as_str().to_owned(),
-            owner: identity.owner.clone(),
-            environment: identity.environment.clone(),
-            purpose: identity.purpose.clone(),
-            status: identity.status.as_str().to_owned(),
-            created_at: now,
-            last_used_at: None,
-        };
+        let record = identity.to_record();
         if !self.store().bootstrap_admin(&record, &key, now).await? {
             return Err(IdentityError::AlreadyBootstrapped);
         }

@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use modelgate_store::{ApiKeyRecord, IdentityRecord, Store, StoreError};
+use modelgate_store::{ApiKeyRecord, Store, StoreError};
 
 use crate::apikey::ApiKey;
 use crate::error::IdentityError;
 use crate::identity::{Identity, NewIdentity};
-use crate::ids::{new_identity_id, new_key_id};
+use crate::ids::new_key_id;
 use crate::kind::IdentityStatus;
 use crate::tokens::AccessTokens;
 
@@ -206,28 +206,8 @@ impl IdentityService {
         now: i64,
     ) -> Result<Identity, IdentityError> {
         new.validate()?;
-        let identity = Identity {
-            id: new_identity_id()?,
-            name: new.name,
-            kind: new.kind,
-            owner: new.owner,
-            environment: new.environment,
-            purpose: new.purpose,
-            status: IdentityStatus::Active,
-            created_at: now,
-            last_used_at: None,
-        };
-        let record = IdentityRecord {
-            id: identity.id.clone(),
-            name: identity.name.clone(),
-            kind: identity.kind.as_str().to_owned(),
-            owner: identity.owner.clone(),
-            environment: identity.environment.clone(),
-            purpose: identity.purpose.clone(),
-            status: identity.status.as_str().to_owned(),
-            created_at: identity.created_at,
-            last_used_at: None,
-        };
+        let identity = Identity::activate(new, now)?;
+        let record = identity.to_record();
         match self.inner.store.insert_identity(&record).await {
             Ok(()) => {
                 tracing::info!(identity = %identity.name, id = %identity.id, "identity created");
