@@ -73,7 +73,10 @@ impl Admin {
         self.scope.covers(&identity.owner)
     }
 
-    fn log(&self, action: &str, target: &str) {
+    /// Logs the change and records it in the audit log (the change is
+    /// made: a failure to record it is logged loudly; `authorize` refuses
+    /// admin calls while the audit log cannot write, so this is rare).
+    async fn log(&self, gateway: &Gateway, action: &str, target: &str) {
         tracing::info!(
             admin = %self.principal.identity_name,
             credential_id = %self.principal.credential_id,
@@ -81,20 +84,47 @@ impl Admin {
             target,
             "admin action"
         );
+        let detail = [(
+            "credential_id".to_owned(),
+            self.principal.credential_id.clone(),
+        )]
+        .into();
+        let recorded = gateway
+            .inner
+            .audit
+            .control(
+                action,
+                Some(&self.principal.identity_name),
+                Some(target),
+                "ok",
+                detail,
+            )
+            .await;
+        if let Err(err) = recorded {
+            tracing::error!(error = %err, action, "audit: admin change not recorded");
+        }
     }
 }
 
 async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
-    let principal = gateway
-        .authenticate_headers(headers, Dialect::OpenAi)
-        .await
-        .map_err(|_| {
-            error(
+    if !gateway.inner.audit.healthy() {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the audit log cannot write; admin calls are refused until it recovers",
+        ));
+    }
+    let principal = match gateway.authenticate_headers(headers, Dialect::OpenAi).await {
+        Ok(principal) => principal,
+        Err((reason, _)) => {
+            login_refused(gateway, None, reason).await;
+            return Err(error(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "a valid credential is required",
-            )
-        })?;
+            ));
+        }
+    };
     match gateway
         .inner
         .identity
@@ -102,12 +132,29 @@ async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
         .await
     {
         Ok(Some(scope)) => Ok(Admin { principal, scope }),
-        Ok(None) => Err(error(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "the admin role is required",
-        )),
+        Ok(None) => {
+            login_refused(gateway, Some(&principal.identity_name), "not_admin").await;
+            Err(error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the admin role is required",
+            ))
+        }
         Err(e) => Err(identity_error(e)),
+    }
+}
+
+/// Records a refused admin login (who, if known, and why; never the
+/// credential).
+async fn login_refused(gateway: &Gateway, who: Option<&str>, reason: &str) {
+    let detail = [("reason".to_owned(), reason.to_owned())].into();
+    if let Err(err) = gateway
+        .inner
+        .audit
+        .control("admin.login", who, None, "denied", detail)
+        .await
+    {
+        tracing::error!(error = %err, "audit: refused admin login not recorded");
     }
 }
 
@@ -221,7 +268,7 @@ async fn create_identity(State(g): State<Gateway>, request: Request) -> Response
             )
             .await
             .map_err(identity_error)?;
-        admin.log("identity.create", &created.name);
+        admin.log(&g, "identity.create", &created.name).await;
         let mut response = json_response(identity_json(&created));
         *response.status_mut() = StatusCode::CREATED;
         Ok(response)
@@ -274,7 +321,9 @@ async fn identity_action(
             ),
             _ => return Err(not_found()),
         };
-        admin.log(&format!("identity.{action}"), &identity.name);
+        admin
+            .log(&g, &format!("identity.{action}"), &identity.name)
+            .await;
         Ok(json_response(body))
     };
     run.await.unwrap_or_else(|r| r)
@@ -340,7 +389,7 @@ async fn issue_key(
             .issue_key(&identity.name, lifetime, input.label, unix_now())
             .await
             .map_err(identity_error)?;
-        admin.log("key.issue", &issued.id);
+        admin.log(&g, "key.issue", &issued.id).await;
         let mut response = json_response(json!({
             "id": issued.id, "identity": identity.name, "key": issued.secret.expose(),
             "expires_at": issued.expires_at,
@@ -382,7 +431,7 @@ async fn key_action(
             }
             _ => return Err(not_found()),
         };
-        admin.log(&format!("key.{action}"), &id);
+        admin.log(&g, &format!("key.{action}"), &id).await;
         Ok(json_response(body))
     };
     run.await.unwrap_or_else(|r| r)
@@ -409,7 +458,7 @@ async fn revoke_token(State(g): State<Gateway>, request: Request) -> Response {
             .revoke_jti(&input.jti, &identity.id, until, now)
             .await
             .map_err(identity_error)?;
-        admin.log("token.revoke", &input.jti);
+        admin.log(&g, "token.revoke", &input.jti).await;
         Ok(json_response(
             json!({ "jti": input.jti, "status": "revoked" }),
         ))
@@ -454,7 +503,7 @@ async fn rotate_signing_key(State(g): State<Gateway>, headers: HeaderMap) -> Res
             .rotate_signing_key(unix_now())
             .await
             .map_err(identity_error)?;
-        admin.log("signing_key.rotate", &kid);
+        admin.log(&g, "signing_key.rotate", &kid).await;
         Ok(json_response(json!({ "active_kid": kid })))
     };
     run.await.unwrap_or_else(|r| r)

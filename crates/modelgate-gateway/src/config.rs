@@ -50,6 +50,9 @@ pub struct Config {
     /// Public model names and the upstream targets that serve them.
     #[serde(default)]
     pub models: Vec<ModelConfig>,
+    /// The audit log: sinks, checkpoints, body retention.
+    #[serde(default)]
+    pub audit: crate::audit::AuditSettings,
 }
 
 /// Listener settings.
@@ -355,6 +358,14 @@ pub struct ModelConfig {
     pub targets: Vec<TargetConfig>,
     /// If set, only identities in these environments may use the model.
     pub environments: Option<Vec<String>>,
+    /// What the audit log keeps of this route's prompts and responses
+    /// (`none`, `hmac`, `redacted`, `full`); default `audit.bodies`.
+    #[serde(default)]
+    pub audit_bodies: Option<modelgate_audit::Retention>,
+    /// How long this route's kept bodies live; default
+    /// `audit.body_retention`.
+    #[serde(default, deserialize_with = "crate::audit::optional_duration")]
+    pub audit_body_retention: Option<Duration>,
 }
 
 /// One (upstream, upstream model) pair.
@@ -414,6 +425,9 @@ impl Config {
 
     /// Checks cross-field rules: unique names, references, credential form.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.audit
+            .validate()
+            .map_err(|(field, reason)| invalid(field, reason))?;
         let mut names = HashSet::new();
         for (i, upstream) in self.upstreams.iter().enumerate() {
             let field = |f: &str| format!("upstreams[{i}].{f}");

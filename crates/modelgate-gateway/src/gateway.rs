@@ -1,5 +1,6 @@
 //! The gateway's shared state and the request path of a model call:
-//! accept → authenticate → parse → route → forward/stream → account.
+//! accept → authenticate → parse → route → audit (admit) → forward/stream
+//! → account → audit (complete).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,7 @@ use modelgate_identity::{
 };
 use modelgate_store::Store;
 
+use crate::audit::{AuditStartError, AuditTrail};
 use crate::config::{Config, Limits};
 use crate::dialect::{ApiError, Dialect, ErrorKind};
 use crate::forward::{Forwarded, forward};
@@ -47,6 +49,9 @@ pub enum GatewayError {
     /// The HTTP client for issuer keys could not be built.
     #[error("issuer key fetcher: {0}")]
     Fetcher(String),
+    /// The audit log could not start.
+    #[error(transparent)]
+    Audit(#[from] AuditStartError),
 }
 
 /// The gateway: cheap to clone, shared by every connection.
@@ -69,6 +74,8 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) routes: RouteTable,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) audit: Arc<AuditTrail>,
+    pub(crate) screener: Arc<modelgate_screen::Screener>,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -109,6 +116,9 @@ impl Gateway {
             .audience
             .clone()
             .unwrap_or_else(|| issuer.clone());
+        let replica = config.server.replica_id.as_deref().unwrap_or("gateway");
+        let audit =
+            AuditTrail::start(&config.audit, &config.models, replica, &store, &kek, now).await?;
         let keyring = SigningKeyring::load(store.clone(), kek).await?;
         keyring.ensure_active(now).await?;
         let settings = AccessTokenSettings {
@@ -164,10 +174,17 @@ impl Gateway {
                 store,
                 routes,
                 metrics: Arc::new(Metrics::new()),
+                audit: Arc::new(audit),
+                screener: Arc::new(modelgate_screen::Screener::builtin()),
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The audit log of this replica.
+    pub fn audit(&self) -> &Arc<AuditTrail> {
+        &self.inner.audit
     }
 
     /// The metrics registry (for `/metrics` and tests).
@@ -213,7 +230,16 @@ impl Gateway {
         );
         let mut response = match self.model_call_inner(operation, request, &mut record).await {
             Ok(response) => response,
-            Err((label, error)) => self.refuse(&mut record, label, error, dialect),
+            Err((label, error)) => {
+                let response = self.refuse(&mut record, label, error, dialect);
+                if label == "audit_unavailable" {
+                    response
+                } else if let Err(error) = self.audit_single(&record).await {
+                    self.refuse(&mut record, "audit_unavailable", error, dialect)
+                } else {
+                    response
+                }
+            }
         };
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", value);
@@ -232,6 +258,7 @@ impl Gateway {
     ) -> Result<Response, (&'static str, ApiError)> {
         let dialect = operation.dialect();
         let (parts, body) = request.into_parts();
+        crate::audit::request::note_client(record, &parts.extensions, &parts.headers);
         let principal = self.authenticate(&parts.headers, dialect, record).await?;
         let body = self.read_request_body(&parts.headers, body).await?;
         let call = parse(operation, &body).map_err(|e| ("invalid_request", e))?;
@@ -241,6 +268,9 @@ impl Gateway {
             .resolve(&call.model, &principal)
             .ok_or_else(|| ("model_not_found", model_not_found()))?;
         record.model = Some(route.name.clone());
+        record.decision = Some("allow");
+        record.action = Some("admitted");
+        self.audit_admit(record, &body).await?;
         let forwarded = forward(
             &call,
             route,
@@ -260,6 +290,7 @@ impl Gateway {
             } => {
                 record.status = status.as_u16();
                 record.usage = usage;
+                self.audit_response(record, &body);
                 let mut response = Response::new(Body::from(body));
                 *response.status_mut() = status;
                 *response.headers_mut() = headers;
@@ -402,6 +433,7 @@ impl Gateway {
             self.next_request_id(),
             "models.list",
         );
+        crate::audit::request::note_client(&mut record, request.extensions(), headers);
         let response = match self.authenticate(headers, dialect, &mut record).await {
             Err((label, error)) => self.refuse(&mut record, label, error, dialect),
             Ok(principal) => {
@@ -418,14 +450,22 @@ impl Gateway {
                     }
                     (Some(_), Some(name)) => {
                         record.status = 200;
+                        record.decision = Some("allow");
+                        record.action = Some("listed");
                         json_response(model_object(dialect, name))
                     }
                     (None, _) => {
                         record.status = 200;
+                        record.decision = Some("allow");
+                        record.action = Some("listed");
                         json_response(model_list(dialect, &names))
                     }
                 }
             }
+        };
+        let response = match self.audit_single(&record).await {
+            Ok(()) => response,
+            Err(error) => self.refuse(&mut record, "audit_unavailable", error, dialect),
         };
         record.finish();
         response

@@ -4,21 +4,25 @@
 //! per module, each handing a typed value to the next:
 //!
 //! ```text
-//! accept ─▶ authenticate ─▶ parse ─▶ route ─▶ forward/stream ─▶ account
-//! server    auth            parse    routes   forward, stream   record
-//!           Principal       ModelCall Target  upstream bytes    CallRecord
+//! accept ─▶ authenticate ─▶ parse ─▶ route ─▶ forward/stream ─▶ account ─▶ audit
+//! server    auth            parse    routes   forward, stream   record      audit
+//!           Principal       ModelCall Target  upstream bytes    CallRecord  admit/complete
 //! ```
+//!
+//! The audit stage is fail closed: a request is forwarded only once its
+//! `admit` record is durable.
 //!
 //! It speaks the OpenAI and Anthropic dialects to callers and to upstreams
 //! (OpenAI, every OpenAI-compatible self-hosted server, Anthropic, Azure
 //! OpenAI), injects upstream credentials, falls back between targets before
 //! the first byte, and streams without buffering.
 //!
-//! It depends on `modelgate-identity` (who is calling) and `modelgate-store`
-//! (readiness); it must not reach into their storage, and nothing below it
+//! It depends on `modelgate-identity` (who is calling), `modelgate-audit`
+//! (what happened) and `modelgate-store` (readiness, the audit store sink); it must not reach into their storage, and nothing below it
 //! may depend on HTTP.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod breaker;
 pub mod config;

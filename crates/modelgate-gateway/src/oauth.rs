@@ -254,6 +254,43 @@ pub async fn token(State(gateway): State<Gateway>, request: Request) -> Response
         .await
     {
         Ok(issued) => {
+            let mut detail = std::collections::BTreeMap::new();
+            detail.insert("grant".to_owned(), grant.to_owned());
+            detail.insert("jti".to_owned(), issued.jti.clone());
+            detail.insert("via".to_owned(), issued.via.clone());
+            detail.insert("expires_in".to_owned(), issued.expires_in.to_string());
+            if !issued.delegation.is_empty() {
+                let chain: Vec<&str> = issued
+                    .delegation
+                    .iter()
+                    .map(|a| a.subject.as_str())
+                    .collect();
+                detail.insert("delegation".to_owned(), chain.join(">"));
+            }
+            if let Some(scope) = &issued.scope {
+                detail.insert("scope".to_owned(), scope.clone());
+            }
+            // Fail closed: a token the audit log cannot show was issued is
+            // not handed out.
+            if let Err(err) = gateway
+                .inner
+                .audit
+                .control(
+                    "token.exchange",
+                    Some(&issued.identity),
+                    Some(&issued.identity),
+                    "ok",
+                    detail,
+                )
+                .await
+            {
+                tracing::error!(error = %err, "audit: token exchange not recorded; token withheld");
+                return oauth_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the audit log cannot record this exchange right now",
+                );
+            }
             metrics
                 .token_exchanges
                 .get_or_create(&ExchangeLabels {
@@ -298,6 +335,18 @@ pub async fn token(State(gateway): State<Gateway>, request: Request) -> Response
                 })
                 .inc();
             tracing::info!(grant, reason = error.label(), "token request refused");
+            let mut detail = std::collections::BTreeMap::new();
+            detail.insert("grant".to_owned(), grant.to_owned());
+            detail.insert("error".to_owned(), error.code().to_owned());
+            detail.insert("reason".to_owned(), error.label().to_owned());
+            if let Err(err) = gateway
+                .inner
+                .audit
+                .control("token.exchange_failed", None, None, "denied", detail)
+                .await
+            {
+                tracing::error!(error = %err, "audit: failed token exchange not recorded");
+            }
             error_response(&error)
         }
     }

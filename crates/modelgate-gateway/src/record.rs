@@ -1,10 +1,13 @@
 //! The account stage: one record per data-plane request, written to metrics
-//! and the log when the request (or its stream) ends. The audit stage will
-//! take the same record.
+//! and the log when the request (or its stream) ends, and turned into the
+//! audit log's [`RequestRecord`]s (admit, complete, or a single refusal).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use modelgate_audit::{AuditEvent, Body, RequestRecord};
+
+use crate::audit::AuditTrail;
 use crate::metrics::{Metrics, OperationLabels, RequestLabels};
 use crate::upstream::Upstream;
 use crate::usage::Usage;
@@ -67,6 +70,29 @@ pub struct CallRecord {
     pub stream_error: Option<&'static str>,
     /// Why the request was refused, if it was (error kind label).
     pub refusal: Option<&'static str>,
+    /// Client address (`ip:port`).
+    pub client_addr: Option<String>,
+    /// Client `User-Agent` (truncated).
+    pub user_agent: Option<String>,
+    /// Deployment of the upstream that answered (`hosted`, `self_hosted`).
+    pub deployment: Option<&'static str>,
+    /// Region of the upstream that answered.
+    pub region: Option<String>,
+    /// Policy decision (`allow`, `deny`), once decided.
+    pub decision: Option<&'static str>,
+    /// Ids of the policies that decided.
+    pub policy_ids: Vec<String>,
+    /// Screening findings: kind and count.
+    pub findings: Vec<(String, u32)>,
+    /// What the gateway did (`forwarded`, `redacted`, `blocked`, ...).
+    pub action: Option<&'static str>,
+    /// Where the complete record goes once the request ends, if it was
+    /// admitted (its admit record is durable).
+    pub audit: Option<Arc<AuditTrail>>,
+    /// Retained response body, for the complete record.
+    pub response_body: Option<Body>,
+    /// When the record's bodies may be pruned.
+    pub bodies_expire: Option<i64>,
 }
 
 impl CallRecord {
@@ -91,11 +117,90 @@ impl CallRecord {
             attempts: Vec::new(),
             stream_error: None,
             refusal: None,
+            client_addr: None,
+            user_agent: None,
+            deployment: None,
+            region: None,
+            decision: None,
+            policy_ids: Vec::new(),
+            findings: Vec::new(),
+            action: None,
+            audit: None,
+            response_body: None,
+            bodies_expire: None,
         }
     }
 
-    /// Counts the request and writes its log line.
-    pub fn finish(self) {
+    /// The audit record of this request as it stands: `phase` is `admit`,
+    /// `complete`, or `None` for a refusal told in one record.
+    pub fn audit_record(&self, phase: Option<&'static str>) -> RequestRecord {
+        let total = self.started.elapsed();
+        let gateway = self
+            .gateway_time
+            .unwrap_or_else(|| total.saturating_sub(self.upstream_time));
+        let done = phase != Some("admit");
+        let fallbacks: Vec<(String, String)> = self
+            .attempts
+            .iter()
+            .filter(|a| a.result != "ok")
+            .map(|a| (a.upstream.to_string(), a.result.to_owned()))
+            .collect();
+        RequestRecord {
+            request_id: self.request_id.to_string(),
+            phase: phase.map(str::to_owned),
+            identity: self.identity.clone(),
+            credential_id: self.credential_id.clone(),
+            credential_kind: (!self.auth_method.is_empty()).then(|| self.auth_method.to_owned()),
+            auth_method: (!self.auth_method.is_empty()).then(|| self.auth_method.to_owned()),
+            delegation: if self.delegation.is_empty() {
+                Vec::new()
+            } else {
+                self.delegation.split('>').map(str::to_owned).collect()
+            },
+            client_addr: self.client_addr.clone(),
+            user_agent: self.user_agent.clone(),
+            operation: Some(self.operation.to_owned()),
+            model: self.model.as_deref().map(str::to_owned),
+            upstream: self.upstream.as_deref().map(str::to_owned),
+            deployment: self.deployment.map(str::to_owned),
+            region: self.region.clone(),
+            decision: self.decision.map(str::to_owned),
+            policy_ids: self.policy_ids.clone(),
+            findings: self.findings.clone(),
+            action: self.action.map(str::to_owned),
+            reason: self.refusal.or(self.stream_error).map(str::to_owned),
+            status: (done && self.status != 0).then_some(self.status),
+            gateway_us: done.then_some(gateway.as_micros() as u64),
+            upstream_us: (done && !self.upstream_time.is_zero())
+                .then_some(self.upstream_time.as_micros() as u64),
+            tokens_in: (done && self.usage.input > 0).then_some(self.usage.input),
+            tokens_out: (done && self.usage.output > 0).then_some(self.usage.output),
+            streamed: self.stream,
+            fallbacks: if done { fallbacks } else { Vec::new() },
+            bodies_expire: self.bodies_expire,
+            prompt: None,
+            response: if done {
+                self.response_body.clone()
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Counts the request, writes its log line and, if it was admitted,
+    /// its complete audit record.
+    pub fn finish(mut self) {
+        if let Some(audit) = self.audit.take() {
+            if self.action.is_none() || self.action == Some("admitted") {
+                self.action = Some(if self.stream_error.is_some() || self.status >= 400 {
+                    "failed"
+                } else {
+                    "forwarded"
+                });
+            }
+            let record = self.audit_record(Some("complete"));
+            audit.append_later(AuditEvent::Request(record));
+        }
         let empty: Arc<str> = Arc::from("");
         let model = self.model.clone().unwrap_or_else(|| empty.clone());
         self.metrics

@@ -80,12 +80,19 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(g): State<Gateway>) -> Response {
-    match g.inner.store.ping().await {
-        Ok(()) => json_response(serde_json::json!({ "status": "ready" })),
+    let reason = match g.inner.store.ping().await {
         Err(e) => {
             tracing::warn!(error = %e, "store not reachable");
+            Some("store unreachable")
+        }
+        Ok(()) if !g.inner.audit.healthy() => Some("audit log cannot write"),
+        Ok(()) => None,
+    };
+    match reason {
+        None => json_response(serde_json::json!({ "status": "ready" })),
+        Some(reason) => {
             let mut r = json_response(serde_json::json!({
-                "status": "not_ready", "reason": "store unreachable"
+                "status": "not_ready", "reason": reason
             }));
             *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             r

@@ -25,6 +25,7 @@
 //! read) and reloads only when it moved.
 
 mod admin;
+mod audit;
 mod error;
 mod records;
 mod sqlite;
@@ -35,6 +36,7 @@ mod tests;
 use std::fmt;
 use std::path::Path;
 
+pub use audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 pub use error::StoreError;
 pub use records::{
     ApiKeyRecord, IdentityRecord, OffboardSummary, RevokedTokenRecord, SigningKeyRecord,

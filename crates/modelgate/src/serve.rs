@@ -77,11 +77,39 @@ pub async fn run(
     tracing::info!(%bound, models = ?gateway.model_names(), "modelgate serving");
     let flusher = gateway.spawn_usage_flusher(Duration::from_secs(10));
     let sync = gateway.spawn_state_sync();
+    let pruner = gateway.audit().spawn_pruner();
+    let _file_limit = ignore_file_size_signal();
+    let audit = gateway.audit().clone();
     gateway.serve(listener, shutdown_signal()).await;
     flusher.abort();
     sync.abort();
+    pruner.abort();
+    audit.close().await;
     tracing::info!("modelgate stopped");
     Ok(())
+}
+
+/// A write past the process's file-size limit must fail that write (the
+/// audit log then fails closed and recovers), not kill the gateway:
+/// handling SIGXFSZ replaces its default action (terminate).
+fn ignore_file_size_signal() -> Option<tokio::task::JoinHandle<()>> {
+    #[cfg(target_os = "linux")]
+    {
+        const SIGXFSZ: i32 = 25;
+        let kind = tokio::signal::unix::SignalKind::from_raw(SIGXFSZ);
+        match tokio::signal::unix::signal(kind) {
+            Ok(mut signal) => Some(tokio::spawn(async move {
+                while signal.recv().await.is_some() {
+                    tracing::warn!("file size limit reached (SIGXFSZ); the write fails");
+                }
+            })),
+            Err(_) => None,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
 }
 
 async fn shutdown_signal() {

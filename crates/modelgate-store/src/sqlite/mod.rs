@@ -2,6 +2,7 @@
 
 mod admin;
 mod api_keys;
+mod audit;
 mod identities;
 mod lifecycle;
 pub(crate) mod migrate;
