@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use crate::dialect::Dialect;
 use crate::gateway::{Gateway, json_response, unix_now};
 
-type Result<T> = std::result::Result<T, Response>;
+pub(crate) type Result<T> = std::result::Result<T, Response>;
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let mut response = json_response(json!({
         "error": { "code": code, "message": message.into() }
     }));
@@ -63,9 +63,9 @@ fn identity_error(e: IdentityError) -> Response {
 }
 
 /// The caller, if it holds the admin role.
-struct Admin {
-    principal: Principal,
-    scope: AdminScope,
+pub(crate) struct Admin {
+    pub(crate) principal: Principal,
+    pub(crate) scope: AdminScope,
 }
 
 impl Admin {
@@ -106,7 +106,7 @@ impl Admin {
     }
 }
 
-async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
+pub(crate) async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
     if !gateway.inner.audit.healthy() {
         return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -190,7 +190,7 @@ fn identity_json(i: &Identity) -> Value {
 
 /// The identity `name` if the admin may manage it (else 404, so other
 /// owners' identities are not even confirmed to exist).
-async fn managed(gateway: &Gateway, admin: &Admin, name: &str) -> Result<Identity> {
+pub(crate) async fn managed(gateway: &Gateway, admin: &Admin, name: &str) -> Result<Identity> {
     let identity = gateway
         .inner
         .identity
@@ -521,4 +521,5 @@ pub fn routes() -> Router<Gateway> {
         .route("/issuers", get(list_issuers))
         .route("/signing-keys", get(signing_keys))
         .route("/signing-keys/rotate", post(rotate_signing_key))
+        .merge(crate::admin_audit::routes())
 }

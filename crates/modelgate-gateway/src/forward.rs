@@ -153,6 +153,8 @@ pub async fn forward(
                 record.metrics.breaker_open_set(&upstream.name, false);
                 record.attempts.push(Attempt::new(upstream, "ok"));
                 record.upstream = Some(upstream.name.clone());
+                record.deployment = Some(upstream.deployment.as_str());
+                record.region = Some(upstream.region.clone());
                 return Ok(forwarded);
             }
             Err(failure) => {

@@ -22,6 +22,7 @@
 //! may depend on HTTP.
 
 pub mod admin;
+pub mod admin_audit;
 pub mod audit;
 pub mod auth;
 pub mod breaker;

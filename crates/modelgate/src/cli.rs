@@ -51,6 +51,81 @@ pub enum Command {
     /// Key-encryption keys for signing keys at rest.
     #[command(subcommand)]
     Kek(KekCommand),
+    /// The tamper-evident audit log: search, export, verify, hash, prune.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `modelgate audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the keyed hash of VALUE, as `hmac` bodies hold it, to search
+    /// for a known value without the log storing it.
+    Hash {
+        /// The value to hash.
+        value: String,
+    },
+    /// Print the checkpoint public key (base64) for `audit verify`.
+    #[command(name = "public-key")]
+    PublicKey,
+    /// Write a sealed, self-contained export of one chain's records.
+    Export {
+        /// First time included (RFC 3339, unix seconds, or a duration ago).
+        #[arg(long)]
+        since: Option<String>,
+        /// First time excluded.
+        #[arg(long)]
+        until: Option<String>,
+        /// Which chain: the gateway's replica id (`server.replica_id`,
+        /// default `gateway`) or `cli`.
+        #[arg(long, default_value = "gateway")]
+        replica: String,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify an export (or a log file) offline; names the first record
+    /// where the chain breaks. Exits non-zero on any problem.
+    Verify {
+        /// The file to check.
+        file: PathBuf,
+        /// Trusted checkpoint public key(s), base64.
+        #[arg(long = "public-key", required = true)]
+        public_key: Vec<String>,
+    },
+    /// Search records, oldest first; page with `--after CURSOR`.
+    Search {
+        /// Only this identity (or control-event target).
+        #[arg(long)]
+        identity: Option<String>,
+        /// Only this model.
+        #[arg(long)]
+        model: Option<String>,
+        /// Only this decision (`allow`, `deny`) or control outcome.
+        #[arg(long)]
+        decision: Option<String>,
+        /// Only `request` or `control` records.
+        #[arg(long)]
+        kind: Option<String>,
+        /// From this time (RFC 3339, unix seconds, or a duration ago).
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Continue after this cursor.
+        #[arg(long)]
+        after: Option<i64>,
+        /// Page size.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Drop the bodies whose retention period is over (the chain still
+    /// verifies).
+    Prune,
 }
 
 /// `modelgate token ...`.

@@ -11,8 +11,27 @@ use modelgate_store::Store;
 
 use crate::cli::{Cli, Command, ConfigCommand};
 
-/// Runs one command.
+/// Runs one command. A command that changes state is recorded in the
+/// audit log (chain `cli`); the log is opened first, so a change that
+/// cannot be recorded is not made.
 pub async fn run(cli: Cli) -> Result<()> {
+    let Some(event) = crate::audit::cli_event(&cli.command) else {
+        return dispatch(cli).await;
+    };
+    let config = load_config_or_default(&cli.config)?;
+    let audit = crate::audit::CliAudit::open(&config).await?;
+    match dispatch(cli).await {
+        Ok(()) => audit.record(&event, "ok").await,
+        Err(err) => {
+            if let Err(audit_err) = audit.record(&event, "failed").await {
+                eprintln!("error: {audit_err:#}");
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) if args.dev => crate::dev::serve_dev(args.listen).await,
         Command::Serve(args) => {
@@ -60,6 +79,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Issuer(command) => {
             let config = load_config(&cli.config)?;
             crate::credentials::issuer_command(&config, command)
+        }
+        Command::Audit(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::audit::audit_command(&config, command).await
         }
         Command::Kek(crate::cli::KekCommand::Generate) => {
             let kek = KeyEncryptionKey::generate().context("cannot generate a key")?;

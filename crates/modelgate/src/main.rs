@@ -2,6 +2,7 @@
 //! parsing, configuration loading, logging and wiring. No request logic
 //! lives here.
 
+mod audit;
 mod cli;
 mod commands;
 mod credentials;

@@ -795,35 +795,6 @@ async fn delegation_chain_is_carried_and_visible() {
 }
 
 /// Bootstraps the admin through the CLI; returns its key.
-pub fn bootstrap_admin(gw: &TestGateway) -> String {
-    let out = gw.cli(&["admin", "bootstrap"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("key:"))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
-async fn admin_call(gw: &TestGateway, key: &str, method: &str, path: &str, body: &str) -> Reply {
-    let auth = format!("Bearer {key}");
-    call(
-        method,
-        &gw.url(path),
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        body.to_owned(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn admin_api_is_role_checked_and_owner_scoped() {
     let w = world("").await;

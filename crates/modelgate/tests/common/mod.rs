@@ -125,46 +125,7 @@ impl TestGateway {
         let issued: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let key = issued["key"].as_str().unwrap().to_owned();
 
-        let mut child = Command::new(binary())
-            .args(["--config", config.to_str().unwrap(), "serve"])
-            .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
-            .env("MG_TEST_KEK", TEST_KEK)
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let logs = Arc::new(Mutex::new(String::new()));
-        let mut stderr = child.stderr.take().unwrap();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = stdout.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the child never blocks on a full pipe.
-            let mut rest = String::new();
-            let _ = stdout.read_to_string(&mut rest);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("gateway did not start: {line:?}\n{}", logs.lock().unwrap()))
-            .parse()
-            .unwrap();
+        let (child, addr, logs) = spawn_gateway(&config);
         TestGateway {
             child,
             addr,
@@ -194,6 +155,79 @@ impl TestGateway {
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
+
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the gateway with SIGKILL: no shutdown, no final checkpoint.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the gateway with SIGTERM and waits for its clean exit.
+    pub fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the gateway again on the same config and store (after
+    /// `kill9` or `terminate`); it listens on a new port.
+    pub fn restart(&mut self) {
+        let (child, addr, logs) = spawn_gateway(&self.config);
+        self.child = child;
+        self.addr = addr;
+        self.logs = logs;
+    }
+}
+
+/// Spawns `modelgate serve` on `config` and waits for its address.
+fn spawn_gateway(config: &std::path::Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+    let mut child = Command::new(binary())
+        .args(["--config", config.to_str().unwrap(), "serve"])
+        .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
+        .env("MG_TEST_KEK", TEST_KEK)
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let logs = Arc::new(Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep draining so the child never blocks on a full pipe.
+        let mut rest = String::new();
+        let _ = stdout.read_to_string(&mut rest);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("gateway did not start: {line:?}\n{}", logs.lock().unwrap()))
+        .parse()
+        .unwrap();
+    (child, addr, logs)
 }
 
 impl Drop for TestGateway {
@@ -326,4 +360,40 @@ pub fn messages(model: &str, stream: bool) -> serde_json::Value {
         "messages": [{"role": "user", "content": "hello there"}],
         "stream": stream,
     })
+}
+
+/// Creates the first admin through the CLI; returns its key.
+pub fn bootstrap_admin(gw: &TestGateway) -> String {
+    let out = gw.cli(&["admin", "bootstrap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("key:"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+pub async fn admin_call(
+    gw: &TestGateway,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Reply {
+    let auth = format!("Bearer {key}");
+    call(
+        method,
+        &gw.url(path),
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        body.to_owned(),
+    )
+    .await
 }
