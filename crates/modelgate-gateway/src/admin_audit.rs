@@ -31,18 +31,15 @@ struct SearchParams {
     limit: Option<i64>,
 }
 
-fn parse_params(uri: &Uri) -> Result<SearchParams> {
+/// The parameters, or what is wrong with them.
+fn parse_params(uri: &Uri) -> std::result::Result<SearchParams, String> {
     let mut p = SearchParams::default();
     let query = uri.query().unwrap_or("");
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         let number = || {
-            value.parse::<i64>().map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid",
-                    format!("{name} must be an integer"),
-                )
-            })
+            value
+                .parse::<i64>()
+                .map_err(|_| format!("{name} must be an integer"))
         };
         match &*name {
             "identity" => p.identity = Some(value.to_string()),
@@ -54,12 +51,11 @@ fn parse_params(uri: &Uri) -> Result<SearchParams> {
             "after" => p.after = Some(number()?),
             "limit" => p.limit = Some(number()?),
             _ => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid",
+                return Err(
                     "unknown query parameter; allowed: identity, model, decision, kind, \
-                     since, until (unix ms), after, limit",
-                ));
+                            since, until (unix ms), after, limit"
+                        .into(),
+                );
             }
         }
     }
@@ -69,7 +65,8 @@ fn parse_params(uri: &Uri) -> Result<SearchParams> {
 async fn search(State(g): State<Gateway>, headers: HeaderMap, uri: Uri) -> Response {
     let run = async {
         let admin = authorize(&g, &headers).await?;
-        let params = parse_params(&uri)?;
+        let params = parse_params(&uri)
+            .map_err(|reason| error(StatusCode::BAD_REQUEST, "invalid", reason))?;
         if !admin.scope.is_global() {
             let Some(name) = params.identity.as_deref() else {
                 return Err(error(
