@@ -12,7 +12,7 @@ use modelgate_audit::decode_record;
 use modelgate_store::AuditQuery;
 use serde_json::json;
 
-use crate::admin::{Result, authorize, error, managed};
+use crate::admin::{authorize, error, managed};
 use crate::gateway::{Gateway, json_response};
 
 /// Largest page.
