@@ -70,6 +70,9 @@ pub struct RequestRecord {
     /// Region of the upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The request's data class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_class: Option<String>,
     /// Policy decision (`allow`, `deny`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,

@@ -53,6 +53,15 @@ pub struct Config {
     /// The audit log: sinks, checkpoints, body retention.
     #[serde(default)]
     pub audit: crate::audit::AuditSettings,
+    /// Screening of prompts and responses.
+    #[serde(default)]
+    pub screen: crate::screening::ScreenSettings,
+    /// Data classes, lowest first, and where a request's class comes from.
+    #[serde(default)]
+    pub data_classes: crate::screening::DataClassSettings,
+    /// Regions identities' data must stay in.
+    #[serde(default)]
+    pub residency: Vec<crate::screening::ResidencyRule>,
 }
 
 /// Listener settings.
@@ -336,6 +345,9 @@ pub struct UpstreamConfig {
     pub api_version: Option<String>,
     /// Anthropic only: `anthropic-version` sent when the caller sends none.
     pub anthropic_version: Option<String>,
+    /// The highest data class this upstream may receive (default: any).
+    #[serde(default)]
+    pub max_data_class: Option<String>,
 }
 
 fn default_connect_timeout() -> Duration {
@@ -358,6 +370,10 @@ pub struct ModelConfig {
     pub targets: Vec<TargetConfig>,
     /// If set, only identities in these environments may use the model.
     pub environments: Option<Vec<String>>,
+    /// If set, requests for this model may only go to upstreams in these
+    /// regions (residency).
+    #[serde(default)]
+    pub regions: Option<Vec<String>>,
     /// What the audit log keeps of this route's prompts and responses
     /// (`none`, `hmac`, `redacted`, `full`); default `audit.bodies`.
     #[serde(default)]
@@ -428,6 +444,18 @@ impl Config {
         self.audit
             .validate()
             .map_err(|(field, reason)| invalid(field, reason))?;
+        let classes = crate::screening::DataClasses::new(&self.data_classes)
+            .map_err(|(field, reason)| invalid(field, reason))?;
+        for (i, upstream) in self.upstreams.iter().enumerate() {
+            if let Some(class) = &upstream.max_data_class
+                && classes.rank(class).is_none()
+            {
+                return Err(invalid(
+                    format!("upstreams[{i}].max_data_class"),
+                    format!("unknown data class {class:?}"),
+                ));
+            }
+        }
         let mut names = HashSet::new();
         for (i, upstream) in self.upstreams.iter().enumerate() {
             let field = |f: &str| format!("upstreams[{i}].{f}");

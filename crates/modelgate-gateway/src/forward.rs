@@ -14,7 +14,7 @@ use crate::breaker::Admission;
 use crate::dialect::{ApiError, ErrorKind};
 use crate::parse::ModelCall;
 use crate::record::{Attempt, CallRecord};
-use crate::routes::{ModelRoute, Target};
+use crate::routes::Target;
 use crate::upstream::Upstream;
 use crate::usage::Usage;
 
@@ -121,18 +121,18 @@ pub enum Forwarded {
     },
 }
 
-/// Sends the call to the route's targets in order until one answers.
+/// Sends the call to `targets` (the route's eligible ones) in order until
+/// one answers.
 pub async fn forward(
     call: &ModelCall,
-    route: &ModelRoute,
+    targets: &[&Target],
     body: &Bytes,
     caller_headers: &HeaderMap,
     max_response_bytes: usize,
     record: &mut CallRecord,
 ) -> Result<Forwarded, ApiError> {
-    let dialect = call.operation.dialect();
     let mut last: Option<Failure> = None;
-    for target in route.targets_for(dialect) {
+    for target in targets.iter().copied() {
         let upstream = &target.upstream;
         let now = Instant::now();
         if let Admission::Rejected(wait) = upstream.breaker.admit(now) {
@@ -178,7 +178,7 @@ pub async fn forward(
             ErrorKind::NotFound,
             format!(
                 "model `{}` is not available through this API on this gateway",
-                route.name
+                call.model
             ),
         )
         .with_param("model")

@@ -27,6 +27,7 @@ use crate::metrics::{AuthFailureLabels, Metrics};
 use crate::parse::{Operation, parse};
 use crate::record::CallRecord;
 use crate::routes::RouteTable;
+use crate::screening::{ScreenAction, ScreenStage};
 use crate::sse::SseTap;
 use crate::stream::{self, StreamLimits};
 use crate::upstream::{Upstream, UpstreamSetupError};
@@ -49,6 +50,9 @@ pub enum GatewayError {
     /// The HTTP client for issuer keys could not be built.
     #[error("issuer key fetcher: {0}")]
     Fetcher(String),
+    /// Screening is misconfigured.
+    #[error("screening: {0}")]
+    Screen(String),
     /// The audit log could not start.
     #[error(transparent)]
     Audit(#[from] AuditStartError),
@@ -75,7 +79,7 @@ pub(crate) struct Inner {
     pub(crate) routes: RouteTable,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) audit: Arc<AuditTrail>,
-    pub(crate) screener: Arc<modelgate_screen::Screener>,
+    pub(crate) screen: ScreenStage,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -116,6 +120,8 @@ impl Gateway {
             .audience
             .clone()
             .unwrap_or_else(|| issuer.clone());
+        let screen = ScreenStage::new(&config.screen, &config.data_classes, &config.residency)
+            .map_err(|(field, reason)| GatewayError::Screen(format!("{field}: {reason}")))?;
         let replica = config.server.replica_id.as_deref().unwrap_or("gateway");
         let audit =
             AuditTrail::start(&config.audit, &config.models, replica, &store, &kek, now).await?;
@@ -175,7 +181,7 @@ impl Gateway {
                 routes,
                 metrics: Arc::new(Metrics::new()),
                 audit: Arc::new(audit),
-                screener: Arc::new(modelgate_screen::Screener::builtin()),
+                screen,
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),
@@ -268,12 +274,27 @@ impl Gateway {
             .resolve(&call.model, &principal)
             .ok_or_else(|| ("model_not_found", model_not_found()))?;
         record.model = Some(route.name.clone());
+        let plan = self
+            .plan(route, &call, &body, &parts.headers, &principal, record)
+            .await?;
         record.decision = Some("allow");
-        record.action = Some("admitted");
+        record.action = Some(match plan.screening.action {
+            ScreenAction::Redact => "redacted",
+            ScreenAction::Reroute => "rerouted",
+            _ => "admitted",
+        });
         self.audit_admit(record, &body).await?;
+        let (call, body) = match plan.screening.body {
+            Some(redacted) => {
+                let redacted = Bytes::from(redacted);
+                let call = parse(operation, &redacted).map_err(|e| ("invalid_request", e))?;
+                (call, redacted)
+            }
+            None => (call, body),
+        };
         let forwarded = forward(
             &call,
-            route,
+            &plan.targets,
             &body,
             &parts.headers,
             self.inner.limits.max_response_bytes,

@@ -78,6 +78,8 @@ pub struct CallRecord {
     pub deployment: Option<&'static str>,
     /// Region of the upstream that answered.
     pub region: Option<String>,
+    /// The request's data class, once screened.
+    pub data_class: Option<String>,
     /// Policy decision (`allow`, `deny`), once decided.
     pub decision: Option<&'static str>,
     /// Ids of the policies that decided.
@@ -121,6 +123,7 @@ impl CallRecord {
             user_agent: None,
             deployment: None,
             region: None,
+            data_class: None,
             decision: None,
             policy_ids: Vec::new(),
             findings: Vec::new(),
@@ -164,6 +167,7 @@ impl CallRecord {
             upstream: self.upstream.as_deref().map(str::to_owned),
             deployment: self.deployment.map(str::to_owned),
             region: self.region.clone(),
+            data_class: self.data_class.clone(),
             decision: self.decision.map(str::to_owned),
             policy_ids: self.policy_ids.clone(),
             findings: self.findings.clone(),

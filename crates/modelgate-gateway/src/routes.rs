@@ -27,6 +27,8 @@ pub struct ModelRoute {
     /// Targets in order of preference.
     pub targets: Vec<Target>,
     environments: Option<Vec<String>>,
+    /// Regions its requests must stay in, if any.
+    pub regions: Option<Vec<String>>,
 }
 
 impl ModelRoute {
@@ -73,6 +75,7 @@ impl RouteTable {
                 name: Arc::from(model.name.as_str()),
                 targets,
                 environments: model.environments.clone(),
+                regions: model.regions.clone(),
             });
         }
         table

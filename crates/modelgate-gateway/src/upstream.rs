@@ -85,6 +85,8 @@ pub struct Upstream {
     pub idle_timeout: Duration,
     /// Failure tracking.
     pub breaker: Breaker,
+    /// The highest data class it may receive (`None`: any).
+    pub max_data_class: Option<String>,
     base: BaseUrl,
     auth: Option<(HeaderName, HeaderValue)>,
     secret: Option<SecretValue>,
@@ -195,6 +197,7 @@ impl Upstream {
             first_byte_timeout: config.first_byte_timeout,
             idle_timeout: config.idle_timeout,
             breaker: Breaker::new(breaker.failure_threshold, breaker.cooldown),
+            max_data_class: config.max_data_class.clone(),
             base,
             auth,
             secret,

@@ -50,7 +50,8 @@ pub mod admin {
     pub use crate::service::{AdminScope, BOOTSTRAP_ADMIN};
 }
 pub use service::{
-    IdentityService, IssuedKey, KeyInfo, KeyPolicy, KeyStatus, MAX_LABEL_CHARS, OffboardSummary,
+    IdentityService, IssuedKey, KeyInfo, KeyPolicy, KeyStatus, LeakedKey, MAX_LABEL_CHARS,
+    OffboardSummary,
 };
 pub use signing::{KeyState, KeyringError, SigningKeyInfo, SigningKeyring};
 pub use tokens::{

@@ -74,7 +74,7 @@ impl Gateway {
         let mut event = record.audit_record(Some("admit"));
         if bodies.retention() != modelgate_audit::Retention::None {
             let text = String::from_utf8_lossy(prompt);
-            let screener = &self.inner.screener;
+            let screener = self.inner.screen.screener();
             event.prompt = bodies.body(&text, &|t| screener.redact(t, &screener.scan(t)));
             record.bodies_expire = bodies.expires(now_ms());
             event.bodies_expire = record.bodies_expire;
@@ -99,7 +99,7 @@ impl Gateway {
             return;
         }
         let text = String::from_utf8_lossy(body);
-        let screener = &self.inner.screener;
+        let screener = self.inner.screen.screener();
         record.response_body = bodies.body(&text, &|t| screener.redact(t, &screener.scan(t)));
     }
 }

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod key_cache;
 mod keys;
+mod leak;
 mod lifecycle;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use crate::tokens::AccessTokens;
 
 pub use admin::{AdminScope, BOOTSTRAP_ADMIN};
 pub use keys::{KeyInfo, KeyStatus, MAX_LABEL_CHARS};
+pub use leak::LeakedKey;
 pub use lifecycle::OffboardSummary;
 
 /// Limits on the credentials the service issues.

@@ -6,6 +6,9 @@ use super::SqliteBackend;
 use crate::StoreError;
 use crate::audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 
+/// Rows per INSERT statement (12 parameters each; SQLite allows 32,766).
+const ROWS_PER_INSERT: usize = 512;
+
 impl SqliteBackend {
     pub(crate) async fn append_audit_entries(
         &self,
@@ -23,26 +26,37 @@ impl SqliteBackend {
             .map_err(err)?;
         let result = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            for r in rows {
-                sqlx::query(
+            // Many rows per statement: each statement is a round trip to
+            // the connection's worker thread.
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut sql = String::with_capacity(200 + chunk.len() * 40);
+                sql.push_str(
                     "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
-                     identity, model, decision, action, status, bodies_expire) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&r.replica)
-                .bind(r.seq)
-                .bind(i64::from(r.checkpoint))
-                .bind(r.time)
-                .bind(&r.line)
-                .bind(&r.kind)
-                .bind(&r.identity)
-                .bind(&r.model)
-                .bind(&r.decision)
-                .bind(&r.action)
-                .bind(r.status)
-                .bind(r.bodies_expire)
-                .execute(&mut *tx)
-                .await?;
+                     identity, model, decision, action, status, bodies_expire) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+                }
+                let mut query = sqlx::query(&sql);
+                for r in chunk {
+                    query = query
+                        .bind(&r.replica)
+                        .bind(r.seq)
+                        .bind(i64::from(r.checkpoint))
+                        .bind(r.time)
+                        .bind(&r.line)
+                        .bind(&r.kind)
+                        .bind(&r.identity)
+                        .bind(&r.model)
+                        .bind(&r.decision)
+                        .bind(&r.action)
+                        .bind(r.status)
+                        .bind(r.bodies_expire);
+                }
+                query.execute(&mut *tx).await?;
             }
             tx.commit().await
         }
