@@ -188,31 +188,35 @@ fn push_merged(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
 /// Text of a message whose content must be text (system, tool).
 fn plain_text(m: &Object, path: &str) -> Result<String, TranslateError> {
     let mut text = String::new();
-    for part in content_parts(m, path)? {
-        text.push_str(part);
+    for block in content_blocks(m, path, false)? {
+        text.push_str(block["text"].as_str().unwrap_or(""));
     }
     Ok(text)
 }
 
-/// The text parts of `content` (a string or an array of parts); other part
-/// types are refused.
-fn content_parts<'a>(m: &'a Object, path: &str) -> Result<Vec<&'a str>, TranslateError> {
+/// `content` (a string or an array of parts) as Anthropic blocks. Image
+/// parts are translated only where `images` allows; other part types are
+/// refused, `refusal` parts dropped. Empty text is kept (callers filter).
+fn content_blocks(m: &Object, path: &str, images: bool) -> Result<Vec<Value>, TranslateError> {
     let cpath = join(path, "content");
     match m.get("content") {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.as_str()]),
+        Some(Value::String(s)) => Ok(vec![json!({"type": "text", "text": s})]),
         Some(Value::Array(parts)) => {
             let mut out = Vec::with_capacity(parts.len());
             for (i, p) in parts.iter().enumerate() {
                 let ppath = index(&cpath, i);
                 let p = as_object(p, &ppath)?;
                 match req_str(p, "type", &ppath)? {
-                    "text" => out.push(req_str(p, "text", &ppath)?),
+                    "text" => {
+                        out.push(json!({"type": "text", "text": req_str(p, "text", &ppath)?}))
+                    }
+                    "image_url" if images => out.push(image_block(p, &ppath)?),
                     "image_url" => {
                         return Err(unsupported(
                             join(&ppath, "type"),
                             TARGET,
-                            "image parts are not translated",
+                            "images are translated only in user messages",
                         ));
                     }
                     "refusal" => {}
@@ -231,22 +235,46 @@ fn content_parts<'a>(m: &'a Object, path: &str) -> Result<Vec<&'a str>, Translat
     }
 }
 
-/// Text blocks for non-empty text parts (Anthropic refuses empty ones).
-fn text_blocks(m: &Object, path: &str) -> Result<Vec<Value>, TranslateError> {
-    Ok(content_parts(m, path)?
+/// An `image_url` part as an image block: a base64 data URL becomes a
+/// base64 source, an http(s) URL a URL source; `detail` is dropped.
+fn image_block(p: &Object, path: &str) -> Result<Value, TranslateError> {
+    let ipath = join(path, "image_url");
+    let url = match p.get("image_url") {
+        Some(Value::Object(o)) => req_str(o, "url", &ipath)?,
+        Some(Value::String(s)) => s.as_str(),
+        _ => return Err(missing(ipath)),
+    };
+    let expected = "a base64 data URL or an http(s) URL";
+    let upath = join(&ipath, "url");
+    if let Some(rest) = url.strip_prefix("data:") {
+        let (media_type, data) = rest
+            .split_once(";base64,")
+            .ok_or_else(|| invalid(upath, expected))?;
+        return Ok(
+            json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}),
+        );
+    }
+    if url.starts_with("https://") || url.starts_with("http://") {
+        return Ok(json!({"type": "image", "source": {"type": "url", "url": url}}));
+    }
+    Err(invalid(upath, expected))
+}
+
+/// Blocks without empty text (Anthropic refuses empty text blocks).
+fn non_empty(blocks: Vec<Value>) -> Vec<Value> {
+    blocks
         .into_iter()
-        .filter(|t| !t.is_empty())
-        .map(|t| json!({"type": "text", "text": t}))
-        .collect())
+        .filter(|b| b["type"] != "text" || b["text"] != "")
+        .collect()
 }
 
 fn user_blocks(m: &Object, path: &str) -> Result<Vec<Value>, TranslateError> {
-    text_blocks(m, path)
+    Ok(non_empty(content_blocks(m, path, true)?))
 }
 
 /// Text then `tool_use` blocks; arguments are parsed into the input object.
 fn assistant_blocks(m: &Object, path: &str) -> Result<Vec<Value>, TranslateError> {
-    let mut blocks = text_blocks(m, path)?;
+    let mut blocks = non_empty(content_blocks(m, path, false)?);
     if let Some(calls) = opt_array(m, "tool_calls", path)? {
         let cpath = join(path, "tool_calls");
         for (i, c) in calls.iter().enumerate() {

@@ -196,14 +196,27 @@ fn refusals() {
         assert!(matches!(err, TranslateError::Unsupported { .. }), "{err}");
         assert_eq!(err.field(), Some(field));
     }
-    let image = json!({"messages": [{"role": "user", "content": [
-        {"type": "text", "text": "what's in this image?"},
+    let image_in_system = json!({"messages": [{"role": "system", "content": [
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    ]}, {"role": "user", "content": "hi"}]});
+    assert_eq!(
+        translate(image_in_system).unwrap_err().field(),
+        Some("messages[0].content[0].type")
+    );
+    let audio = json!({"messages": [{"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
     ]}]});
     assert_eq!(
-        translate(image).unwrap_err().field(),
-        Some("messages[0].content[1].type")
+        translate(audio).unwrap_err().field(),
+        Some("messages[0].content[0].type")
     );
+    for url in ["ftp://example.com/a.png", "data:image/png,notbase64"] {
+        let bad = json!({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]});
+        assert_eq!(
+            translate(bad).unwrap_err().field(),
+            Some("messages[0].content[0].image_url.url")
+        );
+    }
     let ok = json!({"messages": [{"role": "user", "content": "hi"}], "n": 1, "response_format": {"type": "text"}, "logprobs": false});
     assert!(translate(ok).is_ok());
 }
@@ -274,4 +287,22 @@ fn bad_inputs_are_typed_errors() {
     ));
     assert!(!openai_stream_include_usage(br#"{"stream":true}"#));
     assert!(!openai_stream_include_usage(b"nope"));
+}
+
+#[test]
+fn user_images_translate() {
+    let out = translate(json!({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What's in this image?"},
+        {"type": "image_url", "image_url": {"url": "https://upload.wikimedia.org/boardwalk.jpg", "detail": "high"}},
+        {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQSkZJRg=="}}
+    ]}]}))
+    .unwrap();
+    assert_eq!(
+        out["messages"][0]["content"],
+        json!([
+            {"type": "text", "text": "What's in this image?"},
+            {"type": "image", "source": {"type": "url", "url": "https://upload.wikimedia.org/boardwalk.jpg"}},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQSkZJRg=="}}
+        ])
+    );
 }

@@ -136,6 +136,7 @@ fn user_message(blocks: &[Value], path: &str, out: &mut Vec<Value>) -> Result<()
         let b = as_object(b, &bpath)?;
         match req_str(b, "type", &bpath)? {
             "text" => parts.push(json!({"type": "text", "text": req_str(b, "text", &bpath)?})),
+            "image" => parts.push(image_part(b, &bpath)?),
             "tool_result" => {
                 let id = req_str(b, "tool_use_id", &bpath)?;
                 let mut text = tool_result_text(b, &bpath)?;
@@ -150,13 +151,38 @@ fn user_message(blocks: &[Value], path: &str, out: &mut Vec<Value>) -> Result<()
     match parts.len() {
         0 if blocks.is_empty() => out.push(json!({"role": "user", "content": ""})),
         0 => {}
-        1 => {
+        1 if parts[0]["type"] == "text" => {
             let text = parts.swap_remove(0)["text"].take();
             out.push(json!({"role": "user", "content": text}));
         }
         _ => out.push(json!({"role": "user", "content": parts})),
     }
     Ok(())
+}
+
+/// An image block as an `image_url` part (base64 sources as data URLs).
+fn image_part(b: &Object, path: &str) -> Result<Value, TranslateError> {
+    let spath = join(path, "source");
+    let source =
+        opt_object(b, "source", path)?.ok_or_else(|| super::json::missing(spath.clone()))?;
+    let url = match req_str(source, "type", &spath)? {
+        "base64" => {
+            let media_type = req_str(source, "media_type", &spath)?;
+            format!(
+                "data:{media_type};base64,{}",
+                req_str(source, "data", &spath)?
+            )
+        }
+        "url" => req_str(source, "url", &spath)?.to_owned(),
+        _ => {
+            return Err(unsupported(
+                join(&spath, "type"),
+                TARGET,
+                "only base64 and URL image sources are translated",
+            ));
+        }
+    };
+    Ok(json!({"type": "image_url", "image_url": {"url": url}}))
 }
 
 /// The text of a `tool_result`'s content (string or text blocks).
@@ -230,7 +256,7 @@ fn assistant_message(
 fn refused_block(kind: &str, path: &str) -> TranslateError {
     let field = join(path, "type");
     match kind {
-        "image" => unsupported(field, TARGET, "image blocks are not translated"),
+        "image" => unsupported(field, TARGET, "images are translated only in user text"),
         "document" => unsupported(field, TARGET, "document blocks are not translated"),
         _ => unsupported(field, TARGET, "this content block type has no counterpart"),
     }

@@ -180,17 +180,58 @@ fn multi_block_text_and_system_string() {
 }
 
 #[test]
+fn images_translate_in_user_turns() {
+    let out = translate(json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+        {"type": "image", "source": {"type": "url", "url": "https://upload.wikimedia.org/cat.jpg"}},
+        {"type": "text", "text": "what is this"}
+    ]}]}))
+    .unwrap();
+    assert_eq!(
+        out["messages"][0]["content"],
+        json!([
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+            {"type": "image_url", "image_url": {"url": "https://upload.wikimedia.org/cat.jpg"}},
+            {"type": "text", "text": "what is this"}
+        ])
+    );
+    let only_image = translate(
+        json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "url", "url": "https://x.test/a.png"}}
+        ]}]}),
+    )
+    .unwrap();
+    assert!(only_image["messages"][0]["content"].is_array());
+}
+
+#[test]
 fn refusals_name_the_field() {
-    let image = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "what is this"},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+    let image_result = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": "t", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+        ]}
     ]}]});
-    let err = translate(image).unwrap_err();
-    assert_eq!(err.field(), Some("messages[0].content[1].type"));
+    let err = translate(image_result).unwrap_err();
+    assert_eq!(err.field(), Some("messages[0].content[0].content[0].type"));
     assert!(err.to_string().contains("image"), "{err}");
     assert!(
         !err.to_string().contains("iVBOR"),
         "no body values in errors"
+    );
+
+    let file_source = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "file", "file_id": "file_1"}}
+    ]}]});
+    assert_eq!(
+        translate(file_source).unwrap_err().field(),
+        Some("messages[0].content[0].source.type")
+    );
+    let document = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "x"}}
+    ]}]});
+    assert_eq!(
+        translate(document).unwrap_err().field(),
+        Some("messages[0].content[0].type")
     );
 
     let server_tool = json!({"model": "m", "max_tokens": 1, "messages": [{"role": "user", "content": "x"}],

@@ -26,6 +26,10 @@ fn tools() -> Value {
 fn openai_fixtures() -> Vec<Value> {
     vec![
         json!({"messages": [{"role": "user", "content": "Hi"}]}),
+        json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Describe"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+        ]}]}),
         json!({"messages": [
             {"role": "system", "content": "Be terse."},
             {"role": "user", "content": "Hi"},

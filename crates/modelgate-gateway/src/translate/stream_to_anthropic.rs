@@ -33,6 +33,7 @@ pub struct OpenAiToAnthropicStream {
     open: Block,
     next_index: u64,
     closed_tools: Vec<u64>,
+    open_tool_id: Option<String>,
     finish_reason: Option<String>,
     matched_stop: Option<String>,
     usage: Usage,
@@ -52,6 +53,7 @@ impl OpenAiToAnthropicStream {
             open: Block::None,
             next_index: 0,
             closed_tools: Vec::new(),
+            open_tool_id: None,
             finish_reason: None,
             matched_stop: None,
             usage: Usage::default(),
@@ -148,17 +150,27 @@ impl OpenAiToAnthropicStream {
                 .and_then(|f: &Object| f.get(k))
                 .and_then(Value::as_str)
         };
-        if self.open != Block::Tool(idx) {
-            if self.closed_tools.contains(&idx) {
+        let id = call
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty());
+        // A new call: another index, or the same index with another id
+        // (servers that number every call 0).
+        let starts = match self.open {
+            Block::Tool(open) if open == idx => {
+                id.is_some_and(|id| Some(id) != self.open_tool_id.as_deref())
+            }
+            _ => true,
+        };
+        if starts {
+            if id.is_none() && self.closed_tools.contains(&idx) {
                 return Err(malformed("tool call fragments are interleaved"));
             }
             let name = field("name").ok_or(malformed("a tool call starts without a name"))?;
-            let id = call
-                .get("id")
-                .and_then(Value::as_str)
-                .map_or_else(|| format!("toolu_translated_{idx}"), str::to_owned);
+            let id = id.map_or_else(|| format!("toolu_translated_{idx}"), str::to_owned);
             let block = json!({"type": "tool_use", "id": id, "name": name, "input": {}});
             self.open_block(Block::Tool(idx), block, out);
+            self.open_tool_id = Some(id);
         }
         if let Some(args) = field("arguments").filter(|a| !a.is_empty()) {
             self.delta(

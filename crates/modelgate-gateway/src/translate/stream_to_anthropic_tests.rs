@@ -280,3 +280,70 @@ fn malformed_streams_are_errors() {
         Err(TranslateError::MalformedStream { .. })
     ));
 }
+
+#[test]
+fn complete_calls_sharing_index_zero() {
+    // Some servers send each complete call in its own delta, all index 0.
+    let call = |id: &str, name: &str, args: &str| json!({"index": 0, "id": id, "type": "function", "function": {"name": name, "arguments": args}});
+    let (_, ev) = run(
+        &[
+            chunk(
+                json!({"role": "assistant", "tool_calls": [call("call_1", "a", "{\"x\":1}"), call("call_2", "b", "{}")]}),
+                Value::Null,
+            ),
+            chunk(json!({}), json!("tool_calls")),
+        ],
+        true,
+    );
+    let starts: Vec<&Value> = ev
+        .iter()
+        .filter(|(n, _)| n == "content_block_start")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(starts.len(), 2);
+    assert_eq!(
+        (
+            starts[0]["index"].as_u64(),
+            starts[0]["content_block"]["id"].as_str()
+        ),
+        (Some(0), Some("call_1"))
+    );
+    assert_eq!(
+        (
+            starts[1]["index"].as_u64(),
+            starts[1]["content_block"]["id"].as_str()
+        ),
+        (Some(1), Some("call_2"))
+    );
+    let deltas: Vec<(u64, &str)> = ev
+        .iter()
+        .filter(|(n, _)| n == "content_block_delta")
+        .map(|(_, d)| {
+            (
+                d["index"].as_u64().unwrap(),
+                d["delta"]["partial_json"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(deltas, [(0, "{\"x\":1}"), (1, "{}")]);
+    // An id repeated on every fragment continues the same call.
+    let (_, ev) = run(
+        &[
+            chunk(
+                json!({"tool_calls": [call("call_1", "a", "{\"x\"")]}),
+                Value::Null,
+            ),
+            chunk(
+                json!({"tool_calls": [{"index": 0, "id": "call_1", "function": {"arguments": ":1}"}}]}),
+                Value::Null,
+            ),
+        ],
+        true,
+    );
+    assert_eq!(
+        ev.iter()
+            .filter(|(n, _)| n == "content_block_start")
+            .count(),
+        1
+    );
+}
