@@ -153,7 +153,7 @@ fn refuse_unsupported(req: &Object) -> Result<(), TranslateError> {
             "structured output is not translated",
         ));
     }
-    for key in ["functions", "function_call", "audio"] {
+    for key in ["functions", "function_call", "audio", "web_search_options"] {
         if req.get(key).is_some_and(|v| !v.is_null()) {
             return Err(unsupported(key, TARGET, "no counterpart"));
         }

@@ -182,6 +182,7 @@ fn refusals() {
         ),
         (json!({"functions": [{"name": "f"}]}), "functions"),
         (json!({"modalities": ["text", "audio"]}), "modalities"),
+        (json!({"web_search_options": {}}), "web_search_options"),
         (
             json!({"tools": [{"type": "custom", "custom": {"name": "x"}}]}),
             "tools[0].type",

@@ -19,6 +19,15 @@ pub fn anthropic_to_openai_request(
     upstream_model: &str,
 ) -> Result<Vec<u8>, TranslateError> {
     let req = parse_object(body)?;
+    for key in ["mcp_servers", "container"] {
+        if req.get(key).is_some_and(|v| !v.is_null()) {
+            return Err(unsupported(
+                key,
+                TARGET,
+                "Anthropic-hosted features have no counterpart",
+            ));
+        }
+    }
     let mut out = Object::new();
     out.insert("model".into(), upstream_model.into());
 

@@ -240,6 +240,9 @@ fn refusals_name_the_field() {
         translate(server_tool).unwrap_err().field(),
         Some("tools[0].type")
     );
+    let mcp = json!({"model": "m", "max_tokens": 1, "messages": [],
+        "mcp_servers": [{"type": "url", "url": "https://example.com/sse", "name": "x"}]});
+    assert_eq!(translate(mcp).unwrap_err().field(), Some("mcp_servers"));
 }
 
 #[test]
