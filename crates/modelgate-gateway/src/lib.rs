@@ -43,6 +43,7 @@ pub mod secret;
 pub mod server;
 pub mod sse;
 pub mod stream;
+pub mod translate;
 pub mod upstream;
 pub mod usage;
 pub mod wellknown;

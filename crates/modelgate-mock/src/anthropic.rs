@@ -6,10 +6,12 @@ use http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::anthropic_tools::{ToolUseReply, tool_use};
 use crate::body::{MockBody, json_value, sse_response};
 use crate::sse::{EventBuf, EventStream};
 use crate::state::RequestCtx;
 use crate::text::{Reply, content_text, count_words, for_each_text, reply_text};
+use crate::tools::{ToolTurn, anthropic_turn};
 use crate::util::parse_json;
 
 /// Model name echoed when the body names none.
@@ -75,6 +77,8 @@ struct MessagesRequest {
     messages: Vec<Message>,
     system: Value,
     stream: Option<bool>,
+    tools: Value,
+    tool_choice: Value,
 }
 
 impl MessagesRequest {
@@ -176,17 +180,37 @@ pub fn messages(ctx: &RequestCtx<'_>, body: &[u8]) -> Response<MockBody> {
         Err(msg) => return error(StatusCode::BAD_REQUEST, &msg),
     };
     let model = req.model.as_deref().unwrap_or(DEFAULT_MODEL);
-    let user_text = req
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role.as_deref() == Some("user"))
-        .and_then(|m| content_text(&m.content));
-    let reply = Reply::new(reply_text(user_text.as_deref()), ctx.behavior.chunks);
     let input_tokens = req.input_tokens();
-    let output_tokens = reply.tokens();
     let id = format!("msg_mock{:08}", ctx.next_id());
     let status = ctx.behavior.success_status();
+    let last_user = req
+        .messages
+        .last()
+        .filter(|m| m.role.as_deref() == Some("user"))
+        .map(|m| &m.content);
+    let base = match anthropic_turn(&req.tools, &req.tool_choice, last_user) {
+        Some(ToolTurn::Call { name, arguments }) => {
+            let r = ToolUseReply {
+                id: &id,
+                model,
+                input_tokens,
+                stream: req.stream == Some(true),
+            };
+            return tool_use(ctx, &r, status, &name, &arguments);
+        }
+        Some(ToolTurn::Answer(text)) => text,
+        None => {
+            let user_text = req
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.role.as_deref() == Some("user"))
+                .and_then(|m| content_text(&m.content));
+            reply_text(user_text.as_deref())
+        }
+    };
+    let reply = Reply::new(base, ctx.behavior.chunks);
+    let output_tokens = reply.tokens();
 
     if req.stream != Some(true) {
         let content = [TextBlock {

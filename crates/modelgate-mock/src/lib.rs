@@ -3,6 +3,12 @@
 //! Azure OpenAI deployment paths) and Anthropic (messages) wire formats,
 //! streaming included, with fault injection.
 //!
+//! Replies are deterministic: the demo text echoes the last user message;
+//! a request declaring tools gets a call of the first (or chosen) tool with
+//! arguments built from its schema's required properties, and a request
+//! ending in tool results gets a text answer quoting them, streamed or not,
+//! in each provider's real shape.
+//!
 //! This crate owns the mock server, its deterministic demo replies, the
 //! [`Behavior`] fault knobs, request recording and the `/_mock/*` control
 //! API. It is used by the gateway's integration tests (in-process through
@@ -28,17 +34,20 @@
 //! ```
 
 mod anthropic;
+mod anthropic_tools;
 mod behavior;
 mod body;
 mod control;
 mod embeddings;
 mod openai;
+mod openai_tools;
 mod record;
 mod router;
 mod server;
 mod sse;
 mod state;
 mod text;
+mod tools;
 mod util;
 
 use std::io;

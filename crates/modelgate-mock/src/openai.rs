@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::{MockBody, json_response, json_value, sse_response};
+use crate::openai_tools::{ToolCallReply, tool_call};
 use crate::sse::{EventBuf, EventStream};
 use crate::state::RequestCtx;
 use crate::text::{Reply, content_text, count_words, for_each_text, reply_text};
+use crate::tools::{ToolTurn, openai_turn};
 use crate::util::{now_unix, parse_json};
 
 /// Model name echoed when neither the body nor the path names one.
@@ -88,6 +90,8 @@ struct ChatRequest {
     messages: Vec<ChatMessage>,
     stream: Option<bool>,
     stream_options: Option<StreamOptions>,
+    tools: Value,
+    tool_choice: Value,
 }
 
 #[derive(Deserialize, Default)]
@@ -100,14 +104,14 @@ struct CompletionRequest {
 }
 
 #[derive(Serialize, Clone, Copy)]
-struct Usage {
+pub(crate) struct Usage {
     prompt_tokens: usize,
     completion_tokens: usize,
     total_tokens: usize,
 }
 
 impl Usage {
-    fn new(prompt: usize, completion: usize) -> Self {
+    pub(crate) fn new(prompt: usize, completion: usize) -> Self {
         Self {
             prompt_tokens: prompt,
             completion_tokens: completion,
@@ -178,16 +182,16 @@ struct Envelope<'a, C> {
 }
 
 /// What a stream needs to wrap its choices in an [`Envelope`].
-struct StreamHead<'a> {
-    id: &'a str,
-    object: &'a str,
-    created: u64,
-    model: &'a str,
-    include_usage: bool,
+pub(crate) struct StreamHead<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) object: &'a str,
+    pub(crate) created: u64,
+    pub(crate) model: &'a str,
+    pub(crate) include_usage: bool,
 }
 
 impl StreamHead<'_> {
-    fn push<C: Serialize>(&self, buf: &mut EventBuf, choice: C) {
+    pub(crate) fn push<C: Serialize>(&self, buf: &mut EventBuf, choice: C) {
         buf.data_json(&Envelope {
             id: self.id,
             object: self.object,
@@ -198,7 +202,7 @@ impl StreamHead<'_> {
         });
     }
 
-    fn finish(&self, buf: &mut EventBuf, usage: Usage) {
+    pub(crate) fn finish(&self, buf: &mut EventBuf, usage: Usage) {
         if self.include_usage {
             buf.data_json(&Envelope::<ChunkChoice<'_>> {
                 id: self.id,
@@ -232,17 +236,35 @@ pub fn chat(ctx: &RequestCtx<'_>, body: &[u8], deployment: Option<&str>) -> Resp
     for m in &req.messages {
         for_each_text(&m.content, &mut |t| prompt_tokens += count_words(t));
     }
-    let user_text = req
-        .messages
-        .iter()
-        .rev()
-        .find(|m| m.role.as_deref() == Some("user"))
-        .and_then(|m| content_text(&m.content));
-    let reply = Reply::new(reply_text(user_text.as_deref()), ctx.behavior.chunks);
-    let usage = Usage::new(prompt_tokens.max(1), reply.tokens());
     let id = format!("chatcmpl-mock{:08}", ctx.next_id());
     let created = now_unix();
     let status = ctx.behavior.success_status();
+    let turn = tool_turn(&req);
+    let base = match turn {
+        Some(ToolTurn::Call { name, arguments }) => {
+            let r = ToolCallReply {
+                id: &id,
+                model,
+                created,
+                prompt_tokens,
+                stream: req.stream == Some(true),
+                include_usage: include_usage(req.stream_options.as_ref()),
+            };
+            return tool_call(ctx, &r, status, &name, &arguments);
+        }
+        Some(ToolTurn::Answer(text)) => text,
+        None => {
+            let user_text = req
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.role.as_deref() == Some("user"))
+                .and_then(|m| content_text(&m.content));
+            reply_text(user_text.as_deref())
+        }
+    };
+    let reply = Reply::new(base, ctx.behavior.chunks);
+    let usage = Usage::new(prompt_tokens.max(1), reply.tokens());
 
     if req.stream != Some(true) {
         return json_value(
@@ -289,6 +311,20 @@ pub fn chat(ctx: &RequestCtx<'_>, body: &[u8], deployment: Option<&str>) -> Resp
     head.push(&mut buf, chunk(Delta::default(), Some("stop")));
     head.finish(&mut buf, usage);
     sse_response(status, EventStream::new(buf.finish(), ctx.stream_plan()))
+}
+
+/// The tool turn of a chat request, when tools or tool results are involved.
+fn tool_turn(req: &ChatRequest) -> Option<ToolTurn> {
+    let last_is_tool = req.messages.last().and_then(|m| m.role.as_deref()) == Some("tool");
+    if req.tools.is_null() && !last_is_tool {
+        return None;
+    }
+    let messages: Vec<(&str, &Value)> = req
+        .messages
+        .iter()
+        .map(|m| (m.role.as_deref().unwrap_or(""), &m.content))
+        .collect();
+    openai_turn(&req.tools, &req.tool_choice, &messages)
 }
 
 fn chunk<'a>(delta: Delta<'a>, finish_reason: Option<&'a str>) -> ChunkChoice<'a> {
