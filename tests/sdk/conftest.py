@@ -107,6 +107,15 @@ targets = [
   {{ upstream = "local-anthropic", model = "demo-chat" }},
 ]
 
+# Served only by an upstream of the other dialect: translation.
+[[models]]
+name = "via-openai"
+targets = [{{ upstream = "local-openai", model = "demo-chat" }}]
+
+[[models]]
+name = "via-anthropic"
+targets = [{{ upstream = "local-anthropic", model = "demo-chat" }}]
+
 [[models]]
 name = "demo-embed"
 targets = [{{ upstream = "local-openai", model = "demo-embed" }}]

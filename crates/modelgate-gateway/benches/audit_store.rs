@@ -13,7 +13,14 @@ use modelgate_store::Store;
 fn request(i: u64) -> AuditEvent {
     AuditEvent::Request(RequestRecord {
         request_id: format!("req_{i:016x}"),
-        phase: Some(if i.is_multiple_of(2) { "admit" } else { "complete" }.into()),
+        phase: Some(
+            if i.is_multiple_of(2) {
+                "admit"
+            } else {
+                "complete"
+            }
+            .into(),
+        ),
         identity: Some("svc-checkout".into()),
         credential_id: Some("key_01HZX3Q8aBcDeFgHiJkL".into()),
         credential_kind: Some("api_key".into()),

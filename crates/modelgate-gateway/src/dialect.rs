@@ -19,6 +19,16 @@ pub enum Dialect {
     Anthropic,
 }
 
+impl Dialect {
+    /// The API's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::OpenAi => "OpenAI",
+            Dialect::Anthropic => "Anthropic",
+        }
+    }
+}
+
 /// The category of a refusal; decides status code and error type names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

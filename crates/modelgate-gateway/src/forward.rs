@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 
 use crate::breaker::Admission;
 use crate::dialect::{ApiError, ErrorKind};
-use crate::parse::ModelCall;
+use crate::parse::{ModelCall, Operation};
 use crate::record::{Attempt, CallRecord};
 use crate::routes::Target;
 use crate::upstream::Upstream;
@@ -41,6 +41,8 @@ pub enum Failure {
     TooLarge,
     /// The request could not be built.
     Request,
+    /// A successful response that could not be read or translated.
+    Malformed,
 }
 
 impl Failure {
@@ -57,6 +59,7 @@ impl Failure {
             Failure::CredentialRefused => "credential_refused",
             Failure::TooLarge => "too_large",
             Failure::Request => "request",
+            Failure::Malformed => "malformed",
         }
     }
 
@@ -90,7 +93,8 @@ impl Failure {
             | Failure::ServerError(_)
             | Failure::CredentialRefused
             | Failure::TooLarge
-            | Failure::Request => {
+            | Failure::Request
+            | Failure::Malformed => {
                 ApiError::new(ErrorKind::Upstream, "the upstream failed to answer")
             }
         }
@@ -132,6 +136,7 @@ pub async fn forward(
     record: &mut CallRecord,
 ) -> Result<Forwarded, ApiError> {
     let mut last: Option<Failure> = None;
+    let mut untranslatable: Option<ApiError> = None;
     for target in targets.iter().copied() {
         let upstream = &target.upstream;
         let now = Instant::now();
@@ -142,8 +147,26 @@ pub async fn forward(
             last = Some(Failure::CircuitOpen(wait));
             continue;
         }
+        let (operation, upstream_body) = match crate::bridge::upstream_request(call, target, body) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                record
+                    .attempts
+                    .push(Attempt::new(upstream, "untranslatable"));
+                untranslatable = Some(error);
+                continue;
+            }
+        };
         let started = Instant::now();
-        let result = attempt(call, target, body, caller_headers, max_response_bytes).await;
+        let result = attempt(
+            call,
+            target,
+            operation,
+            upstream_body,
+            caller_headers,
+            max_response_bytes,
+        )
+        .await;
         let elapsed = started.elapsed();
         record.upstream_time += elapsed;
         record.metrics.upstream_time(&upstream.name, elapsed);
@@ -172,9 +195,10 @@ pub async fn forward(
             }
         }
     }
-    Err(match last {
-        Some(failure) => failure.into_api_error(),
-        None => ApiError::new(
+    Err(match (last, untranslatable) {
+        (None, Some(error)) => error,
+        (Some(failure), _) => failure.into_api_error(),
+        (None, None) => ApiError::new(
             ErrorKind::NotFound,
             format!(
                 "model `{}` is not available through this API on this gateway",
@@ -189,18 +213,14 @@ pub async fn forward(
 async fn attempt(
     call: &ModelCall,
     target: &Target,
-    body: &Bytes,
+    operation: Operation,
+    body: Bytes,
     caller_headers: &HeaderMap,
     max_response_bytes: usize,
 ) -> Result<Forwarded, Failure> {
     let upstream = &target.upstream;
-    let inject_usage = call.needs_usage_injection();
-    let body = match call.rewrite_body(body, &target.model, inject_usage) {
-        Some(rewritten) => Bytes::from(rewritten),
-        None => body.clone(),
-    };
     let request = upstream
-        .request(call.operation, &target.model, caller_headers, body)
+        .request(operation, &target.model, caller_headers, body)
         .map_err(|_| Failure::Request)?;
     let response = match tokio::time::timeout(
         upstream.first_byte_timeout,
@@ -246,11 +266,16 @@ async fn attempt(
         });
     }
     let body = read_body(incoming, max_response_bytes, upstream.idle_timeout).await?;
-    let usage = if status.is_success() {
-        Usage::from_body(call.operation.dialect(), &body)
-    } else {
-        Usage::default()
-    };
+    let (body, usage) = crate::bridge::caller_response(call, target, status, body)
+        .map_err(|_| Failure::Malformed)?;
+    if crate::bridge::crosses(call, target) {
+        // The translated body is JSON of the caller's dialect.
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.remove(header::CONTENT_LENGTH);
+    }
     let body = match upstream.secret() {
         Some(secret) if !status.is_success() => scrub(body, secret.expose().as_bytes()),
         _ => body,

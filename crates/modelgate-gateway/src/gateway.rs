@@ -28,7 +28,6 @@ use crate::parse::{Operation, parse};
 use crate::record::CallRecord;
 use crate::routes::RouteTable;
 use crate::screening::{ScreenAction, ScreenStage};
-use crate::sse::SseTap;
 use crate::stream::{self, StreamLimits};
 use crate::upstream::{Upstream, UpstreamSetupError};
 
@@ -330,9 +329,9 @@ impl Gateway {
                         .min(upstream.idle_timeout),
                     max_duration: self.inner.limits.stream_max_duration,
                 };
-                let tap = SseTap::new(
-                    dialect,
-                    call.needs_usage_injection(),
+                let tap = crate::bridge::StreamTap::new(
+                    &call,
+                    upstream.dialect(),
                     self.inner.limits.max_body_bytes,
                 );
                 let mut stream_record = CallRecord::new(

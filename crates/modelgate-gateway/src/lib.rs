@@ -26,6 +26,7 @@ pub mod admin_audit;
 pub mod audit;
 pub mod auth;
 pub mod breaker;
+pub mod bridge;
 pub mod config;
 pub mod dialect;
 pub mod forward;

@@ -48,7 +48,7 @@ impl Gateway {
         }
         let mut reason: Option<String> = None;
         let targets: Vec<&Target> = route
-            .targets_for(call.operation.dialect())
+            .targets_for(call.operation)
             .filter(|t| {
                 match stage.eligible(&screening, principal, route.regions.as_deref(), &t.upstream) {
                     Ok(()) => true,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use modelgate_identity::Principal;
 
 use crate::config::Config;
-use crate::dialect::Dialect;
+use crate::parse::Operation;
 use crate::upstream::Upstream;
 
 /// One (upstream, upstream model) pair.
@@ -39,11 +39,20 @@ impl ModelRoute {
             .is_none_or(|envs| envs.contains(&principal.environment))
     }
 
-    /// Targets that speak `dialect`, in order.
-    pub fn targets_for(&self, dialect: Dialect) -> impl Iterator<Item = &Target> {
-        self.targets
+    /// Targets that can serve `operation`, in order: first those that speak
+    /// the caller's dialect, then those reached by translation (which may
+    /// lose what the other API cannot express), so a native target is
+    /// always preferred.
+    pub fn targets_for(&self, operation: Operation) -> impl Iterator<Item = &Target> {
+        let dialect = operation.dialect();
+        let native = self
+            .targets
             .iter()
-            .filter(move |t| t.upstream.dialect() == dialect)
+            .filter(move |t| t.upstream.dialect() == dialect);
+        let translated = self.targets.iter().filter(move |t| {
+            t.upstream.dialect() != dialect && crate::bridge::can_serve(t, operation)
+        });
+        native.chain(translated)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The stream stage: pass an upstream event stream to the caller as it
-//! arrives, through the [`SseTap`], with idle and total-duration limits.
+//! arrives, through the [`StreamTap`] (passing through or translating), with idle and total-duration limits.
 //! A failure after the first byte reaches the caller as a well-formed error
 //! event in its dialect, then the stream closes.
 //!
@@ -18,9 +18,9 @@ use http_body::{Body, Frame};
 use hyper::body::Incoming;
 use tokio::time::Sleep;
 
+use crate::bridge::StreamTap;
 use crate::dialect::{ApiError, Dialect, ErrorKind};
 use crate::record::CallRecord;
-use crate::sse::SseTap;
 
 /// Limits for one stream.
 #[derive(Debug, Clone, Copy)]
@@ -35,7 +35,7 @@ pub struct StreamLimits {
 /// record when the stream ends, fails, or the caller goes away.
 pub struct TapBody {
     upstream: Incoming,
-    tap: SseTap,
+    tap: StreamTap,
     dialect: Dialect,
     idle_limit: Duration,
     idle: Pin<Box<Sleep>>,
@@ -57,7 +57,7 @@ impl std::fmt::Debug for TapBody {
 /// Starts forwarding `upstream` to the caller.
 pub fn tap(
     upstream: Incoming,
-    tap: SseTap,
+    tap: StreamTap,
     dialect: Dialect,
     limits: StreamLimits,
     record: CallRecord,
