@@ -82,6 +82,9 @@ pub struct RequestRecord {
     /// Screening findings: kind and count only, never the match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<(String, u32)>,
+    /// Findings in the response: kind and count only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_findings: Vec<(String, u32)>,
     /// Action taken (`forwarded`, `blocked`, `redacted`, `refused`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,

@@ -310,6 +310,7 @@ impl Gateway {
             } => {
                 record.status = status.as_u16();
                 record.usage = usage;
+                let body = self.screen_response(record, status, body);
                 self.audit_response(record, &body);
                 let mut response = Response::new(Body::from(body));
                 *response.status_mut() = status;
@@ -349,7 +350,8 @@ impl Gateway {
                         .saturating_sub(stream_record.upstream_time),
                 );
                 record.stream = true; // the spawned stream finishes the record
-                let body = stream::tap(body, tap, dialect, limits, stream_record);
+                let screen = self.response_stream_screen(dialect);
+                let body = stream::tap(body, tap, screen, dialect, limits, stream_record);
                 let mut response = Response::new(Body::new(body));
                 *response.headers_mut() = headers;
                 Ok(response)

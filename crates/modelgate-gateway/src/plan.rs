@@ -12,7 +12,8 @@ use crate::gateway::{Gateway, unix_now};
 use crate::parse::ModelCall;
 use crate::record::CallRecord;
 use crate::routes::{ModelRoute, Target};
-use crate::screening::{ScreenAction, ScreenStage, Screening};
+use crate::screening::response::ResponseStreamScreen;
+use crate::screening::{ResponseAction, ScreenAction, ScreenStage, Screening};
 
 /// Where a request may go, and what screening made of it.
 pub(crate) struct Plan<'r> {
@@ -73,6 +74,43 @@ impl Gateway {
             ));
         }
         Ok(Plan { targets, screening })
+    }
+
+    /// Screens a complete response (caller's dialect) as `[screen]
+    /// responses` says; returns the body to send.
+    pub(crate) fn screen_response(
+        &self,
+        record: &mut CallRecord,
+        status: http::StatusCode,
+        body: bytes::Bytes,
+    ) -> bytes::Bytes {
+        let mode = self.inner.screen.responses();
+        if mode == ResponseAction::Off || !status.is_success() {
+            return body;
+        }
+        let (body, counts) = crate::screening::response::screen_body(
+            self.inner.screen.screener(),
+            body,
+            mode == ResponseAction::Redact,
+        );
+        record.response_findings = counts.into_iter().collect();
+        body
+    }
+
+    /// The screen for a streamed response, if responses are screened.
+    pub(crate) fn response_stream_screen(
+        &self,
+        dialect: crate::dialect::Dialect,
+    ) -> Option<ResponseStreamScreen> {
+        let mode = self.inner.screen.responses();
+        (mode != ResponseAction::Off).then(|| {
+            ResponseStreamScreen::new(
+                dialect,
+                self.inner.screen.screener().clone(),
+                mode == ResponseAction::Redact,
+                self.inner.limits.max_body_bytes,
+            )
+        })
     }
 
     /// Revokes each live modelgate key found in the prompt and records it.

@@ -86,6 +86,8 @@ pub struct CallRecord {
     pub policy_ids: Vec<String>,
     /// Screening findings: kind and count.
     pub findings: Vec<(String, u32)>,
+    /// Findings in the response: kind and count.
+    pub response_findings: Vec<(String, u32)>,
     /// What the gateway did (`forwarded`, `redacted`, `blocked`, ...).
     pub action: Option<&'static str>,
     /// Where the complete record goes once the request ends, if it was
@@ -127,6 +129,7 @@ impl CallRecord {
             decision: None,
             policy_ids: Vec::new(),
             findings: Vec::new(),
+            response_findings: Vec::new(),
             action: None,
             audit: None,
             response_body: None,
@@ -171,6 +174,11 @@ impl CallRecord {
             decision: self.decision.map(str::to_owned),
             policy_ids: self.policy_ids.clone(),
             findings: self.findings.clone(),
+            response_findings: if done {
+                self.response_findings.clone()
+            } else {
+                Vec::new()
+            },
             action: self.action.map(str::to_owned),
             reason: self.refusal.or(self.stream_error).map(str::to_owned),
             status: (done && self.status != 0).then_some(self.status),

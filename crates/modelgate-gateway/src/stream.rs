@@ -21,6 +21,8 @@ use tokio::time::Sleep;
 use crate::bridge::StreamTap;
 use crate::dialect::{ApiError, Dialect, ErrorKind};
 use crate::record::CallRecord;
+use crate::screening::response::ResponseStreamScreen;
+use crate::sse::MalformedStream;
 
 /// Limits for one stream.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,7 @@ pub struct StreamLimits {
 pub struct TapBody {
     upstream: Incoming,
     tap: StreamTap,
+    screen: Option<ResponseStreamScreen>,
     dialect: Dialect,
     idle_limit: Duration,
     idle: Pin<Box<Sleep>>,
@@ -54,10 +57,12 @@ impl std::fmt::Debug for TapBody {
     }
 }
 
-/// Starts forwarding `upstream` to the caller.
+/// Starts forwarding `upstream` to the caller, through `screen` (response
+/// screening of the caller-bound events) if given.
 pub fn tap(
     upstream: Incoming,
     tap: StreamTap,
+    screen: Option<ResponseStreamScreen>,
     dialect: Dialect,
     limits: StreamLimits,
     record: CallRecord,
@@ -66,6 +71,7 @@ pub fn tap(
     TapBody {
         upstream,
         tap,
+        screen,
         dialect,
         idle_limit: limits.idle,
         idle: Box::pin(tokio::time::sleep(limits.idle)),
@@ -92,8 +98,23 @@ impl TapBody {
             }
             record.upstream_time += self.started.elapsed();
             record.usage = self.tap.usage();
+            if let Some(screen) = &self.screen {
+                record.response_findings = screen
+                    .findings()
+                    .iter()
+                    .map(|(k, n)| (k.clone(), *n))
+                    .collect();
+            }
             record.metrics.open_streams.dec();
             record.finish();
+        }
+    }
+
+    /// Caller-bound bytes after response screening.
+    fn screened(&mut self, bytes: Bytes) -> Result<Bytes, MalformedStream> {
+        match &mut self.screen {
+            Some(screen) if !bytes.is_empty() => screen.feed(&bytes),
+            _ => Ok(bytes),
         }
     }
 
@@ -130,7 +151,7 @@ impl Body for TapBody {
                     let Ok(data) = frame.into_data() else {
                         continue;
                     }; // trailers
-                    match this.tap.feed(&data) {
+                    match this.tap.feed(&data).and_then(|more| this.screened(more)) {
                         Ok(more) => out = join(out, more),
                         Err(_) => {
                             return this.fail(
@@ -145,7 +166,14 @@ impl Body for TapBody {
                     return this.fail(out, "reset", "the upstream stream broke off");
                 }
                 Poll::Ready(None) => {
-                    match this.tap.finish() {
+                    let rest = this.tap.finish().and_then(|rest| {
+                        let mut rest = this.screened(rest)?;
+                        if let Some(screen) = &mut this.screen {
+                            rest = join(rest, screen.finish()?);
+                        }
+                        Ok(rest)
+                    });
+                    match rest {
                         Ok(rest) => out = join(out, rest),
                         Err(_) => {
                             return this.fail(

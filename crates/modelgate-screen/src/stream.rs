@@ -33,9 +33,27 @@ pub struct StreamOutput {
     pub findings: Findings,
 }
 
-/// Screens a stream chunk by chunk. Create with [`Screener::stream`].
+/// The screener a scanner uses: borrowed, or shared so that the scanner can
+/// live as long as the stream it screens.
+enum ScreenerRef<'s> {
+    Borrowed(&'s Screener),
+    Shared(std::sync::Arc<Screener>),
+}
+
+impl std::ops::Deref for ScreenerRef<'_> {
+    type Target = Screener;
+    fn deref(&self) -> &Screener {
+        match self {
+            ScreenerRef::Borrowed(s) => s,
+            ScreenerRef::Shared(s) => s,
+        }
+    }
+}
+
+/// Screens a stream chunk by chunk. Create with [`Screener::stream`], or
+/// [`StreamScanner::shared`] for one that owns a share of the screener.
 pub struct StreamScanner<'s> {
-    screener: &'s Screener,
+    screener: ScreenerRef<'s>,
     context: String,
     pending: String,
     /// Stream offset of `pending[0]`.
@@ -53,8 +71,20 @@ impl std::fmt::Debug for StreamScanner<'_> {
     }
 }
 
+impl StreamScanner<'static> {
+    /// A scanner holding a share of `screener`, for a stream that outlives
+    /// any borrow (a response body).
+    pub fn shared(screener: std::sync::Arc<Screener>) -> StreamScanner<'static> {
+        StreamScanner::with(ScreenerRef::Shared(screener))
+    }
+}
+
 impl<'s> StreamScanner<'s> {
     pub(crate) fn new(screener: &'s Screener) -> StreamScanner<'s> {
+        Self::with(ScreenerRef::Borrowed(screener))
+    }
+
+    fn with(screener: ScreenerRef<'s>) -> StreamScanner<'s> {
         StreamScanner {
             screener,
             context: String::new(),

@@ -350,3 +350,78 @@ async fn a_leaked_gateway_key_is_revoked_at_once() {
     assert!(!text.contains(&leaked));
     assert!(!w.gw.logs().contains(&leaked));
 }
+
+#[tokio::test]
+async fn a_secret_split_across_response_chunks_is_redacted() {
+    let mock = MockUpstream::start().await.unwrap();
+    // Small pieces: the echoed secret spans several SSE events.
+    mock.set_behavior(Behavior {
+        chunks: Some(64),
+        ..Default::default()
+    });
+    let config = format!(
+        "{}\n{}\n[screen]\nresponses = \"redact\"\n",
+        upstreams_on(&mock, "r", ""),
+        model("echo", &["r-openai", "r-anthropic"], "")
+    );
+    let gw = TestGateway::start(&config).await;
+    let text = format!("repeat after me: {SECRET} thanks");
+    let mut streamed_body = prompt("echo", &text);
+    streamed_body["stream"] = json!(true);
+    let openai = gw.openai("/v1/chat/completions", &streamed_body).await;
+    assert_eq!(openai.status, 200);
+    let anthropic = gw
+        .anthropic(&json!({"model": "echo", "max_tokens": 100, "stream": true,
+            "messages": [{"role": "user", "content": text}]}))
+        .await;
+    assert_eq!(anthropic.status, 200);
+    let complete = gw
+        .openai("/v1/chat/completions", &prompt("echo", &text))
+        .await;
+    assert_eq!(complete.status, 200);
+    // The upstream did send the secret (log_only prompt screening), in pieces.
+    for reply in [&openai, &anthropic, &complete] {
+        let body = reply.text();
+        assert!(!body.contains(SECRET), "{body}");
+        assert!(!body.contains(&SECRET[..24]), "no fragment either: {body}");
+    }
+    // Reassembled, the caller reads the redaction marker in place.
+    let assembled = |raw: &str| -> String {
+        raw.lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .map(|v| {
+                v["choices"][0]["delta"]["content"]
+                    .as_str()
+                    .or_else(|| v["delta"]["text"].as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert!(
+        assembled(&openai.text()).contains("[REDACTED:slack_bot_token] thanks"),
+        "{}",
+        openai.text()
+    );
+    assert!(assembled(&anthropic.text()).contains("[REDACTED:slack_bot_token] thanks"));
+    assert!(
+        complete.json()["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("[REDACTED:slack_bot_token]")
+    );
+    // The audit record counts response findings (kinds only).
+    let mut found = false;
+    for _ in 0..50 {
+        let out = gw.cli(&["audit", "search", "--kind", "request", "--format", "json"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.matches("response_findings").count() >= 3 {
+            assert!(!text.contains(SECRET));
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(found, "response findings recorded");
+}

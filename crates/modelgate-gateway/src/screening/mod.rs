@@ -14,6 +14,7 @@
 mod classes;
 mod glob;
 mod json_text;
+pub mod response;
 mod settings;
 
 use http::HeaderMap;

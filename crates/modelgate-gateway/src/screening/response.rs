@@ -1,0 +1,420 @@
+//! Screening of responses: a complete body's string values, or a stream's
+//! text deltas as they pass, with a secret split across events still found.
+//!
+//! In `redact` mode each text delta is replaced by what the
+//! [`StreamScanner`] releases (held-back text is released, redacted, in a
+//! delta of its own before the event that ends the text: a finish chunk,
+//! `content_block_stop`, `[DONE]`). In `log_only` mode events pass
+//! unchanged and only the findings are counted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use modelgate_screen::{Screener, StreamScanner};
+use serde_json::Value;
+
+use crate::dialect::Dialect;
+use crate::screening::json_text::{splice_strings, string_values};
+use crate::sse::MalformedStream;
+use crate::translate::{EventSplitter, StreamTranslator, TranslateError};
+use crate::usage::Usage;
+
+/// Finding kinds and counts.
+pub type FindingCounts = BTreeMap<String, u32>;
+
+/// Screens a complete response body (caller's dialect). Returns the body
+/// to send (redacted if `redact`) and the findings.
+pub fn screen_body(screener: &Screener, body: Bytes, redact: bool) -> (Bytes, FindingCounts) {
+    let mut counts = FindingCounts::new();
+    let Ok(values) = string_values(&body, &["id", "model", "object"]) else {
+        return (body, counts);
+    };
+    let mut edits = Vec::new();
+    for value in &values {
+        let findings = screener.scan(&value.text);
+        if findings.is_empty() {
+            continue;
+        }
+        for finding in findings.iter() {
+            *counts.entry(finding.kind.as_str().to_owned()).or_default() += 1;
+        }
+        if redact {
+            edits.push((value.span.clone(), screener.redact(&value.text, &findings)));
+        }
+    }
+    if edits.is_empty() {
+        return (body, counts);
+    }
+    (Bytes::from(splice_strings(&body, edits)), counts)
+}
+
+/// Screens a response stream in the caller's dialect.
+pub struct ResponseStreamScreen {
+    splitter: EventSplitter,
+    events: EventScreen,
+}
+
+impl std::fmt::Debug for ResponseStreamScreen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseStreamScreen")
+            .finish_non_exhaustive()
+    }
+}
+
+struct EventScreen {
+    dialect: Dialect,
+    screener: Arc<Screener>,
+    scanner: Option<StreamScanner<'static>>,
+    redact: bool,
+    counts: FindingCounts,
+    /// OpenAI: the last text chunk, as the template of a flush chunk.
+    template: Option<Value>,
+    /// Anthropic: index of the text block being screened.
+    block: Option<u64>,
+}
+
+impl ResponseStreamScreen {
+    /// A screen for a stream in `dialect`.
+    pub fn new(dialect: Dialect, screener: Arc<Screener>, redact: bool, max_event: usize) -> Self {
+        Self {
+            splitter: EventSplitter::new(max_event),
+            events: EventScreen {
+                dialect,
+                screener,
+                scanner: None,
+                redact,
+                counts: FindingCounts::new(),
+                template: None,
+                block: None,
+            },
+        }
+    }
+
+    /// Screens the caller-bound bytes; returns what to send now.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Bytes, MalformedStream> {
+        let mut out = Vec::with_capacity(bytes.len() + 64);
+        self.splitter
+            .feed(bytes, &mut self.events, &mut out)
+            .map_err(|_| MalformedStream)?;
+        Ok(Bytes::from(out))
+    }
+
+    /// The stream ended: releases what is held.
+    pub fn finish(&mut self) -> Result<Bytes, MalformedStream> {
+        let mut out = Vec::new();
+        self.splitter
+            .finish(&mut self.events, &mut out)
+            .map_err(|_| MalformedStream)?;
+        Ok(Bytes::from(out))
+    }
+
+    /// Findings so far.
+    pub fn findings(&self) -> &FindingCounts {
+        &self.events.counts
+    }
+}
+
+fn write_event(out: &mut Vec<u8>, event: Option<&str>, data: &[u8]) {
+    if let Some(name) = event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(b"data: ");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+}
+
+impl EventScreen {
+    /// Scans `text`; returns the text to release.
+    fn scan(&mut self, text: &str) -> String {
+        let screener = &self.screener;
+        let scanner = self
+            .scanner
+            .get_or_insert_with(|| StreamScanner::shared(screener.clone()));
+        let released = scanner.push(text);
+        for finding in released.findings.iter() {
+            *self
+                .counts
+                .entry(finding.kind.as_str().to_owned())
+                .or_default() += 1;
+        }
+        released.text
+    }
+
+    /// Ends the current text: what the scanner still holds.
+    fn flush(&mut self) -> String {
+        let Some(scanner) = self.scanner.take() else {
+            return String::new();
+        };
+        let released = scanner.finish();
+        for finding in released.findings.iter() {
+            *self
+                .counts
+                .entry(finding.kind.as_str().to_owned())
+                .or_default() += 1;
+        }
+        released.text
+    }
+
+    /// Writes the held text as a delta of its own (redact mode).
+    fn write_flush(&mut self, out: &mut Vec<u8>) {
+        let text = self.flush();
+        if text.is_empty() || !self.redact {
+            return;
+        }
+        match self.dialect {
+            Dialect::OpenAi => {
+                let mut chunk = self.template.clone().unwrap_or_else(|| {
+                    serde_json::json!({"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {}}]})
+                });
+                if let Some(choice) = chunk["choices"].get_mut(0) {
+                    if choice.get("delta").is_some() {
+                        choice["delta"] = serde_json::json!({ "content": text });
+                    } else {
+                        choice["text"] = Value::String(text);
+                    }
+                    choice["finish_reason"] = Value::Null;
+                }
+                write_event(out, None, chunk.to_string().as_bytes());
+            }
+            Dialect::Anthropic => {
+                let delta = serde_json::json!({
+                    "type": "content_block_delta",
+                    "index": self.block.unwrap_or(0),
+                    "delta": {"type": "text_delta", "text": text},
+                });
+                write_event(
+                    out,
+                    Some("content_block_delta"),
+                    delta.to_string().as_bytes(),
+                );
+            }
+        }
+    }
+
+    fn push_openai(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if data == b"[DONE]" {
+            self.write_flush(out);
+            return write_event(out, None, data);
+        }
+        let Ok(mut chunk) = serde_json::from_slice::<Value>(data) else {
+            return write_event(out, None, data);
+        };
+        let choice = chunk["choices"].get(0);
+        let text = choice
+            .and_then(|c| {
+                c["delta"]["content"]
+                    .as_str()
+                    .or_else(|| c["text"].as_str())
+            })
+            .map(str::to_owned);
+        let finishing = choice.is_some_and(|c| !c["finish_reason"].is_null());
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            if finishing || choice.is_some_and(|c| c["delta"].get("tool_calls").is_some()) {
+                self.write_flush(out);
+            }
+            return write_event(out, None, data);
+        };
+        let released = self.scan(&text);
+        if finishing {
+            // The last text: release everything with it.
+            let rest = self.flush();
+            if self.redact {
+                set_openai_text(&mut chunk, released + &rest);
+                return write_event(out, None, chunk.to_string().as_bytes());
+            }
+            return write_event(out, None, data);
+        }
+        if !self.redact {
+            return write_event(out, None, data);
+        }
+        let mut template = chunk.clone();
+        set_openai_text(&mut template, String::new());
+        self.template = Some(template);
+        set_openai_text(&mut chunk, released);
+        write_event(out, None, chunk.to_string().as_bytes());
+    }
+
+    fn push_anthropic(&mut self, event: Option<&str>, data: &[u8], out: &mut Vec<u8>) {
+        if event != Some("content_block_delta") {
+            if matches!(
+                event,
+                Some(
+                    "content_block_stop" | "message_delta" | "message_stop" | "content_block_start"
+                )
+            ) {
+                self.write_flush(out);
+            }
+            return write_event(out, event, data);
+        }
+        let Ok(mut delta) = serde_json::from_slice::<Value>(data) else {
+            return write_event(out, event, data);
+        };
+        let Some(text) = delta["delta"]["text"].as_str().map(str::to_owned) else {
+            return write_event(out, event, data);
+        };
+        self.block = delta["index"].as_u64();
+        let released = self.scan(&text);
+        if !self.redact {
+            return write_event(out, event, data);
+        }
+        delta["delta"]["text"] = Value::String(released);
+        write_event(out, event, delta.to_string().as_bytes());
+    }
+}
+
+fn set_openai_text(chunk: &mut Value, text: String) {
+    if let Some(choice) = chunk["choices"].get_mut(0) {
+        if choice["delta"].get("content").is_some() {
+            choice["delta"]["content"] = Value::String(text);
+        } else {
+            choice["text"] = Value::String(text);
+        }
+    }
+}
+
+impl StreamTranslator for EventScreen {
+    fn push(
+        &mut self,
+        event: Option<&str>,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), TranslateError> {
+        match self.dialect {
+            Dialect::OpenAi => self.push_openai(data, out),
+            Dialect::Anthropic => self.push_anthropic(event, data, out),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        self.write_flush(out);
+    }
+
+    fn is_done(&self) -> bool {
+        false
+    }
+
+    fn usage(&self) -> Usage {
+        Usage::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "xoxb-1234567890123-1234567890123-CANARYabcdefghijklmnopqr";
+
+    fn openai_chunk(text: &str) -> String {
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+        )
+    }
+
+    fn texts(out: &[u8]) -> String {
+        let mut all = String::new();
+        for line in String::from_utf8_lossy(out).lines() {
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<Value>(data) else {
+                continue;
+            };
+            if let Some(t) = v["choices"][0]["delta"]["content"].as_str() {
+                all.push_str(t);
+            }
+            if let Some(t) = v["delta"]["text"].as_str() {
+                all.push_str(t);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn a_secret_split_across_openai_chunks_is_redacted() {
+        let screener = Arc::new(Screener::builtin());
+        let mut screen = ResponseStreamScreen::new(Dialect::OpenAi, screener, true, 1 << 20);
+        let (a, b) = SECRET.split_at(20);
+        let mut out = Vec::new();
+        for piece in ["the token is ", a, b, " ok"] {
+            out.extend_from_slice(&screen.feed(openai_chunk(piece).as_bytes()).unwrap());
+        }
+        out.extend_from_slice(&screen.feed(b"data: [DONE]\n\n").unwrap());
+        out.extend_from_slice(&screen.finish().unwrap());
+        let text = texts(&out);
+        assert!(!String::from_utf8_lossy(&out).contains(SECRET));
+        assert!(!String::from_utf8_lossy(&out).contains(a));
+        assert_eq!(text, "the token is [REDACTED:slack_bot_token] ok");
+        assert_eq!(screen.findings().get("slack_bot_token"), Some(&1));
+        assert!(
+            String::from_utf8_lossy(&out)
+                .trim_end()
+                .ends_with("data: [DONE]")
+        );
+    }
+
+    #[test]
+    fn a_secret_split_across_anthropic_deltas_is_redacted() {
+        let screener = Arc::new(Screener::builtin());
+        let mut screen = ResponseStreamScreen::new(Dialect::Anthropic, screener, true, 1 << 20);
+        let (a, b) = SECRET.split_at(30);
+        let delta = |t: &str| {
+            format!(
+                "event: content_block_delta\ndata: {}\n\n",
+                serde_json::json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": t}})
+            )
+        };
+        let mut out = Vec::new();
+        for piece in ["key: ", a, b] {
+            out.extend_from_slice(&screen.feed(delta(piece).as_bytes()).unwrap());
+        }
+        out.extend_from_slice(
+            &screen
+                .feed(b"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
+                .unwrap(),
+        );
+        let text = texts(&out);
+        assert_eq!(text, "key: [REDACTED:slack_bot_token]");
+        let raw = String::from_utf8_lossy(&out);
+        assert!(!raw.contains(SECRET));
+        let stop = raw.find("content_block_stop").unwrap();
+        assert!(
+            raw[..stop].contains("[REDACTED:"),
+            "flushed before the block ends"
+        );
+    }
+
+    #[test]
+    fn log_only_passes_events_unchanged_and_counts() {
+        let screener = Arc::new(Screener::builtin());
+        let mut screen = ResponseStreamScreen::new(Dialect::OpenAi, screener, false, 1 << 20);
+        let input = [
+            openai_chunk("mail jane.doe@example.com "),
+            openai_chunk("bye"),
+        ]
+        .concat();
+        let mut out = screen.feed(input.as_bytes()).unwrap().to_vec();
+        out.extend_from_slice(&screen.finish().unwrap());
+        assert_eq!(String::from_utf8_lossy(&out), input);
+        assert_eq!(screen.findings().get("email"), Some(&1));
+    }
+
+    #[test]
+    fn complete_bodies_are_redacted_in_place() {
+        let screener = Screener::builtin();
+        let body = serde_json::json!({"id": "x", "choices": [{"message": {"content": format!("use {SECRET}")}}]});
+        let (out, counts) = screen_body(&screener, Bytes::from(body.to_string()), true);
+        let out: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            out["choices"][0]["message"]["content"],
+            "use [REDACTED:slack_bot_token]"
+        );
+        assert_eq!(counts.get("slack_bot_token"), Some(&1));
+    }
+}
