@@ -37,6 +37,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "admin_roles",
         sql: include_str!("../../migrations/sqlite/0003_admin_roles.sql"),
     },
+    Migration {
+        version: 4,
+        name: "roles_and_grants",
+        sql: include_str!("../../migrations/sqlite/0004_roles_and_grants.sql"),
+    },
 ];
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -2,6 +2,7 @@
 
 mod admin;
 mod api_keys;
+mod grants;
 mod identities;
 mod lifecycle;
 pub(crate) mod migrate;
