@@ -1,8 +1,9 @@
 //! The admin API under `/admin/v1/`: identities, keys, tokens, issuers and
-//! signing keys. Callers authenticate like any caller (API key or access
-//! token) and must hold the admin role; an admin scoped to an owner sees and
-//! changes only that owner's identities. Every change is logged as an admin
-//! action with the acting identity.
+//! signing keys (roles and grants are in `admin_grants`). Callers
+//! authenticate like any caller (API key or access token) and must hold the
+//! admin role; an admin scoped to an owner sees and changes only that
+//! owner's identities. Every change is logged as an admin action with the
+//! acting identity.
 
 use axum::Router;
 use axum::body::Body;
@@ -21,7 +22,7 @@ use crate::gateway::{Gateway, json_response, unix_now};
 
 type Result<T> = std::result::Result<T, Response>;
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
     let mut response = json_response(json!({
         "error": { "code": code, "message": message.into() }
     }));
@@ -38,7 +39,7 @@ fn global_required() -> Response {
     )
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -46,7 +47,7 @@ fn not_found() -> Response {
     )
 }
 
-fn identity_error(e: IdentityError) -> Response {
+pub(crate) fn identity_error(e: IdentityError) -> Response {
     match e {
         IdentityError::IdentityNotFound(_) | IdentityError::KeyNotFound(_) => not_found(),
         IdentityError::NameTaken(_) => error(StatusCode::CONFLICT, "conflict", e.to_string()),
@@ -63,17 +64,17 @@ fn identity_error(e: IdentityError) -> Response {
 }
 
 /// The caller, if it holds the admin role.
-struct Admin {
-    principal: Principal,
-    scope: AdminScope,
+pub(crate) struct Admin {
+    pub(crate) principal: Principal,
+    pub(crate) scope: AdminScope,
 }
 
 impl Admin {
-    fn may_manage(&self, identity: &Identity) -> bool {
+    pub(crate) fn may_manage(&self, identity: &Identity) -> bool {
         self.scope.covers(&identity.owner)
     }
 
-    fn log(&self, action: &str, target: &str) {
+    pub(crate) fn log(&self, action: &str, target: &str) {
         tracing::info!(
             admin = %self.principal.identity_name,
             credential_id = %self.principal.credential_id,
@@ -84,7 +85,7 @@ impl Admin {
     }
 }
 
-async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
+pub(crate) async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
     let principal = gateway
         .authenticate_headers(headers, Dialect::OpenAi)
         .await
@@ -111,7 +112,7 @@ async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<Admin> {
     }
 }
 
-async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
+pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
     let bytes = Limited::new(body, 64 * 1024)
         .collect()
         .await
@@ -143,7 +144,7 @@ fn identity_json(i: &Identity) -> Value {
 
 /// The identity `name` if the admin may manage it (else 404, so other
 /// owners' identities are not even confirmed to exist).
-async fn managed(gateway: &Gateway, admin: &Admin, name: &str) -> Result<Identity> {
+pub(crate) async fn managed(gateway: &Gateway, admin: &Admin, name: &str) -> Result<Identity> {
     let identity = gateway
         .inner
         .identity
@@ -472,4 +473,5 @@ pub fn routes() -> Router<Gateway> {
         .route("/issuers", get(list_issuers))
         .route("/signing-keys", get(signing_keys))
         .route("/signing-keys/rotate", post(rotate_signing_key))
+        .merge(crate::admin_grants::routes())
 }

@@ -47,6 +47,9 @@ pub enum GatewayError {
     /// The HTTP client for issuer keys could not be built.
     #[error("issuer key fetcher: {0}")]
     Fetcher(String),
+    /// The roles or grant rules are invalid.
+    #[error(transparent)]
+    Roles(#[from] crate::config::ConfigError),
 }
 
 /// The gateway: cheap to clone, shared by every connection.
@@ -132,7 +135,8 @@ impl Gateway {
             },
         )
         .with_tokens(tokens.clone())
-        .with_key_cache();
+        .with_key_cache()
+        .with_roles(config.role_catalog()?);
         let source = crate::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
             .map_err(GatewayError::Fetcher)?;
         let federation = Federation::new(config.issuers.clone(), source)?;

@@ -19,6 +19,7 @@
 //! may depend on HTTP.
 
 pub mod admin;
+mod admin_grants;
 pub mod auth;
 pub mod breaker;
 pub mod config;
