@@ -259,7 +259,12 @@ async fn identity_action(
                     .offboard_identity(&identity.name, now)
                     .await
                     .map_err(identity_error)?;
-                json!({ "identity": identity.name, "status": "offboarded", "keys_revoked": summary.keys_revoked })
+                json!({
+                    "identity": identity.name, "status": "offboarded",
+                    "keys_revoked": summary.keys_revoked,
+                    "grants_revoked": summary.grants_revoked,
+                    "roles_removed": summary.roles_removed,
+                })
             }
             "disable" => identity_json(
                 &service
