@@ -480,6 +480,11 @@ async fn bad_requests_are_refused() {
     ));
     let err = env.svc.grant("mgk_secret-looking").await.unwrap_err();
     assert!(!err.to_string().contains("mgk_"), "{err}");
+    // A pasted key as the requester is not echoed back.
+    let pasted = request("reader", 1, "mgk_0123456789abcdefghijABCDEFGHIJ");
+    let err = env.svc.request_grant(pasted, NOW).await.unwrap_err();
+    assert!(matches!(err, AccessError::NotPermitted { .. }), "{err}");
+    assert!(!err.to_string().contains("mgk_"), "{err}");
     env.svc.disable_identity("billing", NOW).await.unwrap();
     assert!(
         env.svc
