@@ -616,3 +616,63 @@ async fn offboarding_revokes_grants_and_removes_roles() {
         .unwrap_err();
     assert!(matches!(err, AccessError::GrantNotFound(_)));
 }
+
+#[tokio::test]
+async fn a_role_made_jit_only_later_stops_counting_standing() {
+    let env = env().await;
+    env.svc
+        .assign_role("billing", "reader", None, "root", NOW)
+        .await
+        .unwrap();
+    assert_eq!(roles_of(&env, "billing", NOW).await, ["reader"]);
+    // The configuration now says reader is jit_only: the old standing
+    // assignment gives nothing (zero standing privilege), and a role that
+    // was removed from the configuration gives nothing either.
+    let mut reader = role("reader", true, 1);
+    reader.max_grant_duration = None;
+    let reconfigured = RoleCatalog::new(&[reader], &GrantSettings::default()).unwrap();
+    let svc =
+        IdentityService::new(env.store.clone(), KeyPolicy::default()).with_roles(reconfigured);
+    let billing = svc.identity("billing").await.unwrap().id;
+    assert!(
+        svc.entitlements(&billing, NOW)
+            .await
+            .unwrap()
+            .roles
+            .is_empty()
+    );
+    let empty = IdentityService::new(env.store.clone(), KeyPolicy::default());
+    assert!(
+        empty
+            .entitlements(&billing, NOW)
+            .await
+            .unwrap()
+            .roles
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_lookups_after_a_change_agree() {
+    let env = env().await;
+    env.svc
+        .assign_role("billing", "reader", None, "root", NOW)
+        .await
+        .unwrap();
+    let billing = env.svc.identity("billing").await.unwrap().id;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let svc = env.svc.clone();
+        let id = billing.clone();
+        tasks.push(tokio::spawn(async move {
+            svc.entitlements(&id, NOW)
+                .await
+                .unwrap()
+                .role_names()
+                .join(",")
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), "reader");
+    }
+}

@@ -16,6 +16,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use modelgate_store::{GrantRecord, RoleAssignmentRecord};
 use serde::Serialize;
 
+use super::roles::RoleCatalog;
+
 /// Where an active role comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -82,13 +84,18 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     /// Builds a snapshot from what the store reported live at `loaded_at`.
+    /// Only roles `catalog` defines count, and a standing assignment of a
+    /// role that is now `jit_only` does not count (zero standing privilege
+    /// holds even for assignments made before the role was reconfigured).
     pub(crate) fn build(
         loaded_at: i64,
         assignments: Vec<RoleAssignmentRecord>,
         grants: Vec<GrantRecord>,
+        catalog: &RoleCatalog,
     ) -> Snapshot {
         let mut by_identity: HashMap<String, Vec<Window>> = HashMap::new();
-        for a in assignments {
+        let standing = |role: &str| catalog.role(role).is_some_and(|r| !r.jit_only);
+        for a in assignments.into_iter().filter(|a| standing(&a.role)) {
             by_identity.entry(a.identity_id).or_default().push(Window {
                 role: ActiveRole {
                     role: a.role,
@@ -98,7 +105,10 @@ impl Snapshot {
                 from: i64::MIN,
             });
         }
-        for g in grants {
+        for g in grants
+            .into_iter()
+            .filter(|g| catalog.role(&g.role).is_some())
+        {
             let (Some(from), Some(until)) = (g.starts_at, g.expires_at) else {
                 continue;
             };
@@ -156,6 +166,8 @@ pub(crate) struct EntitlementCache {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     generation: AtomicU64,
     revision: RwLock<Option<i64>>,
+    /// Held while loading, so concurrent misses read the store once.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl EntitlementCache {
@@ -165,6 +177,11 @@ impl EntitlementCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Waits for the right to load (one loader at a time).
+    pub async fn load_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.loading.lock().await
     }
 
     /// The current generation; pass it back to [`EntitlementCache::install`].
@@ -241,12 +258,59 @@ mod tests {
         }
     }
 
+    fn catalog() -> RoleCatalog {
+        let role = |name: &str, jit_only: bool| {
+            serde_json::from_value::<super::super::RoleDef>(
+                serde_json::json!({"name": name, "jit_only": jit_only}),
+            )
+            .unwrap()
+        };
+        RoleCatalog::new(
+            &[
+                role("reader", false),
+                role("writer", false),
+                role("admin", true),
+            ],
+            &super::super::GrantSettings::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_defined_roles_count_and_jit_only_never_standing() {
+        let s = Snapshot::build(
+            0,
+            vec![
+                assignment("admin", None),
+                assignment("gone", None),
+                assignment("reader", None),
+            ],
+            vec![grant("grt_1", 0, 100), {
+                let mut g = grant("grt_2", 0, 100);
+                g.role = "gone".into();
+                g
+            }],
+            &catalog(),
+        );
+        let e = s.entitlements("idn_1", 50);
+        assert_eq!(e.role_names(), ["admin", "reader"]);
+        let admin: Vec<_> = e.roles.iter().filter(|r| r.role == "admin").collect();
+        assert_eq!(admin.len(), 1);
+        assert_eq!(
+            admin[0].source,
+            RoleSource::Grant {
+                grant_id: "grt_1".into()
+            }
+        );
+    }
+
     #[test]
     fn windows_apply_at_lookup_time() {
         let s = Snapshot::build(
             100,
             vec![assignment("reader", None), assignment("writer", Some(150))],
             vec![grant("grt_1", 100, 200)],
+            &catalog(),
         );
         assert!(s.covers(100) && !s.covers(99));
         let e = s.entitlements("idn_1", 149);
@@ -266,18 +330,21 @@ mod tests {
         let cache = EntitlementCache::default();
         let generation = cache.generation();
         cache.clear();
-        cache.install(generation, Arc::new(Snapshot::build(0, vec![], vec![])));
+        cache.install(
+            generation,
+            Arc::new(Snapshot::build(0, vec![], vec![], &catalog())),
+        );
         assert!(cache.get().is_none());
         cache.install(
             cache.generation(),
-            Arc::new(Snapshot::build(0, vec![], vec![])),
+            Arc::new(Snapshot::build(0, vec![], vec![], &catalog())),
         );
         assert!(cache.get().is_some());
         cache.observe_revision(3);
         assert!(cache.get().is_none());
         cache.install(
             cache.generation(),
-            Arc::new(Snapshot::build(0, vec![], vec![])),
+            Arc::new(Snapshot::build(0, vec![], vec![], &catalog())),
         );
         cache.observe_revision(3);
         assert!(cache.get().is_some());

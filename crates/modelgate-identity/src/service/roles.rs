@@ -168,7 +168,9 @@ impl IdentityService {
     }
 
     /// The roles identity `identity_id` holds at `now`: standing assignments
-    /// and approved grants, each with its source and end. Served from an
+    /// and approved grants, each with its source and end. Only roles the
+    /// catalog defines count, and never a standing assignment of a role
+    /// that is (now) `jit_only`. Served from an
     /// in-memory snapshot (see the `access` module); the first call after a
     /// change reads the store once. Says nothing of the identity's status:
     /// authentication refuses inactive identities before this is asked.
@@ -183,9 +185,16 @@ impl IdentityService {
         {
             return Ok(snapshot.entitlements(identity_id, now));
         }
+        let _loading = cache.load_guard().await;
+        // Another request may have loaded it while this one waited.
+        if let Some(snapshot) = cache.get()
+            && snapshot.covers(now)
+        {
+            return Ok(snapshot.entitlements(identity_id, now));
+        }
         let generation = cache.generation();
         let (assignments, grants) = self.store().active_access(now).await?;
-        let snapshot = Arc::new(Snapshot::build(now, assignments, grants));
+        let snapshot = Arc::new(Snapshot::build(now, assignments, grants, self.roles()));
         cache.install(generation, snapshot.clone());
         Ok(snapshot.entitlements(identity_id, now))
     }
