@@ -1,8 +1,9 @@
 //! The admin API under `/admin/v1/`: identities, keys, tokens, issuers and
-//! signing keys. Callers authenticate like any caller (API key or access
-//! token) and must hold the admin role; an admin scoped to an owner sees and
-//! changes only that owner's identities. Every change is logged as an admin
-//! action with the acting identity.
+//! signing keys (roles and grants are in `admin_grants`). Callers
+//! authenticate like any caller (API key or access token) and must hold the
+//! admin role; an admin scoped to an owner sees and changes only that
+//! owner's identities. Every change is logged as an admin action with the
+//! acting identity.
 
 use axum::Router;
 use axum::body::Body;
@@ -38,7 +39,7 @@ fn global_required() -> Response {
     )
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -46,7 +47,7 @@ fn not_found() -> Response {
     )
 }
 
-fn identity_error(e: IdentityError) -> Response {
+pub(crate) fn identity_error(e: IdentityError) -> Response {
     match e {
         IdentityError::IdentityNotFound(_) | IdentityError::KeyNotFound(_) => not_found(),
         IdentityError::NameTaken(_) => error(StatusCode::CONFLICT, "conflict", e.to_string()),
@@ -69,14 +70,14 @@ pub(crate) struct Admin {
 }
 
 impl Admin {
-    fn may_manage(&self, identity: &Identity) -> bool {
+    pub(crate) fn may_manage(&self, identity: &Identity) -> bool {
         self.scope.covers(&identity.owner)
     }
 
     /// Logs the change and records it in the audit log (the change is
     /// made: a failure to record it is logged loudly; `authorize` refuses
     /// admin calls while the audit log cannot write, so this is rare).
-    async fn log(&self, gateway: &Gateway, action: &str, target: &str) {
+    pub(crate) async fn log(&self, gateway: &Gateway, action: &str, target: &str) {
         tracing::info!(
             admin = %self.principal.identity_name,
             credential_id = %self.principal.credential_id,
@@ -158,7 +159,7 @@ async fn login_refused(gateway: &Gateway, who: Option<&str>, reason: &str) {
     }
 }
 
-async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
+pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
     let bytes = Limited::new(body, 64 * 1024)
         .collect()
         .await
@@ -305,7 +306,12 @@ async fn identity_action(
                     .offboard_identity(&identity.name, now)
                     .await
                     .map_err(identity_error)?;
-                json!({ "identity": identity.name, "status": "offboarded", "keys_revoked": summary.keys_revoked })
+                json!({
+                    "identity": identity.name, "status": "offboarded",
+                    "keys_revoked": summary.keys_revoked,
+                    "grants_revoked": summary.grants_revoked,
+                    "roles_removed": summary.roles_removed,
+                })
             }
             "disable" => identity_json(
                 &service
@@ -522,4 +528,5 @@ pub fn routes() -> Router<Gateway> {
         .route("/signing-keys", get(signing_keys))
         .route("/signing-keys/rotate", post(rotate_signing_key))
         .merge(crate::admin_audit::routes())
+        .merge(crate::admin_grants::routes())
 }

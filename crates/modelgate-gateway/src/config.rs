@@ -62,6 +62,13 @@ pub struct Config {
     /// Regions identities' data must stay in.
     #[serde(default)]
     pub residency: Vec<crate::screening::ResidencyRule>,
+    /// Roles: named permissions on models, assigned standing or granted
+    /// just in time.
+    #[serde(default)]
+    pub roles: Vec<modelgate_identity::access::RoleDef>,
+    /// Rules for just-in-time grants.
+    #[serde(default)]
+    pub grants: modelgate_identity::access::GrantSettings,
 }
 
 /// Listener settings.
@@ -576,7 +583,14 @@ impl Config {
         if tokens.sync_interval < Duration::from_millis(100) {
             return Err(invalid("tokens.sync_interval", "at least 100ms"));
         }
+        self.role_catalog()?;
         Ok(())
+    }
+
+    /// The validated roles and grant rules.
+    pub fn role_catalog(&self) -> Result<modelgate_identity::access::RoleCatalog, ConfigError> {
+        modelgate_identity::access::RoleCatalog::new(&self.roles, &self.grants)
+            .map_err(|e| invalid(e.field, e.reason))
     }
 }
 
@@ -687,6 +701,27 @@ targets = [{ upstream = "local", model = "m" }]
                 .to_string()
                 .contains("duplicate")
         );
+    }
+
+    #[test]
+    fn roles_and_grants_are_validated() {
+        let text = format!(
+            "{MINIMAL}\n[[roles]]\nname = \"reader\"\nmodels = [\"m*\"]\nactions = [\"chat\"]\n\
+             max_grant_duration = \"1h\"\n[grants]\npending_ttl = \"2h\"\n"
+        );
+        let config = Config::from_toml(&text).unwrap();
+        let catalog = config.role_catalog().unwrap();
+        assert!(catalog.role("reader").is_some() && catalog.role("approver").is_some());
+        assert_eq!(config.grants.max_duration, Duration::from_secs(8 * 3600));
+        assert_eq!(config.grants.pending_ttl, Duration::from_secs(2 * 3600));
+        let bad = text.replace("\"chat\"", "\"delete\"");
+        let err = Config::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("roles[reader].actions"), "{err}");
+        let bad = format!("{text}approver_role = \"ghost\"\n");
+        let err = Config::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("grants.approver_role"), "{err}");
+        let bad = text.replace("max_grant_duration", "max_duration");
+        assert!(Config::from_toml(&bad).is_err());
     }
 
     #[test]

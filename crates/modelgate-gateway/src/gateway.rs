@@ -55,6 +55,9 @@ pub enum GatewayError {
     /// The audit log could not start.
     #[error(transparent)]
     Audit(#[from] AuditStartError),
+    /// The roles or grant rules are invalid.
+    #[error(transparent)]
+    Roles(#[from] crate::config::ConfigError),
 }
 
 /// The gateway: cheap to clone, shared by every connection.
@@ -147,7 +150,8 @@ impl Gateway {
             },
         )
         .with_tokens(tokens.clone())
-        .with_key_cache();
+        .with_key_cache()
+        .with_roles(config.role_catalog()?);
         let source = crate::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
             .map_err(GatewayError::Fetcher)?;
         let federation = Federation::new(config.issuers.clone(), source)?;

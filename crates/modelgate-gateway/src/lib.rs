@@ -23,6 +23,7 @@
 
 pub mod admin;
 pub mod admin_audit;
+mod admin_grants;
 pub mod audit;
 pub mod auth;
 pub mod breaker;

@@ -1,5 +1,5 @@
 //! Random identifiers for stored objects: `idn_` + 20 base62 characters for
-//! identities, `key_` + 20 for API keys. Identifiers are not secrets.
+//! identities, `key_` + 20 for API keys, `grt_` + 20 for grants. Identifiers are not secrets.
 
 use crate::base62::{self, RandomnessError};
 
@@ -7,6 +7,8 @@ use crate::base62::{self, RandomnessError};
 pub const IDENTITY_ID_PREFIX: &str = "idn_";
 /// Prefix of API key ids.
 pub const KEY_ID_PREFIX: &str = "key_";
+/// Prefix of just-in-time grant ids.
+pub const GRANT_ID_PREFIX: &str = "grt_";
 /// Number of random base62 characters after an id's prefix.
 pub const ID_RANDOM_LEN: usize = 20;
 
@@ -27,6 +29,16 @@ pub fn new_identity_id() -> Result<String, RandomnessError> {
 /// A fresh API key id (`key_...`).
 pub fn new_key_id() -> Result<String, RandomnessError> {
     new_id(KEY_ID_PREFIX)
+}
+
+/// A fresh grant id (`grt_...`).
+pub fn new_grant_id() -> Result<String, RandomnessError> {
+    new_id(GRANT_ID_PREFIX)
+}
+
+/// Whether `text` has the shape of a grant id.
+pub fn is_grant_id(text: &str) -> bool {
+    is_id(GRANT_ID_PREFIX, text)
 }
 
 /// Whether `text` has the shape of an identity id.
@@ -54,6 +66,8 @@ mod tests {
         assert!(key.starts_with("key_") && is_key_id(&key));
         assert!(!is_key_id(&idn) && !is_identity_id(&key));
         assert!(!is_key_id("key_short"));
+        let grt = new_grant_id().unwrap();
+        assert!(grt.starts_with("grt_") && is_grant_id(&grt) && !is_key_id(&grt));
         assert!(!is_key_id("key_!!!!!!!!!!!!!!!!!!!!"));
     }
 

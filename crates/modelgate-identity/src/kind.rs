@@ -43,6 +43,13 @@ pub struct ParseEnumError {
     expected: &'static str,
 }
 
+impl ParseEnumError {
+    /// An error for a value of `what` that is none of `expected`.
+    pub(crate) fn new(what: &'static str, expected: &'static str) -> ParseEnumError {
+        ParseEnumError { what, expected }
+    }
+}
+
 impl IdentityKind {
     /// Every kind, in display order.
     pub const ALL: [IdentityKind; 5] = [

@@ -9,6 +9,9 @@
 //! [`RevocationCache`]), their signing keys ([`SigningKeyring`], private
 //! halves sealed in the store with a [`KeyEncryptionKey`]) and the
 //! credential lifecycle (key rotation with grace, disabling, offboarding).
+//! Roles, standing role assignments and just-in-time grants live in
+//! [`access`]; [`IdentityService::entitlements`] answers which roles an
+//! identity holds at a given second, from memory.
 //!
 //! What this crate must not depend on: HTTP. No server, client, header or
 //! status code types appear here; the gateway turns [`AuthError`] into a
@@ -19,6 +22,7 @@
 //! hint, and no error message contains a presented key, its hash or any part
 //! of it.
 
+pub mod access;
 pub mod apikey;
 mod base62;
 mod error;

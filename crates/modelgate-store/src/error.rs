@@ -99,6 +99,8 @@ fn conflict_subject(message: &str) -> String {
         "signing_keys.kid" => "signing key id".to_owned(),
         "signing_keys.state" => "active signing key".to_owned(),
         "revoked_tokens.jti" => "revoked token id".to_owned(),
+        "grants.id" => "grant id".to_owned(),
+        "grant_approvals.grant_id" => "grant approval".to_owned(),
         other if !other.is_empty() => other.to_owned(),
         _ => "row".to_owned(),
     }

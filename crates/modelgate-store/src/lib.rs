@@ -21,12 +21,14 @@
 //! identities, signing keys). Every write that must invalidate such a cache
 //! bumps a single counter in the same transaction: revoking a token,
 //! changing an identity's status or offboarding it, inserting, rotating or
-//! retiring a signing key. A replica polls [`Store::revision`] (one indexed
+//! retiring a signing key, assigning or removing a role, and every step of
+//! a just-in-time grant. A replica polls [`Store::revision`] (one indexed
 //! read) and reloads only when it moved.
 
 mod admin;
 mod audit;
 mod error;
+mod grants;
 mod records;
 mod sqlite;
 
@@ -39,7 +41,8 @@ use std::path::Path;
 pub use audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 pub use error::StoreError;
 pub use records::{
-    ApiKeyRecord, IdentityRecord, OffboardSummary, RevokedTokenRecord, SigningKeyRecord,
+    ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,
+    RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,
 };
 pub use sqlite::SqliteOptions;
 
@@ -297,7 +300,8 @@ impl Store {
     }
 
     /// Offboards an identity in ONE transaction: status `offboarded`, every
-    /// unrevoked API key revoked at `at`, revision bumped. `None` if the
+    /// unrevoked API key revoked at `at`, every pending or active grant
+    /// revoked, every standing role assignment removed, revision bumped. `None` if the
     /// identity is unknown. Offboarding an offboarded identity is allowed
     /// (it revokes whatever is left and keeps the first offboarding time).
     pub async fn offboard_identity(

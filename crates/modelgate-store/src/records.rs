@@ -126,14 +126,93 @@ pub struct OffboardSummary {
     pub previous_status: String,
     /// API keys that were still unrevoked and are now revoked.
     pub keys_revoked: u64,
+    /// Grants that were pending or active and are now revoked.
+    pub grants_revoked: u64,
+    /// Standing role assignments that were removed.
+    pub roles_removed: u64,
 }
 
 impl OffboardSummary {
-    /// A summary (for backends and tests).
+    /// A summary with no grant or role changes (for backends and tests).
     pub fn new(previous_status: String, keys_revoked: u64) -> OffboardSummary {
         OffboardSummary {
             previous_status,
             keys_revoked,
+            grants_revoked: 0,
+            roles_removed: 0,
         }
     }
+}
+
+/// A standing role assignment as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleAssignmentRecord {
+    /// The identity holding the role. With `role`, the primary key.
+    pub identity_id: String,
+    /// The role's name (defined in configuration, not in the store).
+    pub role: String,
+    /// When it was assigned (or last changed).
+    pub assigned_at: i64,
+    /// When it stops, if it does (`until <= now` means it has stopped).
+    pub until: Option<i64>,
+    /// Who assigned it.
+    pub assigned_by: String,
+}
+
+/// A just-in-time grant as stored. Its state is what was last written;
+/// whether it has expired is computed from time by the identity crate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Random identifier (`grt_...`), primary key.
+    pub id: String,
+    /// The identity that would hold the role.
+    pub identity_id: String,
+    /// The role asked for.
+    pub role: String,
+    /// Who asked (the identity, its owner, or an admin).
+    pub requested_by: String,
+    /// Why, in the requester's words.
+    pub reason: String,
+    /// When it was asked for.
+    pub requested_at: i64,
+    /// How long it lasts once approved, in seconds.
+    pub duration_secs: i64,
+    /// When the request lapses if it is not decided by then.
+    pub pending_expires_at: i64,
+    /// Distinct approvals needed.
+    pub approvals_required: i64,
+    /// `pending`, `approved`, `denied`, `revoked` (or `expired`).
+    pub state: String,
+    /// When it became active (set on approval).
+    pub starts_at: Option<i64>,
+    /// When it stops (set on approval).
+    pub expires_at: Option<i64>,
+    /// Who made the last decision (final approver, denier, revoker).
+    pub decided_by: Option<String>,
+    /// When that decision was made.
+    pub decided_at: Option<i64>,
+    /// Why, if a reason was given.
+    pub decision_reason: Option<String>,
+    /// Who approved it so far, in order, with when.
+    pub approvals: Vec<GrantApprovalRecord>,
+}
+
+/// One approval of a grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantApprovalRecord {
+    /// Who approved.
+    pub approver: String,
+    /// When.
+    pub at: i64,
+}
+
+/// Why a grant decision (deny, revoke) was recorded, and by whom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrantDecision<'a> {
+    /// Who decides.
+    pub by: &'a str,
+    /// When.
+    pub at: i64,
+    /// Why, if said.
+    pub reason: Option<&'a str>,
 }

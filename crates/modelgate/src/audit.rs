@@ -265,6 +265,8 @@ pub struct CliEvent {
     pub action: String,
     /// What it is done to.
     pub target: String,
+    /// Who the command says acts (`--by`), if it says.
+    pub by: Option<String>,
 }
 
 /// The CLI's audit chain, opened before a change so that a change that
@@ -300,7 +302,10 @@ impl CliAudit {
     /// checkpoint.
     pub async fn record(self, event: &CliEvent, outcome: &str) -> Result<()> {
         let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-        let detail = BTreeMap::from([("via".to_owned(), "cli".to_owned())]);
+        let mut detail = BTreeMap::from([("via".to_owned(), "cli".to_owned())]);
+        if let Some(by) = &event.by {
+            detail.insert("by".to_owned(), by.clone());
+        }
         let result = self
             .trail
             .control(
@@ -325,7 +330,47 @@ impl CliAudit {
 /// The audit event of a command that changes state, if it does.
 pub fn cli_event(command: &crate::cli::Command) -> Option<CliEvent> {
     use crate::cli::{AdminCommand, Command, IdentityCommand, KeyCommand, SigningKeyCommand};
+    use crate::grants::{GrantCommand, RoleCommand};
+    let mut by = None;
     let (action, target) = match command {
+        Command::Role(RoleCommand::Assign {
+            identity,
+            role,
+            by: who,
+            ..
+        }) => {
+            by = Some(who.clone());
+            ("role.assign", format!("{identity}/{role}"))
+        }
+        Command::Role(RoleCommand::Unassign {
+            identity,
+            role,
+            by: who,
+        }) => {
+            by = Some(who.clone());
+            ("role.unassign", format!("{identity}/{role}"))
+        }
+        Command::Grant(GrantCommand::Request {
+            identity,
+            role,
+            by: who,
+            ..
+        }) => {
+            by = Some(who.clone());
+            ("grant.request", format!("{identity}/{role}"))
+        }
+        Command::Grant(GrantCommand::Approve { id, by: who }) => {
+            by = Some(who.clone());
+            ("grant.approve", id.clone())
+        }
+        Command::Grant(GrantCommand::Deny { id, by: who, .. }) => {
+            by = Some(who.clone());
+            ("grant.deny", id.clone())
+        }
+        Command::Grant(GrantCommand::Revoke { id, by: who, .. }) => {
+            by = Some(who.clone());
+            ("grant.revoke", id.clone())
+        }
         Command::Identity(IdentityCommand::Create { name, .. }) => {
             ("identity.create", name.clone())
         }
@@ -351,5 +396,6 @@ pub fn cli_event(command: &crate::cli::Command) -> Option<CliEvent> {
     Some(CliEvent {
         action: action.to_owned(),
         target,
+        by,
     })
 }

@@ -51,6 +51,12 @@ pub enum Command {
     /// Key-encryption keys for signing keys at rest.
     #[command(subcommand)]
     Kek(KekCommand),
+    /// Roles (from configuration) and standing role assignments.
+    #[command(subcommand)]
+    Role(crate::grants::RoleCommand),
+    /// Just-in-time grants: request, approve, deny, revoke, list.
+    #[command(subcommand)]
+    Grant(crate::grants::GrantCommand),
     /// The tamper-evident audit log: search, export, verify, hash, prune.
     #[command(subcommand)]
     Audit(AuditCommand),

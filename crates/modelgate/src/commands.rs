@@ -84,6 +84,14 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let config = load_config_or_default(&cli.config)?;
             crate::audit::audit_command(&config, command).await
         }
+        Command::Role(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::grants::role_command(&config, command).await
+        }
+        Command::Grant(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::grants::grant_command(&config, command).await
+        }
         Command::Kek(crate::cli::KekCommand::Generate) => {
             let kek = KeyEncryptionKey::generate().context("cannot generate a key")?;
             println!("{}", kek.to_base64());

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod credentials;
 mod dev;
+mod grants;
 mod manage;
 mod serve;
 

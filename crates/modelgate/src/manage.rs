@@ -55,8 +55,9 @@ pub async fn identity_command(identity: &IdentityService, command: IdentityComma
         IdentityCommand::Offboard { name } => {
             let summary = identity.offboard_identity(&name, unix_now()).await?;
             println!(
-                "offboarded {name}: {} keys revoked; its tokens are refused; this cannot be undone",
-                summary.keys_revoked
+                "offboarded {name}: {} keys revoked, {} grants revoked, {} roles removed; \
+                 its tokens are refused; this cannot be undone",
+                summary.keys_revoked, summary.grants_revoked, summary.roles_removed
             );
             Ok(())
         }

@@ -25,6 +25,10 @@ pub struct OffboardSummary {
     pub previous_status: IdentityStatus,
     /// API keys that were still unrevoked and are now revoked.
     pub keys_revoked: u64,
+    /// Grants that were pending or active and are now revoked.
+    pub grants_revoked: u64,
+    /// Standing role assignments that were removed.
+    pub roles_removed: u64,
 }
 
 /// Seconds in a duration, as a timestamp offset (saturating).
@@ -172,7 +176,9 @@ impl IdentityService {
     }
 
     /// Offboards an identity, irreversibly, in one store transaction: its
-    /// status becomes `offboarded` and every unrevoked API key is revoked;
+    /// status becomes `offboarded`, every unrevoked API key is revoked,
+    /// every pending or active grant is revoked and every standing role
+    /// assignment removed;
     /// its access tokens are refused from then on (at once on this
     /// instance's attached tokens, at the next refresh elsewhere). It can
     /// never be enabled again nor receive credentials, and its name is never
@@ -202,14 +208,19 @@ impl IdentityService {
             identity = %identity.name,
             id = %identity.id,
             keys_revoked = summary.keys_revoked,
+            grants_revoked = summary.grants_revoked,
+            roles_removed = summary.roles_removed,
             "identity offboarded"
         );
         self.invalidate_keys();
+        self.invalidate_entitlements();
         Ok(OffboardSummary {
             identity_id: identity.id,
             identity_name: identity.name,
             previous_status,
             keys_revoked: summary.keys_revoked,
+            grants_revoked: summary.grants_revoked,
+            roles_removed: summary.roles_removed,
         })
     }
 }

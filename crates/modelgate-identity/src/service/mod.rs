@@ -5,10 +5,12 @@
 mod access;
 mod admin;
 mod auth;
+mod grants;
 mod key_cache;
 mod keys;
 mod leak;
 mod lifecycle;
+mod roles;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -16,6 +18,7 @@ use std::time::Duration;
 
 use modelgate_store::{ApiKeyRecord, Store, StoreError};
 
+use crate::access::{EntitlementCache, RoleCatalog};
 use crate::apikey::ApiKey;
 use crate::error::IdentityError;
 use crate::identity::{Identity, NewIdentity};
@@ -67,6 +70,14 @@ struct Inner {
     usage: Mutex<UsageBuffer>,
     tokens: Option<AccessTokens>,
     key_cache: Option<key_cache::KeyCache>,
+    access: Arc<AccessState>,
+}
+
+/// Roles and grants: the configured catalog and the entitlement snapshot.
+#[derive(Debug, Default)]
+struct AccessState {
+    catalog: RoleCatalog,
+    entitlements: EntitlementCache,
 }
 
 /// Identities, API keys and authentication over a [`Store`].
@@ -105,6 +116,7 @@ impl IdentityService {
                 usage: Mutex::new(HashMap::new()),
                 tokens: None,
                 key_cache: None,
+                access: Arc::default(),
             }),
         }
     }
@@ -124,21 +136,58 @@ impl IdentityService {
                 usage: Mutex::new(usage),
                 tokens: self.inner.tokens.clone(),
                 key_cache: Some(key_cache::KeyCache::default()),
+                access: self.inner.access.clone(),
             }),
         }
     }
 
+    /// This service with the role catalog `catalog` (roles and grant rules
+    /// from configuration). Without it only the built-in approver role
+    /// exists. Call while building the service, like `with_tokens`.
+    pub fn with_roles(self, catalog: RoleCatalog) -> IdentityService {
+        let usage = std::mem::take(&mut *self.usage());
+        IdentityService {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                policy: self.inner.policy.clone(),
+                usage: Mutex::new(usage),
+                tokens: self.inner.tokens.clone(),
+                key_cache: if self.inner.key_cache.is_some() {
+                    Some(key_cache::KeyCache::default())
+                } else {
+                    None
+                },
+                access: Arc::new(AccessState {
+                    catalog,
+                    entitlements: EntitlementCache::default(),
+                }),
+            }),
+        }
+    }
+
+    /// The role catalog in force.
+    pub fn roles(&self) -> &RoleCatalog {
+        &self.inner.access.catalog
+    }
+
+    pub(crate) fn entitlement_cache(&self) -> &EntitlementCache {
+        &self.inner.access.entitlements
+    }
+
     /// Re-reads what other processes changed: the access tokens' revocation
     /// state and signing keys (if attached) and, when the store's revision
-    /// moved, drops the cached API keys. Returns whether anything changed.
+    /// moved, drops the cached API keys and the entitlement snapshot.
+    /// Returns whether anything changed.
     pub async fn refresh(&self, now: i64) -> Result<bool, IdentityError> {
         let changed = match &self.inner.tokens {
             Some(tokens) => tokens.refresh(now).await?,
             None => false,
         };
+        let revision = self.inner.store.revision().await?;
         if let Some(cache) = &self.inner.key_cache {
-            cache.observe_revision(self.inner.store.revision().await?);
+            cache.observe_revision(revision);
         }
+        self.inner.access.entitlements.observe_revision(revision);
         Ok(changed)
     }
 
@@ -170,6 +219,7 @@ impl IdentityService {
                 } else {
                     None
                 },
+                access: self.inner.access.clone(),
             }),
         }
     }

@@ -1,4 +1,5 @@
 //! The state revision, revoked tokens, identity status changes, offboarding
+//! (with its grants and role assignments)
 //! and API key rotation: the writes that invalidate in-memory caches bump
 //! the revision in the same transaction.
 
@@ -180,16 +181,34 @@ impl SqliteBackend {
         .execute(&mut *tx)
         .await
         .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        // Grants that still count (pending, or approved and unexpired) are
+        // revoked; standing role assignments are removed.
+        let grants = sqlx::query(
+            "UPDATE grants SET state = 'revoked', decided_by = 'offboarding', \
+             decided_at = ?1, decision_reason = 'identity offboarded' \
+             WHERE identity_id = ?2 AND ((state = 'pending' AND pending_expires_at > ?1) \
+             OR (state = 'approved' AND expires_at > ?1))",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx(OP, e))?;
+        let roles = sqlx::query("DELETE FROM role_assignments WHERE identity_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::from_sqlx(OP, e))?;
         bump_revision(&mut *tx)
             .await
             .map_err(|e| StoreError::from_sqlx(OP, e))?;
         tx.commit()
             .await
             .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(Some(OffboardSummary::new(
-            previous_status,
-            keys.rows_affected(),
-        )))
+        let mut summary = OffboardSummary::new(previous_status, keys.rows_affected());
+        summary.grants_revoked = grants.rows_affected();
+        summary.roles_removed = roles.rows_affected();
+        Ok(Some(summary))
     }
 
     pub(crate) async fn rotate_api_key(

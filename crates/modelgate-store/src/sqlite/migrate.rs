@@ -38,6 +38,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0003_admin_roles.sql"),
     },
     Migration {
+        version: 4,
+        name: "roles_and_grants",
+        sql: include_str!("../../migrations/sqlite/0004_roles_and_grants.sql"),
+    },
+    Migration {
         version: 5,
         name: "audit",
         sql: include_str!("../../migrations/sqlite/0005_audit.sql"),

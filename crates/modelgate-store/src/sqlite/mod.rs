@@ -3,6 +3,7 @@
 mod admin;
 mod api_keys;
 mod audit;
+mod grants;
 mod identities;
 mod lifecycle;
 pub(crate) mod migrate;

@@ -1,5 +1,6 @@
 //! Tests of the store against temporary SQLite files.
 
+mod grants;
 mod lifecycle;
 mod migrations;
 mod queries;
