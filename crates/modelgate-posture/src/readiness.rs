@@ -76,7 +76,7 @@ pub fn readiness(upstreams: &[UpstreamRecord]) -> Vec<ReadinessGap> {
                     upstream: u.name.clone(),
                     kind,
                     reason: format!(
-                        "upstream {} has no {what}: set {} in its [[upstreams]] entry",
+                        "upstream {} lacks {what}: set {} in its [[upstreams]] entry",
                         u.name,
                         kind.field()
                     ),

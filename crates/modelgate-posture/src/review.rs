@@ -164,13 +164,16 @@ impl Review {
         }
         self.pending()
             .map(|item| {
-                let owner = item.owner.as_deref().unwrap_or("no owner");
+                let by = item.owner.as_deref().map_or_else(
+                    || "(identity has no owner)".to_owned(),
+                    |o| format!("by {o}"),
+                );
                 Finding::new(
                     FindingFamily::OverdueReviewItem,
                     &format!("{}:{}", self.id, item.id),
                     Severity::Medium,
                     format!(
-                        "{} {} of {} not reviewed by {owner} (due {})",
+                        "{} {} of {} not reviewed {by} (due {})",
                         item.kind.as_str(),
                         item.entitlement,
                         item.identity_name,

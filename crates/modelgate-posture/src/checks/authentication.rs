@@ -23,11 +23,9 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
             let recently_used = key
                 .last_used_at
                 .is_some_and(|t| days_between(t, s.now) < i64::from(settings.unused_days));
-            let evidence = |facts: Vec<String>| Evidence {
+            let evidence = || Evidence {
                 identities: vec![identity.id.clone()],
                 credentials: vec![key.id.clone()],
-                issuers: issuers.iter().map(|i| (*i).to_owned()).collect(),
-                facts,
                 ..Evidence::default()
             };
             if recently_used && !issuers.is_empty() {
@@ -42,7 +40,11 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
                         key.id,
                         issuers.join(", ")
                     ),
-                    evidence(vec![format!("key last used {last}")]),
+                    Evidence {
+                        issuers: issuers.iter().map(|i| (*i).to_owned()).collect(),
+                        facts: vec![format!("key last used {last}")],
+                        ..evidence()
+                    },
                     format!(
                         "switch {} to token exchange with issuer {}, then modelgate key revoke {}",
                         identity.name, issuers[0], key.id
@@ -58,7 +60,7 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
                         "API key {} of {} is sent to model routes, not only to the token endpoint",
                         key.id, identity.name
                     ),
-                    evidence(Vec::new()),
+                    evidence(),
                     format!(
                         "exchange the key at /oauth2/token (client_credentials) and send the access \
                          token instead, then modelgate key rotate {}",

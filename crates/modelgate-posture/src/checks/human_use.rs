@@ -71,7 +71,11 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
 /// The share of requests inside working hours, when it crosses the
 /// threshold on enough requests; `None` otherwise.
 fn working_hours_share(usage: &IdentityUsage, settings: &PostureSettings) -> Option<f64> {
-    let total: u64 = usage.hourly_activity.iter().take(24).sum();
+    let total = usage
+        .hourly_activity
+        .iter()
+        .take(24)
+        .fold(0u64, |acc, n| acc.saturating_add(*n));
     if total == 0 || total < settings.working_hours_min_requests {
         return None;
     }
@@ -83,8 +87,7 @@ fn working_hours_share(usage: &IdentityUsage, settings: &PostureSettings) -> Opt
         .take(24)
         .enumerate()
         .filter(|(hour, _)| (start..end).contains(hour))
-        .map(|(_, n)| n)
-        .sum();
+        .fold(0u64, |acc, (_, n)| acc.saturating_add(*n));
     #[allow(clippy::cast_precision_loss)] // request counts far below 2^52
     let share = inside as f64 / total as f64;
     (share >= settings.working_hours_share).then_some(share)

@@ -32,9 +32,9 @@ pub(super) fn check(s: &PostureSnapshot, _settings: &PostureSettings, out: &mut 
                     ..Evidence::default()
                 },
                 format!(
-                    "add the Cedar policy forbid (principal, action, resource) when {{ \
-                     principal.environment != context.upstream.environment }}; with \
-                     modelgate policy add, and remove models served by {} from the roles of {}",
+                    "remove the models served by {} from the roles of {} and deny \
+                     cross-environment routing in Cedar: forbid (principal, action, resource) \
+                     when {{ principal.environment != context.upstream.environment }};",
                     used.upstream, identity.name
                 ),
             ));

@@ -55,7 +55,10 @@ fn live_keys<'a>(
 
 /// "2026-01-02 (40 days ago)".
 fn when(now: i64, t: i64) -> String {
-    format!("{} ({} days ago)", iso_date(t), days_between(t, now))
+    match days_between(t, now) {
+        1 => format!("{} (1 day ago)", iso_date(t)),
+        n => format!("{} ({n} days ago)", iso_date(t)),
+    }
 }
 
 /// Sorted, de-duplicated record ids, at most ten (evidence, not a dump).

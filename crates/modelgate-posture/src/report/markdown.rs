@@ -27,14 +27,13 @@ fn text(s: &str) -> String {
     out
 }
 
-/// A code span whose fence is longer than any backtick run inside; `|`
-/// escaped for tables, newlines flattened.
+/// A code span (for list items, not table cells) whose fence is longer
+/// than any backtick run inside; newlines flattened.
 fn code(s: &str) -> String {
     let flat: String = s
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|");
+        .collect::<String>();
     let mut longest = 0;
     let mut run = 0;
     for c in flat.chars() {
@@ -176,6 +175,6 @@ mod tests {
         assert_eq!(code("a"), "`a`");
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");
-        assert_eq!(code("a|b"), "`a\\|b`");
+        assert_eq!(code("a\nb"), "`a b`");
     }
 }
