@@ -1,6 +1,8 @@
 //! Each finding family appears from a state built to show it, alone, and
 //! none appears in the clean state.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -128,9 +130,7 @@ fn browser_origin_and_office_hours_are_human_signals() {
 
     let mut s = common::clean();
     let mut hours = vec![0u64; 24];
-    for h in 9..17 {
-        hours[h] = 10;
-    }
+    hours[9..17].fill(10);
     common::usage_mut(&mut s, "id_search").hourly_activity = hours.clone();
     let f = findings(&s, &PostureSettings::default());
     assert_eq!(f.len(), 1, "{f:#?}");

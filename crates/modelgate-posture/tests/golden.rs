@@ -2,6 +2,8 @@
 //! reviewed golden files. `UPDATE_GOLDEN=1 cargo nextest run -p
 //! modelgate-posture` rewrites them (review the diff before committing).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::PathBuf;
@@ -27,10 +29,7 @@ fn check_golden(rel: &str, actual: &str) {
             .lines()
             .zip(actual.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || expected.lines().count().min(actual.lines().count()),
-                |n| n,
-            );
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
         panic!(
             "{} differs from the rendered output at line {}:\n expected: {:?}\n actual:   {:?}\n(UPDATE_GOLDEN=1 to rewrite after review)",
             file.display(),

@@ -1,5 +1,5 @@
 //! A clean posture state, and mutations that each break one rule.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
