@@ -109,7 +109,7 @@ pub(super) fn render(
             let _ = writeln!(
                 out,
                 "kind = \"openai\"\n\
-                 base_url = \"https://api.openai.com/v1\"\n\
+                 base_url = \"https://api.openai.com/v1\"  # or an endpoint processing data in the region below\n\
                  credential = \"env:OPENAI_API_KEY\"\n\
                  deployment = \"hosted\"\n\
                  retention_days = 0  # require a zero-retention agreement\n\
@@ -169,7 +169,7 @@ fn cedar(
     if !sensitive.is_empty() && rec != Recommendation::Hosted {
         let _ = writeln!(
             p,
-            "// {} prompts only reach self-hosted upstreams.\n\
+            "// Prompts of class {} only reach self-hosted upstreams.\n\
              forbid (principal, action == Action::\"invoke\", resource)\n\
              when {{\n  {}.contains(context.data_class) &&\n  context.upstream.deployment != \"self_hosted\"\n}};",
             sensitive
@@ -204,7 +204,7 @@ fn cedar(
     if sensitive.is_empty() {
         let _ = writeln!(
             p,
-            "// Only {} prompts are expected; anything else is refused.\n\
+            "// Only prompts of class {} are expected; anything else is refused.\n\
              forbid (principal, action == Action::\"invoke\", resource)\n\
              unless {{ {}.contains(context.data_class) }};",
             open.iter()
