@@ -72,3 +72,19 @@ impl Default for PostureSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PostureSettings;
+
+    #[test]
+    fn partial_toml_keeps_defaults_and_unknown_keys_are_refused() {
+        let s: PostureSettings = toml::from_str("unused_days = 30").unwrap();
+        assert_eq!(s.unused_days, 30);
+        assert_eq!(
+            s.max_key_lifetime_days,
+            PostureSettings::default().max_key_lifetime_days
+        );
+        assert!(toml::from_str::<PostureSettings>("unused = 30").is_err());
+    }
+}

@@ -178,3 +178,22 @@ fn dangling_references_do_not_panic() {
             .any(|f| f.id == "nhi5.unused_entitlement:id_ghost:role:r")
     );
 }
+
+#[test]
+fn subject_environment_falls_back_to_the_github_subject() {
+    let mut s = common::clean();
+    let u = common::usage_mut(&mut s, "id_billing");
+    u.federation_subjects[0].environment = None;
+    u.federation_subjects
+        .push(modelgate_posture::snapshot::SubjectUse {
+            issuer: "github".to_owned(),
+            subject: "repo:acme/billing:environment:dev".to_owned(),
+            environment: None,
+            count: 1,
+            record_ids: vec![],
+        });
+    let f = findings(&s, &PostureSettings::default());
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].id, "nhi8.multi_env_subjects:id_billing");
+    assert_eq!(f[0].evidence.facts, vec!["environments: dev, prod"]);
+}

@@ -43,7 +43,11 @@ pub(super) fn check(s: &PostureSnapshot, _settings: &PostureSettings, out: &mut 
         let mut envs: Vec<&str> = usage
             .federation_subjects
             .iter()
-            .filter_map(|f| f.environment.as_deref())
+            .filter_map(|f| {
+                f.environment
+                    .as_deref()
+                    .or_else(|| github_environment(&f.subject))
+            })
             .collect();
         envs.sort_unstable();
         envs.dedup();
@@ -80,5 +84,29 @@ pub(super) fn check(s: &PostureSnapshot, _settings: &PostureSettings, out: &mut 
                 ),
             ));
         }
+    }
+}
+
+/// The environment named in a GitHub Actions subject
+/// (`repo:ORG/REPO:environment:NAME`), when the audit log recorded none.
+fn github_environment(subject: &str) -> Option<&str> {
+    let rest = subject.strip_prefix("repo:")?;
+    let (_, env) = rest.split_once(":environment:")?;
+    (!env.is_empty()).then_some(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::github_environment;
+
+    #[test]
+    fn environment_from_github_subject() {
+        assert_eq!(
+            github_environment("repo:acme/b:environment:prod"),
+            Some("prod")
+        );
+        assert_eq!(github_environment("repo:acme/b:ref:refs/heads/main"), None);
+        assert_eq!(github_environment("repo:acme/b:environment:"), None);
+        assert_eq!(github_environment("system:serviceaccount:a:b"), None);
     }
 }
