@@ -82,6 +82,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) audit: Arc<AuditTrail>,
     pub(crate) screen: ScreenStage,
+    pub(crate) rate_limiter: Arc<crate::ratelimit::RateLimiter>,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -185,6 +186,7 @@ impl Gateway {
                 metrics: Arc::new(Metrics::new()),
                 audit: Arc::new(audit),
                 screen,
+                rate_limiter: Arc::default(),
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),
@@ -277,6 +279,14 @@ impl Gateway {
             .resolve(&call.model, &principal)
             .ok_or_else(|| ("model_not_found", model_not_found()))?;
         record.model = Some(route.name.clone());
+        let entitlements = self.entitlements(&principal).await?;
+        self.rate_limit(
+            &entitlements,
+            &principal,
+            &route.name,
+            operation.as_str(),
+            record,
+        )?;
         let plan = self
             .plan(route, &call, &body, &parts.headers, &principal, record)
             .await?;

@@ -93,6 +93,9 @@ pub struct CallRecord {
     /// Where the complete record goes once the request ends, if it was
     /// admitted (its admit record is durable).
     pub audit: Option<Arc<AuditTrail>>,
+    /// Where the call's tokens are charged when it ends (token rate
+    /// limits): the limiter and the identity id.
+    pub token_charge: Option<(Arc<crate::ratelimit::RateLimiter>, String)>,
     /// Retained response body, for the complete record.
     pub response_body: Option<Body>,
     /// When the record's bodies may be pruned.
@@ -132,6 +135,7 @@ impl CallRecord {
             response_findings: Vec::new(),
             action: None,
             audit: None,
+            token_charge: None,
             response_body: None,
             bodies_expire: None,
         }
@@ -202,6 +206,13 @@ impl CallRecord {
     /// Counts the request, writes its log line and, if it was admitted,
     /// its complete audit record.
     pub fn finish(mut self) {
+        if let Some((limiter, identity)) = self.token_charge.take() {
+            limiter.charge_tokens(
+                &identity,
+                self.usage.input.saturating_add(self.usage.output),
+                crate::audit::request::now_ms(),
+            );
+        }
         if let Some(audit) = self.audit.take() {
             if self.action.is_none() || self.action == Some("admitted") {
                 self.action = Some(if self.stream_error.is_some() || self.status >= 400 {
