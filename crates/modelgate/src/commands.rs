@@ -44,6 +44,12 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 modelgate_gateway::upstream::Upstream::from_config(upstream, &config.breaker)?;
             }
             crate::credentials::federation(&config)?;
+            modelgate_gateway::screening::ScreenStage::new(
+                &config.screen,
+                &config.data_classes,
+                &config.residency,
+            )
+            .map_err(|(field, reason)| anyhow::anyhow!("{field}: {reason}"))?;
             load_kek(&config)?;
             println!(
                 "{}: OK ({} upstreams, {} models)",

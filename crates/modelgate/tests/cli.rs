@@ -129,10 +129,14 @@ fn config_check_and_unknown_fields() {
     let example =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/modelgate.toml");
     let text = std::fs::read_to_string(example).unwrap();
-    assert!(
-        modelgate_gateway::Config::from_toml(&text).is_ok(),
-        "the documented example parses"
-    );
+    let example =
+        modelgate_gateway::Config::from_toml(&text).expect("the documented example parses");
+    modelgate_gateway::screening::ScreenStage::new(
+        &example.screen,
+        &example.data_classes,
+        &example.residency,
+    )
+    .expect("the example's screening rules and custom detectors compile");
 }
 
 #[test]

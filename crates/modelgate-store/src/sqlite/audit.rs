@@ -6,8 +6,36 @@ use super::SqliteBackend;
 use crate::StoreError;
 use crate::audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 
-/// Rows per INSERT statement (12 parameters each; SQLite allows 32,766).
-const ROWS_PER_INSERT: usize = 512;
+/// Rows per INSERT statement, largest first (12 parameters each; SQLite
+/// allows 32,766).
+const INSERT_SIZES: [usize; 4] = [256, 32, 4, 1];
+
+/// The INSERT of `size` rows (one of [`INSERT_SIZES`]), built once.
+fn insert_sql(size: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<(usize, String)>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        INSERT_SIZES
+            .iter()
+            .map(|&n| {
+                let mut sql = String::from(
+                    "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
+                     identity, model, decision, action, status, bodies_expire) VALUES ",
+                );
+                for i in 0..n {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+                }
+                (n, sql)
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(n, _)| *n == size)
+        .or(all.last())
+        .map_or("", |(_, sql)| sql.as_str())
+}
 
 impl SqliteBackend {
     pub(crate) async fn append_audit_entries(
@@ -26,21 +54,19 @@ impl SqliteBackend {
             .map_err(err)?;
         let result = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            // Many rows per statement: each statement is a round trip to
-            // the connection's worker thread.
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut sql = String::with_capacity(200 + chunk.len() * 40);
-                sql.push_str(
-                    "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
-                     identity, model, decision, action, status, bodies_expire) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
-                }
-                let mut query = sqlx::query(&sql);
+            // Many rows per statement (each statement is a round trip to the
+            // connection's worker thread), in a few fixed sizes so that the
+            // prepared statements are reused from the connection's cache.
+            let mut rest = rows;
+            while !rest.is_empty() {
+                let size = INSERT_SIZES
+                    .iter()
+                    .copied()
+                    .find(|s| *s <= rest.len())
+                    .unwrap_or(1);
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut query = sqlx::query(insert_sql(size));
                 for r in chunk {
                     query = query
                         .bind(&r.replica)
