@@ -1,0 +1,56 @@
+//! Cedar policy for modelgate: the `decide` stage of the request path.
+//!
+//! This crate owns the gateway's Cedar [`SCHEMA`], the compilation of roles
+//! ([`RoleDef`]) into Cedar permits, the baseline forbids, the loading and
+//! validation of user policy files (every problem named by file, line and
+//! column), decisions with a caller-safe reason ([`Decision`]), the live
+//! [`PolicyEngine`] (atomic reload keeping the last good set, shadow
+//! evaluation of a candidate set), policy test files ([`run_tests`]) and
+//! [`replay`] of recorded requests against a candidate set.
+//!
+//! What this crate must not touch: HTTP, the store, the identity crate. It
+//! defines its own input, [`RequestFacts`], which the gateway fills once per
+//! candidate upstream, and which the audit log can store (it is serde) so
+//! that replay can rebuild decisions.
+//!
+//! Speed: policies are parsed and validated once. Cedar evaluates every
+//! policy it is given and rebuilds each condition per evaluation, so each
+//! set is pre-sliced per action, and role- or identity-scoped policies are
+//! added only for principals holding that role or being that identity (the
+//! slice per combination is built once and cached). The cost of a decision
+//! therefore follows the policies that can apply, not the size of the set.
+//!
+//! Fail closed: a request whose facts Cedar cannot take, or for which a
+//! forbid fails to evaluate, is denied.
+
+mod compiled;
+mod decision;
+mod engine;
+mod error;
+mod facts;
+mod replay;
+mod request;
+mod role;
+mod slice;
+mod source;
+mod testfile;
+mod testrun;
+
+pub use compiled::{BASELINE_POLICIES, CompiledPolicies, SCHEMA, builtin_text};
+pub use decision::{Decision, EVALUATION_ERROR_REASON, GENERIC_FORBID_REASON, ShadowDiff};
+pub use engine::{PolicyEngine, ReloadSummary};
+pub use error::{LoadError, PolicyProblem};
+pub use facts::{
+    ActiveRole, DataClass, Deployment, FindingSummary, IdentityKind, IdentityStatus, Isolation,
+    Operation, PrincipalFacts, RequestFacts, RoleSource, TimeFacts, UpstreamFacts,
+};
+pub use replay::{DecisionChange, RecordedDecision, replay};
+pub use role::{
+    MAX_PATTERN_CHARS, MAX_ROLE_NAME_CHARS, RoleDef, RoleError, glob_matches, validate_roles,
+};
+pub use source::{PolicyFile, RESERVED_ID_PREFIXES, read_policy_dir};
+pub use testfile::{
+    CaseFacts, DEFAULT_TEST_TIME, Expectation, GrantSpec, PII_KINDS, TestCase, TestFile,
+    UpstreamRef, UpstreamSpec,
+};
+pub use testrun::{CaseResult, TestFileError, TestReport, run_test_text, run_tests};
