@@ -140,17 +140,6 @@ fn parse_file(
         })
         .collect();
 
-    let result = validator.validate(&set, ValidationMode::Strict);
-    for error in result.validation_errors() {
-        let offset = first_label_offset(error).or_else(|| {
-            policies
-                .iter()
-                .position(|(_, p)| p.id() == error.policy_id())
-                .and_then(|i| starts[i])
-        });
-        problems.push(here(offset, error.to_string()));
-    }
-
     let file_label = file
         .name
         .file_name()
@@ -179,11 +168,43 @@ fn parse_file(
             policy: policy.new_id(PolicyId::new(&id)),
         });
     }
+
+    // Cedar reports one problem per action a policy applies to; report it
+    // once, and under the policy's final id.
+    let result = validator.validate(&set, ValidationMode::Strict);
+    let mut seen = HashSet::new();
+    for error in result.validation_errors() {
+        let at = policies
+            .iter()
+            .position(|(_, p)| p.id() == error.policy_id());
+        let offset = first_label_offset(error).or_else(|| at.and_then(|i| starts[i]));
+        let mut message = without_action(&error.to_string());
+        if let Some(i) = at {
+            let cedar_id = format!("`{}`", error.policy_id());
+            let final_id = format!("`{}`", named[i].policy.id());
+            message = message.replacen(&cedar_id, &final_id, 1);
+        }
+        if seen.insert((offset, message.clone())) {
+            problems.push(here(offset, message));
+        }
+    }
     if problems.is_empty() {
         Ok(named)
     } else {
         Err(problems)
     }
+}
+
+/// A validation message without its trailing ` for Action::"..."`.
+fn without_action(message: &str) -> String {
+    const MARK: &str = " for Action::\"";
+    if let Some(start) = message.find(MARK) {
+        let rest = &message[start + MARK.len()..];
+        if let Some(end) = rest.find('"') {
+            return format!("{}{}", &message[..start], &rest[end + 1..]);
+        }
+    }
+    message.to_owned()
 }
 
 /// The index Cedar gave a parsed policy (`policy7` → 7).
@@ -237,6 +258,19 @@ mod tests {
         // Inside 'é' rounds down to its start; past the end clamps.
         assert_eq!(line_column(text, 6), (2, 3));
         assert_eq!(line_column(text, 100), (3, 2));
+    }
+
+    #[test]
+    fn action_is_cut_from_validation_messages() {
+        assert_eq!(
+            without_action("access to `x` in context for Action::\"models.list\""),
+            "access to `x` in context"
+        );
+        assert_eq!(without_action("no action here"), "no action here");
+        assert_eq!(
+            without_action("open for Action::\"x"),
+            "open for Action::\"x"
+        );
     }
 
     #[test]

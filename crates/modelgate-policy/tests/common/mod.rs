@@ -22,7 +22,11 @@ pub fn roles() -> Vec<RoleDef> {
     capped.max_tokens = Some(1000);
     capped.max_data_class = Some(DataClass::Internal);
     vec![
-        role("chat", &["gpt-*", "claude-*"], &[Operation::Chat, Operation::Messages]),
+        role(
+            "chat",
+            &["gpt-*", "claude-*"],
+            &[Operation::Chat, Operation::Messages],
+        ),
         role("embed", &["text-embedding-*"], &[Operation::Embeddings]),
         capped,
     ]
