@@ -186,13 +186,11 @@ fn check(
             ));
         }
     }
-    if let Some(want) = policy {
-        if !decision.policy_ids.iter().any(|id| id == want) {
-            return Some(format!(
-                "policy {want:?} did not decide: got {}",
-                said(decision)
-            ));
-        }
+    match policy {
+        Some(want) if !decision.policy_ids.iter().any(|id| id == want) => Some(format!(
+            "policy {want:?} did not decide: got {}",
+            said(decision)
+        )),
+        _ => None,
     }
-    None
 }

@@ -1,4 +1,5 @@
 //! Decisions and the reasons a caller is told.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The live engine: reload keeps the last good set, shadow differences are
 //! recorded and not enforced, replay lists changed decisions.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Loading user policies: every problem is named by file and line, and a
 //! set with any problem is refused whole.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Slicing the set per action and per role/identity scope never changes a
 //! decision: compared with the unsliced set on generated requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
