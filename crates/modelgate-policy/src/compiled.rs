@@ -15,7 +15,7 @@ use crate::decision::{
 };
 use crate::error::LoadError;
 use crate::facts::RequestFacts;
-use crate::request::CedarNames;
+use crate::request::{CedarNames, EntityCache};
 use crate::role::{RoleDef, validate_roles};
 use crate::slice::{ActionSlice, ScopeIndex, slice};
 use crate::source::{NamedPolicy, PolicyFile, parse_files, read_policy_dir};
@@ -42,6 +42,7 @@ pub struct CompiledPolicies {
     index: ScopeIndex,
     slices: Vec<ActionSlice>,
     names: CedarNames,
+    entities: EntityCache,
     authorizer: Authorizer,
 }
 
@@ -81,6 +82,7 @@ impl CompiledPolicies {
             index,
             slices,
             names,
+            entities: EntityCache::default(),
             authorizer: Authorizer::new(),
         })
     }
@@ -142,7 +144,7 @@ impl CompiledPolicies {
     }
 
     fn evaluate(&self, set: &PolicySet, facts: &RequestFacts) -> Decision {
-        let Ok((request, entities)) = self.names.build(facts) else {
+        let Ok((request, entities)) = self.names.build(facts, &self.entities) else {
             return Decision::deny(EVALUATION_ERROR_REASON.to_owned(), Vec::new());
         };
         let response = self.authorizer.is_authorized(&request, set, &entities);

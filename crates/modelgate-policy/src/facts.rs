@@ -41,7 +41,7 @@ pub struct RequestFacts {
 }
 
 /// The calling identity.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrincipalFacts {
     /// Identity id (the Cedar entity id of the principal).
@@ -60,7 +60,7 @@ pub struct PrincipalFacts {
 }
 
 /// A role the principal holds for this request, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveRole {
     /// Role name.
@@ -71,7 +71,7 @@ pub struct ActiveRole {
 }
 
 /// Where an active role comes from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RoleSource {
     /// Assigned to the identity until removed.
@@ -293,7 +293,7 @@ impl Isolation {
 }
 
 /// The candidate upstream of this evaluation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamFacts {
     /// Upstream name from the config.

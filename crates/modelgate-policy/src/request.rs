@@ -1,13 +1,38 @@
 //! Turning [`RequestFacts`] into a Cedar request and its entities.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
 };
 
-use crate::facts::{Operation, RequestFacts, RoleSource};
+use crate::facts::{
+    ActiveRole, Operation, PrincipalFacts, RequestFacts, RoleSource, UpstreamFacts,
+};
+
+/// Most entity sets kept; the cache is emptied when full.
+const MAX_CACHED_ENTITIES: usize = 4096;
+
+/// The facts the entities are built from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct EntityKey {
+    principal: PrincipalFacts,
+    roles: Vec<ActiveRole>,
+    model: String,
+    upstream: UpstreamFacts,
+}
+
+/// Entities per (principal, roles, model, upstream): the same few
+/// combinations recur on every request, and building Cedar entities costs
+/// more than evaluating a dozen policies.
+#[derive(Debug, Default)]
+pub(crate) struct EntityCache {
+    hasher: RandomState,
+    entries: RwLock<HashMap<u64, Vec<(EntityKey, Arc<Entities>)>>>,
+}
 
 /// Entity type names and action uids, built once per compiled set.
 #[derive(Clone, Debug)]
@@ -62,8 +87,13 @@ impl CedarNames {
         EntityUid::from_type_name_and_id(self.identity.clone(), EntityId::new(id))
     }
 
-    /// Builds the Cedar request and entities for one evaluation.
-    pub(crate) fn build(&self, facts: &RequestFacts) -> Result<(Request, Entities), String> {
+    /// Builds the Cedar request for one evaluation, and its entities (from
+    /// `cache` when these facts were seen before).
+    pub(crate) fn build(
+        &self,
+        facts: &RequestFacts,
+        cache: &EntityCache,
+    ) -> Result<(Request, Arc<Entities>), String> {
         let principal_uid = self.identity(&facts.principal.id);
         let model_uid =
             EntityUid::from_type_name_and_id(self.model.clone(), EntityId::new(&facts.model));
@@ -71,8 +101,34 @@ impl CedarNames {
             self.upstream.clone(),
             EntityId::new(&facts.upstream.name),
         );
+        let entities = cache.get_or_build(facts, || {
+            self.entities(facts, &principal_uid, &model_uid, &upstream_uid)
+        })?;
+        let context = Context::from_pairs(self.context_pairs(facts, upstream_uid)?)
+            .map_err(|e| e.to_string())?;
+        let request = Request::new(
+            principal_uid,
+            self.action(facts.action).clone(),
+            model_uid,
+            context,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok((request, entities))
+    }
 
+    fn entities(
+        &self,
+        facts: &RequestFacts,
+        principal_uid: &EntityUid,
+        model_uid: &EntityUid,
+        upstream_uid: &EntityUid,
+    ) -> Result<Entities, String> {
         let p = &facts.principal;
+        let granted = facts.roles.iter().filter_map(|r| match &r.source {
+            RoleSource::Grant(id) => Some((r.name.as_str(), id.as_str())),
+            RoleSource::Standing => None,
+        });
         let principal = Entity::new(
             principal_uid.clone(),
             HashMap::from([
@@ -81,6 +137,14 @@ impl CedarNames {
                 ("status".to_owned(), string(p.status.as_str())),
                 ("environment".to_owned(), string(&p.environment)),
                 ("owner".to_owned(), string(&p.owner)),
+                (
+                    "granted_roles".to_owned(),
+                    RestrictedExpression::new_set(granted.clone().map(|(role, _)| string(role))),
+                ),
+                (
+                    "grants".to_owned(),
+                    RestrictedExpression::new_set(granted.map(|(_, grant)| string(grant))),
+                ),
             ]),
             facts.roles.iter().map(|r| self.role(&r.name)).collect(),
         )
@@ -111,20 +175,7 @@ impl CedarNames {
         let upstream = Entity::new(upstream_uid.clone(), upstream_attrs, HashSet::new())
             .map_err(|e| e.to_string())?;
 
-        let entities = Entities::from_entities([principal, model, upstream], None)
-            .map_err(|e| e.to_string())?;
-
-        let context = Context::from_pairs(self.context_pairs(facts, upstream_uid)?)
-            .map_err(|e| e.to_string())?;
-        let request = Request::new(
-            principal_uid,
-            self.action(facts.action).clone(),
-            model_uid,
-            context,
-            None,
-        )
-        .map_err(|e| e.to_string())?;
-        Ok((request, entities))
+        Entities::from_entities([principal, model, upstream], None).map_err(|e| e.to_string())
     }
 
     fn context_pairs(
@@ -154,10 +205,6 @@ impl CedarNames {
             ("hour".to_owned(), long(u64::from(t.hour))),
             ("weekday".to_owned(), long(u64::from(t.weekday))),
         ]);
-        let granted = facts.roles.iter().filter_map(|r| match &r.source {
-            RoleSource::Grant(id) => Some((r.name.as_str(), id.as_str())),
-            RoleSource::Standing => None,
-        });
         let mut pairs = vec![
             ("data_class".to_owned(), string(facts.data_class.as_str())),
             (
@@ -182,18 +229,6 @@ impl CedarNames {
                 "delegation_depth".to_owned(),
                 long(facts.delegation.len() as u64),
             ),
-            (
-                "roles".to_owned(),
-                RestrictedExpression::new_set(facts.roles.iter().map(|r| string(&r.name))),
-            ),
-            (
-                "granted_roles".to_owned(),
-                RestrictedExpression::new_set(granted.clone().map(|(role, _)| string(role))),
-            ),
-            (
-                "grants".to_owned(),
-                RestrictedExpression::new_set(granted.map(|(_, grant)| string(grant))),
-            ),
         ];
         if let Some(max) = facts.max_tokens {
             pairs.push(("max_tokens".to_owned(), long(max)));
@@ -210,4 +245,50 @@ fn string(s: &str) -> RestrictedExpression {
 /// many tokens, and saturation keeps every ceiling comparison correct).
 fn long(n: u64) -> RestrictedExpression {
     RestrictedExpression::new_long(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+impl EntityCache {
+    fn get_or_build(
+        &self,
+        facts: &RequestFacts,
+        build: impl FnOnce() -> Result<Entities, String>,
+    ) -> Result<Arc<Entities>, String> {
+        let hash = self.hasher.hash_one((
+            &facts.principal,
+            &facts.roles,
+            &facts.model,
+            &facts.upstream,
+        ));
+        let same = |key: &EntityKey| {
+            key.principal == facts.principal
+                && key.roles == facts.roles
+                && key.model == facts.model
+                && key.upstream == facts.upstream
+        };
+        {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, found)) = entries
+                .get(&hash)
+                .and_then(|b| b.iter().find(|(k, _)| same(k)))
+            {
+                return Ok(Arc::clone(found));
+            }
+        }
+        let built = Arc::new(build()?);
+        let key = EntityKey {
+            principal: facts.principal.clone(),
+            roles: facts.roles.clone(),
+            model: facts.model.clone(),
+            upstream: facts.upstream.clone(),
+        };
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_CACHED_ENTITIES {
+            entries.clear();
+        }
+        entries
+            .entry(hash)
+            .or_default()
+            .push((key, Arc::clone(&built)));
+        Ok(built)
+    }
 }

@@ -165,7 +165,7 @@ fn grants_delegation_time_and_findings_reach_policies() {
     let set = set(
         "@id(\"grants-office-hours\")\n@reason(\"granted access only in office hours\")\n\
          forbid (principal, action, resource)\n\
-         when { context.granted_roles.contains(\"chat\") && (context.time.hour < 8 || context.time.hour >= 18) };\n\
+         when { principal.granted_roles.contains(\"chat\") && (context.time.hour < 8 || context.time.hour >= 18) };\n\
          @id(\"deep-delegation\")\n@reason(\"delegation too deep\")\n\
          forbid (principal, action, resource) when { context.delegation_depth > 2 || context.delegation_chain.contains(\"rogue\") };\n\
          @id(\"no-ssn\")\n@reason(\"no SSNs\")\n\

@@ -97,7 +97,7 @@ fn policies(rng: &mut Rng) -> String {
         "principal.kind == \"agent\"",
         "context.time.hour < 8",
         "context has max_tokens && context.max_tokens > 2000",
-        "context.granted_roles.contains(\"r3\")",
+        "principal.granted_roles.contains(\"r3\")",
         "context.upstream has environment && context.upstream.environment != principal.environment",
     ];
     for i in 0..40 {
@@ -205,4 +205,18 @@ fn slices_hold_only_policies_of_their_action() {
     assert_eq!(set.len_for(Operation::Messages), 3);
     assert_eq!(set.len_for(Operation::Embeddings), 3);
     assert_eq!(set.len_for(Operation::ModelsList), 2);
+}
+
+#[test]
+fn cached_entities_never_leak_between_requests() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let roles = roles(&mut rng);
+    let files = vec![PolicyFile::new("generated.cedar", policies(&mut rng))];
+    let shared = CompiledPolicies::compile(&roles, files.clone()).unwrap();
+    // Few distinct principals so the cache is hit with differing facts.
+    for _ in 0..60 {
+        let f = facts(&mut rng);
+        let fresh = CompiledPolicies::compile(&roles, files.clone()).unwrap();
+        assert_eq!(shared.decide(&f), fresh.decide(&f), "{f:?}");
+    }
 }
