@@ -72,7 +72,7 @@ impl CompiledPolicies {
         let names = CedarNames::new().map_err(LoadError::Internal)?;
         let all = PolicySet::from_policies(policies.iter().cloned())
             .map_err(|e| LoadError::Internal(e.to_string()))?;
-        let (index, slices) = slice(&policies, &names).map_err(LoadError::Internal)?;
+        let (index, slices) = slice(&policies, &names);
         Ok(CompiledPolicies {
             roles: roles.to_vec(),
             files,

@@ -28,6 +28,7 @@ mod decision;
 mod engine;
 mod error;
 mod facts;
+mod guard;
 mod replay;
 mod request;
 mod role;

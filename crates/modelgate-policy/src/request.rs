@@ -25,13 +25,16 @@ struct EntityKey {
     upstream: UpstreamFacts,
 }
 
+/// Cached entities whose keys share a hash.
+type Bucket = Vec<(EntityKey, Arc<Entities>)>;
+
 /// Entities per (principal, roles, model, upstream): the same few
 /// combinations recur on every request, and building Cedar entities costs
 /// more than evaluating a dozen policies.
 #[derive(Debug, Default)]
 pub(crate) struct EntityCache {
     hasher: RandomState,
-    entries: RwLock<HashMap<u64, Vec<(EntityKey, Arc<Entities>)>>>,
+    entries: RwLock<HashMap<u64, Bucket>>,
 }
 
 /// Entity type names and action uids, built once per compiled set.

@@ -8,9 +8,9 @@
 //! `in Identity::"X"`, when the principal holds R or is X (identities have no
 //! parents but roles, and roles have none). Everything else is kept.
 //!
-//! Per action there is one set of the policies that do not name a role or
-//! identity; the set for a given (roles held, identity) adds the policies of
-//! those roles and that identity, and is built once and cached.
+//! Within those, policies whose guards (see [`crate::guard`]) are false for
+//! the request are left out too. The Cedar policy set for each resulting
+//! selection is built once and cached.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -18,26 +18,32 @@ use std::sync::{Arc, RwLock};
 use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, PrincipalConstraint};
 
 use crate::facts::{Operation, RequestFacts};
+use crate::guard::{Guard, guards_of, may_apply};
 use crate::request::CedarNames;
 
-/// Most cached (roles, identity) sets per action; the cache is emptied when
-/// full (distinct role combinations are few in practice).
+/// Most cached policy sets per action; the cache is emptied when full
+/// (distinct request shapes are few in practice).
 const MAX_CACHED_SETS: usize = 4096;
 
-/// Roles and identity (by index) that select extra policies.
-type SliceKey = (Vec<u32>, Option<u32>);
+/// A policy of one action, with its guards.
+#[derive(Debug)]
+struct Entry {
+    policy: Policy,
+    guards: Vec<Guard>,
+}
 
 /// The policies of one action.
 #[derive(Debug)]
 pub(crate) struct ActionSlice {
-    /// Policies whose principal scope names no role or identity.
-    base: Arc<PolicySet>,
-    base_policies: Vec<Policy>,
-    /// Policies scoped to a role, by role index.
-    by_role: Vec<Vec<Policy>>,
-    /// Policies scoped to an identity, by identity index.
-    by_identity: Vec<Vec<Policy>>,
-    cache: RwLock<HashMap<SliceKey, Arc<PolicySet>>>,
+    entries: Vec<Entry>,
+    /// Entries whose principal scope names no role or identity.
+    base: Vec<u32>,
+    /// Entries scoped to a role, by role index.
+    by_role: Vec<Vec<u32>>,
+    /// Entries scoped to an identity, by identity index.
+    by_identity: Vec<Vec<u32>>,
+    /// Policy sets by the sorted entry indexes they hold.
+    cache: RwLock<HashMap<Vec<u32>, Arc<PolicySet>>>,
 }
 
 /// Role and identity names to indexes, shared by the slices of one set.
@@ -55,16 +61,13 @@ enum Scope {
 }
 
 /// Splits `policies` per action.
-pub(crate) fn slice(
-    policies: &[Policy],
-    names: &CedarNames,
-) -> Result<(ScopeIndex, Vec<ActionSlice>), String> {
+pub(crate) fn slice(policies: &[Policy], names: &CedarNames) -> (ScopeIndex, Vec<ActionSlice>) {
     let mut index = ScopeIndex::default();
-    let scoped: Vec<(Scope, &Policy)> = policies
+    let scoped: Vec<(Scope, Vec<Guard>, &Policy)> = policies
         .iter()
-        .map(|p| (principal_scope(p, names), p))
+        .map(|p| (principal_scope(p, names), guards_of(p), p))
         .collect();
-    for (scope, _) in &scoped {
+    for (scope, _, _) in &scoped {
         match scope {
             Scope::Role(r) => intern(&mut index.roles, r),
             Scope::Identity(i) => intern(&mut index.identities, i),
@@ -73,31 +76,31 @@ pub(crate) fn slice(
     }
     let mut slices = Vec::with_capacity(Operation::ALL.len());
     for op in Operation::ALL {
-        let mut base_policies = Vec::new();
-        let mut by_role = vec![Vec::new(); index.roles.len()];
-        let mut by_identity = vec![Vec::new(); index.identities.len()];
-        for (scope, policy) in &scoped {
+        let mut slice = ActionSlice {
+            entries: Vec::new(),
+            base: Vec::new(),
+            by_role: vec![Vec::new(); index.roles.len()],
+            by_identity: vec![Vec::new(); index.identities.len()],
+            cache: RwLock::new(HashMap::new()),
+        };
+        for (scope, guards, policy) in &scoped {
             if !action_may_match(policy, names.action(op)) {
                 continue;
             }
-            let policy = (*policy).clone();
+            let at = u32::try_from(slice.entries.len()).unwrap_or(u32::MAX);
+            slice.entries.push(Entry {
+                policy: (*policy).clone(),
+                guards: guards.clone(),
+            });
             match scope {
-                Scope::Everyone => base_policies.push(policy),
-                Scope::Role(r) => by_role[index.roles[r] as usize].push(policy),
-                Scope::Identity(i) => by_identity[index.identities[i] as usize].push(policy),
+                Scope::Everyone => slice.base.push(at),
+                Scope::Role(r) => slice.by_role[index.roles[r] as usize].push(at),
+                Scope::Identity(i) => slice.by_identity[index.identities[i] as usize].push(at),
             }
         }
-        let base =
-            PolicySet::from_policies(base_policies.iter().cloned()).map_err(|e| e.to_string())?;
-        slices.push(ActionSlice {
-            base: Arc::new(base),
-            base_policies,
-            by_role,
-            by_identity,
-            cache: RwLock::new(HashMap::new()),
-        });
+        slices.push(slice);
     }
-    Ok((index, slices))
+    (index, slices)
 }
 
 fn intern(map: &mut HashMap<String, u32>, name: &str) {
@@ -112,63 +115,52 @@ impl ActionSlice {
             .roles
             .iter()
             .filter_map(|r| index.roles.get(&r.name).copied())
-            .filter(|&i| !self.by_role[i as usize].is_empty())
             .collect();
         roles.sort_unstable();
         roles.dedup();
-        let identity = index
-            .identities
-            .get(&facts.principal.id)
+        let identity = index.identities.get(&facts.principal.id).copied();
+        let candidates = self
+            .base
+            .iter()
+            .chain(roles.iter().flat_map(|&r| &self.by_role[r as usize]))
+            .chain(identity.iter().flat_map(|&i| &self.by_identity[i as usize]));
+        let mut chosen: Vec<u32> = candidates
             .copied()
-            .filter(|&i| !self.by_identity[i as usize].is_empty());
-        if roles.is_empty() && identity.is_none() {
-            return Arc::clone(&self.base);
-        }
-        let key = (roles, identity);
-        if let Some(set) = read(&self.cache).get(&key) {
+            .filter(|&e| may_apply(&self.entries[e as usize].guards, facts))
+            .collect();
+        chosen.sort_unstable();
+        if let Some(set) = read(&self.cache).get(&chosen) {
             return Arc::clone(set);
         }
-        let set = Arc::new(self.build(&key));
+        let set = Arc::new(self.build(&chosen));
         let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= MAX_CACHED_SETS {
             cache.clear();
         }
-        cache.insert(key, Arc::clone(&set));
+        cache.insert(chosen, Arc::clone(&set));
         set
     }
 
-    fn build(&self, (roles, identity): &SliceKey) -> PolicySet {
-        let extra = roles
+    fn build(&self, chosen: &[u32]) -> PolicySet {
+        let policies = chosen
             .iter()
-            .flat_map(|&r| &self.by_role[r as usize])
-            .chain(identity.iter().flat_map(|&i| &self.by_identity[i as usize]));
-        let mut set = (*self.base).clone();
-        for policy in extra {
-            // Ids are unique and each policy sits in one list, so adding
-            // cannot fail; if it did, dropping a forbid would fail open, so
-            // evaluate every policy of the action instead.
-            if set.add(policy.clone()).is_err() {
-                return self.everything();
-            }
+            .map(|&e| self.entries[e as usize].policy.clone());
+        // Ids are unique across the compiled set, so this cannot fail; if it
+        // did, dropping a forbid would fail open, so take every policy.
+        PolicySet::from_policies(policies).unwrap_or_else(|_| self.everything())
+    }
+
+    fn everything(&self) -> PolicySet {
+        let mut set = PolicySet::new();
+        for entry in &self.entries {
+            let _ = set.add(entry.policy.clone());
         }
         set
     }
 
-    fn everything(&self) -> PolicySet {
-        let all = self
-            .base_policies
-            .iter()
-            .chain(self.by_role.iter().flatten())
-            .chain(self.by_identity.iter().flatten())
-            .cloned();
-        PolicySet::from_policies(all).unwrap_or_default()
-    }
-
-    /// Number of policies in this action's slices together.
+    /// Number of policies whose action scope can match this action.
     pub(crate) fn len(&self) -> usize {
-        self.base_policies.len()
-            + self.by_role.iter().map(Vec::len).sum::<usize>()
-            + self.by_identity.iter().map(Vec::len).sum::<usize>()
+        self.entries.len()
     }
 }
 

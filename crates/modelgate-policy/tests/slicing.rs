@@ -99,6 +99,14 @@ fn policies(rng: &mut Rng) -> String {
         "context has max_tokens && context.max_tokens > 2000",
         "principal.granted_roles.contains(\"r3\")",
         "context.upstream has environment && context.upstream.environment != principal.environment",
+        "principal.environment == \"prod\"",
+        "context.upstream.retention_days > 0",
+        "3 < context.delegation_depth",
+        "!context.findings.has_pii",
+        "context.data_class != \"public\"",
+        "context.upstream has environment && context.upstream.environment == \"dev\"",
+        "context.time.weekday >= 6",
+        "resource.name == \"gpt-4o\"",
     ];
     for i in 0..40 {
         let principal = match rng.below(5) {
@@ -118,10 +126,19 @@ fn policies(rng: &mut Rng) -> String {
         } else {
             "resource".to_owned()
         };
+        let condition = match rng.below(3) {
+            0 => rng.pick(&conditions).to_string(),
+            1 => format!("{} && {}", rng.pick(&conditions), rng.pick(&conditions)),
+            _ => format!(
+                "{} && {} && {}",
+                rng.pick(&conditions),
+                rng.pick(&conditions),
+                rng.pick(&conditions)
+            ),
+        };
         text.push_str(&format!(
-            "@id(\"p{i}\")\n{effect} ({principal}, {}, {resource})\nwhen {{ {} }};\n",
+            "@id(\"p{i}\")\n{effect} ({principal}, {}, {resource})\nwhen {{ {condition} }};\n",
             rng.pick(&actions),
-            rng.pick(&conditions)
         ));
     }
     text
@@ -150,6 +167,9 @@ fn facts(rng: &mut Rng) -> RequestFacts {
     f.max_tokens = (rng.below(3) != 0).then(|| rng.below(5000) as u64);
     f.data_class = *rng.pick(&CLASSES);
     f.findings.has_secret = rng.below(4) == 0;
+    f.findings.has_pii = rng.below(3) == 0;
+    f.upstream.retention_days = *rng.pick(&[0, 0, 30]);
+    f.delegation = (0..rng.below(6)).map(|d| format!("d{d}")).collect();
     f.upstream.deployment = if rng.below(2) == 0 {
         Deployment::Hosted
     } else {
