@@ -15,6 +15,7 @@ use crate::decision::{
 };
 use crate::error::LoadError;
 use crate::facts::RequestFacts;
+use crate::needs::ContextNeeds;
 use crate::request::{CedarNames, EntityCache};
 use crate::role::{RoleDef, validate_roles};
 use crate::slice::{ActionSlice, ScopeIndex, slice};
@@ -133,18 +134,18 @@ impl CompiledPolicies {
     /// Decides one request against this set, evaluating only the policies
     /// that can apply to it.
     pub fn decide(&self, facts: &RequestFacts) -> Decision {
-        let set = self.slices[facts.action.index()].select(&self.index, facts);
-        self.evaluate(&set, facts)
+        let selection = self.slices[facts.action.index()].select(&self.index, facts);
+        self.evaluate(&selection.set, selection.needs, facts)
     }
 
     /// Decides against every policy of the set, unsliced. Slower; the
     /// reference that [`CompiledPolicies::decide`] must agree with.
     pub fn decide_unsliced(&self, facts: &RequestFacts) -> Decision {
-        self.evaluate(&self.all, facts)
+        self.evaluate(&self.all, ContextNeeds::ALL, facts)
     }
 
-    fn evaluate(&self, set: &PolicySet, facts: &RequestFacts) -> Decision {
-        let Ok((request, entities)) = self.names.build(facts, &self.entities) else {
+    fn evaluate(&self, set: &PolicySet, needs: ContextNeeds, facts: &RequestFacts) -> Decision {
+        let Ok((request, entities)) = self.names.build(facts, needs, &self.entities) else {
             return Decision::deny(EVALUATION_ERROR_REASON.to_owned(), Vec::new());
         };
         let response = self.authorizer.is_authorized(&request, set, &entities);

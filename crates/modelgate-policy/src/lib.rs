@@ -29,6 +29,7 @@ mod engine;
 mod error;
 mod facts;
 mod guard;
+mod needs;
 mod replay;
 mod request;
 mod role;

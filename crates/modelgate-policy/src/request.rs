@@ -12,6 +12,7 @@ use cedar_policy::{
 use crate::facts::{
     ActiveRole, Operation, PrincipalFacts, RequestFacts, RoleSource, UpstreamFacts,
 };
+use crate::needs::{CONTEXT_ATTRIBUTES, ContextNeeds};
 
 /// Most entity sets kept; the cache is emptied when full.
 const MAX_CACHED_ENTITIES: usize = 4096;
@@ -95,6 +96,7 @@ impl CedarNames {
     pub(crate) fn build(
         &self,
         facts: &RequestFacts,
+        needs: ContextNeeds,
         cache: &EntityCache,
     ) -> Result<(Request, Arc<Entities>), String> {
         let principal_uid = self.identity(&facts.principal.id);
@@ -107,7 +109,7 @@ impl CedarNames {
         let entities = cache.get_or_build(facts, || {
             self.entities(facts, &principal_uid, &model_uid, &upstream_uid)
         })?;
-        let context = Context::from_pairs(self.context_pairs(facts, upstream_uid)?)
+        let context = Context::from_pairs(self.context_pairs(facts, needs, upstream_uid)?)
             .map_err(|e| e.to_string())?;
         let request = Request::new(
             principal_uid,
@@ -181,60 +183,62 @@ impl CedarNames {
         Entities::from_entities([principal, model, upstream], None).map_err(|e| e.to_string())
     }
 
+    /// The context attributes in `needs`, from `facts`.
     fn context_pairs(
         &self,
         facts: &RequestFacts,
+        needs: ContextNeeds,
         upstream: EntityUid,
     ) -> Result<Vec<(String, RestrictedExpression)>, String> {
-        let f = &facts.findings;
-        let findings = RestrictedExpression::new_record([
-            (
-                "kinds".to_owned(),
-                RestrictedExpression::new_set(f.counts.keys().map(|k| string(k))),
-            ),
-            ("total".to_owned(), long(f.total())),
-            (
-                "has_secret".to_owned(),
-                RestrictedExpression::new_bool(f.has_secret),
-            ),
-            (
-                "has_pii".to_owned(),
-                RestrictedExpression::new_bool(f.has_pii),
-            ),
-        ]);
-        let t = &facts.time;
-        let time = RestrictedExpression::new_record([
-            ("unix".to_owned(), RestrictedExpression::new_long(t.unix)),
-            ("hour".to_owned(), long(u64::from(t.hour))),
-            ("weekday".to_owned(), long(u64::from(t.weekday))),
-        ]);
-        let mut pairs = vec![
-            ("data_class".to_owned(), string(facts.data_class.as_str())),
-            (
-                "data_class_rank".to_owned(),
-                RestrictedExpression::new_long(facts.data_class.rank()),
-            ),
-            ("findings".to_owned(), findings.map_err(|e| e.to_string())?),
-            (
-                "environment".to_owned(),
-                string(&facts.principal.environment),
-            ),
-            ("time".to_owned(), time.map_err(|e| e.to_string())?),
-            (
-                "upstream".to_owned(),
-                RestrictedExpression::new_entity_uid(upstream),
-            ),
-            (
-                "delegation_chain".to_owned(),
-                RestrictedExpression::new_set(facts.delegation.iter().map(|d| string(d))),
-            ),
-            (
-                "delegation_depth".to_owned(),
-                long(facts.delegation.len() as u64),
-            ),
-        ];
-        if let Some(max) = facts.max_tokens {
-            pairs.push(("max_tokens".to_owned(), long(max)));
+        let mut pairs = Vec::with_capacity(CONTEXT_ATTRIBUTES.len());
+        for attribute in CONTEXT_ATTRIBUTES {
+            if !needs.has(attribute) {
+                continue;
+            }
+            let value = match attribute {
+                "data_class" => string(facts.data_class.as_str()),
+                "data_class_rank" => RestrictedExpression::new_long(facts.data_class.rank()),
+                "findings" => {
+                    let f = &facts.findings;
+                    RestrictedExpression::new_record([
+                        (
+                            "kinds".to_owned(),
+                            RestrictedExpression::new_set(f.counts.keys().map(|k| string(k))),
+                        ),
+                        ("total".to_owned(), long(f.total())),
+                        (
+                            "has_secret".to_owned(),
+                            RestrictedExpression::new_bool(f.has_secret),
+                        ),
+                        (
+                            "has_pii".to_owned(),
+                            RestrictedExpression::new_bool(f.has_pii),
+                        ),
+                    ])
+                    .map_err(|e| e.to_string())?
+                }
+                "environment" => string(&facts.principal.environment),
+                "time" => {
+                    let t = &facts.time;
+                    RestrictedExpression::new_record([
+                        ("unix".to_owned(), RestrictedExpression::new_long(t.unix)),
+                        ("hour".to_owned(), long(u64::from(t.hour))),
+                        ("weekday".to_owned(), long(u64::from(t.weekday))),
+                    ])
+                    .map_err(|e| e.to_string())?
+                }
+                "max_tokens" => match facts.max_tokens {
+                    Some(max) => long(max),
+                    None => continue,
+                },
+                "upstream" => RestrictedExpression::new_entity_uid(upstream.clone()),
+                "delegation_chain" => {
+                    RestrictedExpression::new_set(facts.delegation.iter().map(|d| string(d)))
+                }
+                "delegation_depth" => long(facts.delegation.len() as u64),
+                other => return Err(format!("no value for context attribute {other}")),
+            };
+            pairs.push((attribute.to_owned(), value));
         }
         Ok(pairs)
     }

@@ -19,17 +19,28 @@ use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, PrincipalCons
 
 use crate::facts::{Operation, RequestFacts};
 use crate::guard::{Guard, guards_of, may_apply};
+use crate::needs::{ContextNeeds, context_needs};
 use crate::request::CedarNames;
 
 /// Most cached policy sets per action; the cache is emptied when full
 /// (distinct request shapes are few in practice).
 const MAX_CACHED_SETS: usize = 4096;
 
-/// A policy of one action, with its guards.
+/// A policy of one action, with its guards and the context it reads.
 #[derive(Debug)]
 struct Entry {
     policy: Policy,
     guards: Vec<Guard>,
+    needs: ContextNeeds,
+}
+
+/// The policies to evaluate for a request, and the context they read.
+#[derive(Debug)]
+pub(crate) struct Selection {
+    /// The policies.
+    pub(crate) set: PolicySet,
+    /// The context attributes they read.
+    pub(crate) needs: ContextNeeds,
 }
 
 /// The policies of one action.
@@ -43,7 +54,7 @@ pub(crate) struct ActionSlice {
     /// Entries scoped to an identity, by identity index.
     by_identity: Vec<Vec<u32>>,
     /// Policy sets by the sorted entry indexes they hold.
-    cache: RwLock<HashMap<Vec<u32>, Arc<PolicySet>>>,
+    cache: RwLock<HashMap<Vec<u32>, Arc<Selection>>>,
 }
 
 /// Role and identity names to indexes, shared by the slices of one set.
@@ -63,11 +74,11 @@ enum Scope {
 /// Splits `policies` per action.
 pub(crate) fn slice(policies: &[Policy], names: &CedarNames) -> (ScopeIndex, Vec<ActionSlice>) {
     let mut index = ScopeIndex::default();
-    let scoped: Vec<(Scope, Vec<Guard>, &Policy)> = policies
+    let scoped: Vec<(Scope, Vec<Guard>, ContextNeeds, &Policy)> = policies
         .iter()
-        .map(|p| (principal_scope(p, names), guards_of(p), p))
+        .map(|p| (principal_scope(p, names), guards_of(p), context_needs(p), p))
         .collect();
-    for (scope, _, _) in &scoped {
+    for (scope, _, _, _) in &scoped {
         match scope {
             Scope::Role(r) => intern(&mut index.roles, r),
             Scope::Identity(i) => intern(&mut index.identities, i),
@@ -83,7 +94,7 @@ pub(crate) fn slice(policies: &[Policy], names: &CedarNames) -> (ScopeIndex, Vec
             by_identity: vec![Vec::new(); index.identities.len()],
             cache: RwLock::new(HashMap::new()),
         };
-        for (scope, guards, policy) in &scoped {
+        for (scope, guards, needs, policy) in &scoped {
             if !action_may_match(policy, names.action(op)) {
                 continue;
             }
@@ -91,6 +102,7 @@ pub(crate) fn slice(policies: &[Policy], names: &CedarNames) -> (ScopeIndex, Vec
             slice.entries.push(Entry {
                 policy: (*policy).clone(),
                 guards: guards.clone(),
+                needs: *needs,
             });
             match scope {
                 Scope::Everyone => slice.base.push(at),
@@ -110,7 +122,7 @@ fn intern(map: &mut HashMap<String, u32>, name: &str) {
 
 impl ActionSlice {
     /// The policies that can apply to `facts` (whose action is this slice's).
-    pub(crate) fn select(&self, index: &ScopeIndex, facts: &RequestFacts) -> Arc<PolicySet> {
+    pub(crate) fn select(&self, index: &ScopeIndex, facts: &RequestFacts) -> Arc<Selection> {
         let mut roles: Vec<u32> = facts
             .roles
             .iter()
@@ -141,13 +153,18 @@ impl ActionSlice {
         set
     }
 
-    fn build(&self, chosen: &[u32]) -> PolicySet {
-        let policies = chosen
-            .iter()
-            .map(|&e| self.entries[e as usize].policy.clone());
+    fn build(&self, chosen: &[u32]) -> Selection {
+        let entries = || chosen.iter().map(|&e| &self.entries[e as usize]);
+        let needs = entries().fold(ContextNeeds::default(), |n, e| n.union(e.needs));
         // Ids are unique across the compiled set, so this cannot fail; if it
         // did, dropping a forbid would fail open, so take every policy.
-        PolicySet::from_policies(policies).unwrap_or_else(|_| self.everything())
+        match PolicySet::from_policies(entries().map(|e| e.policy.clone())) {
+            Ok(set) => Selection { set, needs },
+            Err(_) => Selection {
+                set: self.everything(),
+                needs: ContextNeeds::ALL,
+            },
+        }
     }
 
     fn everything(&self) -> PolicySet {
