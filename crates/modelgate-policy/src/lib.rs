@@ -15,10 +15,15 @@
 //!
 //! Speed: policies are parsed and validated once. Cedar evaluates every
 //! policy it is given and rebuilds each condition per evaluation, so each
-//! set is pre-sliced per action, and role- or identity-scoped policies are
-//! added only for principals holding that role or being that identity (the
-//! slice per combination is built once and cached). The cost of a decision
-//! therefore follows the policies that can apply, not the size of the set.
+//! decision hands it only the policies that can apply: those whose action
+//! scope names the request's action, whose role or identity scope the
+//! principal meets, and whose guards (leading comparisons of request facts
+//! with literals, see `guard`) are not false; and a context holding only
+//! the attributes those policies read. Each selection is built once and
+//! cached, as are the entities per (principal, roles, model, upstream). The
+//! cost of a decision therefore follows the policies that can apply, not the
+//! size of the set; [`CompiledPolicies::decide_unsliced`] is the reference it
+//! is tested against.
 //!
 //! Fail closed: a request whose facts Cedar cannot take, or for which a
 //! forbid fails to evaluate, is denied.
