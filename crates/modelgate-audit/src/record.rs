@@ -79,6 +79,18 @@ pub struct RequestRecord {
     /// Ids of the policies that decided.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policy_ids: Vec<String>,
+    /// The shadow policy set's decision, when it differs (`allow`, `deny`);
+    /// recorded, never enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_decision: Option<String>,
+    /// The shadow set's deciding policy ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shadow_policy_ids: Vec<String>,
+    /// The facts the decision was made on (JSON of the policy crate's
+    /// `RequestFacts`; no secret), so a candidate policy set can be replayed
+    /// against recorded traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_input: Option<String>,
     /// Screening findings: kind and count only, never the match.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<(String, u32)>,

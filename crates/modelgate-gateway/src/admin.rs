@@ -528,5 +528,6 @@ pub fn routes() -> Router<Gateway> {
         .route("/signing-keys", get(signing_keys))
         .route("/signing-keys/rotate", post(rotate_signing_key))
         .merge(crate::admin_audit::routes())
+        .merge(crate::admin_policy::routes())
         .merge(crate::admin_grants::routes())
 }

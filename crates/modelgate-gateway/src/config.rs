@@ -62,6 +62,9 @@ pub struct Config {
     /// Regions identities' data must stay in.
     #[serde(default)]
     pub residency: Vec<crate::screening::ResidencyRule>,
+    /// Cedar policies.
+    #[serde(default)]
+    pub policy: crate::policy::PolicySettings,
     /// Roles: named permissions on models, assigned standing or granted
     /// just in time.
     #[serde(default)]
@@ -355,6 +358,10 @@ pub struct UpstreamConfig {
     /// The highest data class this upstream may receive (default: any).
     #[serde(default)]
     pub max_data_class: Option<String>,
+    /// The environment the upstream belongs to (`dev`, `prod`, ...), if it
+    /// belongs to one; policies can keep environments apart.
+    #[serde(default)]
+    pub environment: Option<String>,
 }
 
 fn default_connect_timeout() -> Duration {

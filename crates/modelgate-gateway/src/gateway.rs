@@ -49,6 +49,9 @@ pub enum GatewayError {
     /// The HTTP client for issuer keys could not be built.
     #[error("issuer key fetcher: {0}")]
     Fetcher(String),
+    /// The policies could not be loaded (each problem with file and line).
+    #[error("{0}")]
+    Policy(String),
     /// Screening is misconfigured.
     #[error("screening: {0}")]
     Screen(String),
@@ -83,6 +86,7 @@ pub(crate) struct Inner {
     pub(crate) audit: Arc<AuditTrail>,
     pub(crate) screen: ScreenStage,
     pub(crate) rate_limiter: Arc<crate::ratelimit::RateLimiter>,
+    pub(crate) policy: crate::policy::PolicyStage,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -125,6 +129,8 @@ impl Gateway {
             .unwrap_or_else(|| issuer.clone());
         let screen = ScreenStage::new(&config.screen, &config.data_classes, &config.residency)
             .map_err(|(field, reason)| GatewayError::Screen(format!("{field}: {reason}")))?;
+        let policy = crate::policy::PolicyStage::new(config, screen.classes())
+            .map_err(GatewayError::Policy)?;
         let replica = config.server.replica_id.as_deref().unwrap_or("gateway");
         let audit =
             AuditTrail::start(&config.audit, &config.models, replica, &store, &kek, now).await?;
@@ -187,6 +193,7 @@ impl Gateway {
                 audit: Arc::new(audit),
                 screen,
                 rate_limiter: Arc::default(),
+                policy,
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),
@@ -288,9 +295,16 @@ impl Gateway {
             record,
         )?;
         let plan = self
-            .plan(route, &call, &body, &parts.headers, &principal, record)
+            .plan(
+                route,
+                &call,
+                &body,
+                &parts.headers,
+                &principal,
+                &entitlements,
+                record,
+            )
             .await?;
-        record.decision = Some("allow");
         record.action = Some(match plan.screening.action {
             ScreenAction::Redact => "redacted",
             ScreenAction::Reroute => "rerouted",
@@ -473,12 +487,18 @@ impl Gateway {
         let response = match self.authenticate(headers, dialect, &mut record).await {
             Err((label, error)) => self.refuse(&mut record, label, error, dialect),
             Ok(principal) => {
+                let entitlements = self.entitlements(&principal).await.ok();
                 let names: Vec<&str> = self
                     .inner
                     .routes
                     .visible(&principal)
+                    .filter(|r| only.as_deref().is_none_or(|o| o == &*r.name))
+                    .filter(|r| {
+                        entitlements
+                            .as_ref()
+                            .is_some_and(|e| self.may_list(&principal, e, r))
+                    })
                     .map(|r| &*r.name)
-                    .filter(|name| only.as_deref().is_none_or(|o| o == *name))
                     .collect();
                 match (&only, names.first()) {
                     (Some(_), None) => {

@@ -24,6 +24,7 @@
 pub mod admin;
 pub mod admin_audit;
 mod admin_grants;
+pub mod admin_policy;
 pub mod audit;
 pub mod auth;
 pub mod breaker;
@@ -39,6 +40,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod parse;
 pub mod plan;
+pub mod policy;
 pub mod ratelimit;
 pub mod record;
 pub mod routes;

@@ -12,6 +12,10 @@ use crate::gateway::{Gateway, unix_now};
 use crate::parse::ModelCall;
 use crate::record::CallRecord;
 use crate::routes::{ModelRoute, Target};
+use modelgate_identity::access::Entitlements;
+use modelgate_policy::Decision;
+
+use crate::policy::FactsBuilder;
 use crate::screening::response::ResponseStreamScreen;
 use crate::screening::{ResponseAction, ScreenAction, ScreenStage, Screening};
 
@@ -25,6 +29,10 @@ pub(crate) struct Plan<'r> {
 
 impl Gateway {
     /// Screens `body` and picks the eligible targets of `route`.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one stage's inputs, each distinct"
+    )]
     pub(crate) async fn plan<'r>(
         &self,
         route: &'r ModelRoute,
@@ -32,6 +40,7 @@ impl Gateway {
         body: &[u8],
         headers: &HeaderMap,
         principal: &Principal,
+        entitlements: &Entitlements,
         record: &mut CallRecord,
     ) -> Result<Plan<'r>, (&'static str, ApiError)> {
         let stage = &self.inner.screen;
@@ -73,7 +82,118 @@ impl Gateway {
                 .with_code("no_eligible_upstream"),
             ));
         }
+        let targets = self.decide(
+            route,
+            call,
+            principal,
+            entitlements,
+            &screening,
+            targets,
+            record,
+        )?;
         Ok(Plan { targets, screening })
+    }
+
+    /// Whether policy lets `principal` see `route` in `/v1/models`: it may
+    /// list it (`models.list`) or use it (any operation), judged with the
+    /// model's first target as the upstream.
+    pub(crate) fn may_list(
+        &self,
+        principal: &Principal,
+        entitlements: &Entitlements,
+        route: &ModelRoute,
+    ) -> bool {
+        let Some(target) = route.targets.first() else {
+            return false;
+        };
+        let now = unix_now();
+        modelgate_policy::Operation::ALL
+            .into_iter()
+            .any(|operation| {
+                let mut facts = FactsBuilder::new(
+                    principal,
+                    entitlements,
+                    operation,
+                    &route.name,
+                    None,
+                    None,
+                    now,
+                );
+                self.inner
+                    .policy
+                    .decide(facts.for_upstream(&target.upstream))
+                    .allowed
+            })
+    }
+
+    /// The decide stage: Cedar on each eligible target; keeps those it
+    /// allows. The first allowing (or, if none, the first denying) decision
+    /// goes to the record. All denied: 403 with the deciding policy's
+    /// reason and nothing else about the policy.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one stage's inputs, each distinct"
+    )]
+    fn decide<'r>(
+        &self,
+        route: &ModelRoute,
+        call: &ModelCall,
+        principal: &Principal,
+        entitlements: &Entitlements,
+        screening: &Screening,
+        targets: Vec<&'r Target>,
+        record: &mut CallRecord,
+    ) -> Result<Vec<&'r Target>, (&'static str, ApiError)> {
+        let mut facts = FactsBuilder::new(
+            principal,
+            entitlements,
+            policy_operation(call.operation),
+            &route.name,
+            call.max_tokens,
+            Some(screening),
+            unix_now(),
+        );
+        let mut allowed = Vec::with_capacity(targets.len());
+        let mut first_denial: Option<(Decision, String)> = None;
+        for target in targets {
+            let input = facts.for_upstream(&target.upstream);
+            let decision = self.inner.policy.decide(input);
+            if let Some(shadow) = &decision.shadow
+                && record.shadow.is_none()
+            {
+                record.shadow = Some((
+                    if shadow.allowed { "allow" } else { "deny" },
+                    shadow.policy_ids.clone(),
+                ));
+            }
+            if decision.allowed {
+                if allowed.is_empty() {
+                    record.policy_ids.clone_from(&decision.policy_ids);
+                    record.policy_input = serde_json::to_string(input).ok();
+                }
+                allowed.push(target);
+            } else if first_denial.is_none() {
+                first_denial = Some((decision, serde_json::to_string(input).unwrap_or_default()));
+            }
+        }
+        if !allowed.is_empty() {
+            record.decision = Some("allow");
+            return Ok(allowed);
+        }
+        let Some((denial, input)) = first_denial else {
+            return Ok(allowed);
+        };
+        record.decision = Some("deny");
+        record.action = Some("denied");
+        record.policy_ids = denial.policy_ids;
+        record.policy_input = Some(input);
+        let reason = denial
+            .reason
+            .unwrap_or_else(|| "denied by policy".to_owned());
+        Err((
+            "policy_denied",
+            ApiError::new(ErrorKind::PermissionDenied, reason).with_code("policy_denied"),
+        ))
     }
 
     /// Screens a complete response (caller's dialect) as `[screen]
@@ -145,5 +265,16 @@ impl Gateway {
                 Err(e) => tracing::error!(error = %e, "could not revoke a leaked key"),
             }
         }
+    }
+}
+
+/// The policy schema's name of an operation.
+pub fn policy_operation(operation: crate::parse::Operation) -> modelgate_policy::Operation {
+    use crate::parse::Operation as Op;
+    match operation {
+        Op::ChatCompletions => modelgate_policy::Operation::Chat,
+        Op::Completions => modelgate_policy::Operation::Completions,
+        Op::Embeddings => modelgate_policy::Operation::Embeddings,
+        Op::Messages => modelgate_policy::Operation::Messages,
     }
 }

@@ -84,6 +84,10 @@ pub struct CallRecord {
     pub decision: Option<&'static str>,
     /// Ids of the policies that decided.
     pub policy_ids: Vec<String>,
+    /// The shadow set's differing decision and its policy ids.
+    pub shadow: Option<(&'static str, Vec<String>)>,
+    /// The decision's facts, as JSON (for replay).
+    pub policy_input: Option<String>,
     /// Screening findings: kind and count.
     pub findings: Vec<(String, u32)>,
     /// Findings in the response: kind and count.
@@ -131,6 +135,8 @@ impl CallRecord {
             data_class: None,
             decision: None,
             policy_ids: Vec::new(),
+            shadow: None,
+            policy_input: None,
             findings: Vec::new(),
             response_findings: Vec::new(),
             action: None,
@@ -177,6 +183,17 @@ impl CallRecord {
             data_class: self.data_class.clone(),
             decision: self.decision.map(str::to_owned),
             policy_ids: self.policy_ids.clone(),
+            shadow_decision: self.shadow.as_ref().map(|(d, _)| (*d).to_owned()),
+            shadow_policy_ids: self
+                .shadow
+                .as_ref()
+                .map(|(_, ids)| ids.clone())
+                .unwrap_or_default(),
+            policy_input: if phase == Some("complete") {
+                None
+            } else {
+                self.policy_input.clone()
+            },
             findings: self.findings.clone(),
             response_findings: if done {
                 self.response_findings.clone()

@@ -87,6 +87,8 @@ pub struct Upstream {
     pub breaker: Breaker,
     /// The highest data class it may receive (`None`: any).
     pub max_data_class: Option<String>,
+    /// The environment it belongs to, if any.
+    pub environment: Option<String>,
     base: BaseUrl,
     auth: Option<(HeaderName, HeaderValue)>,
     secret: Option<SecretValue>,
@@ -198,6 +200,7 @@ impl Upstream {
             idle_timeout: config.idle_timeout,
             breaker: Breaker::new(breaker.failure_threshold, breaker.cooldown),
             max_data_class: config.max_data_class.clone(),
+            environment: config.environment.clone(),
             base,
             auth,
             secret,

@@ -60,6 +60,51 @@ pub enum Command {
     /// The tamper-evident audit log: search, export, verify, hash, prune.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Cedar policies: schema, built-in set, checks, tests, replay.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `modelgate policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the Cedar schema policies are validated against.
+    Schema,
+    /// Print the policy set: built-in baseline and role policies, then the
+    /// configured files.
+    Show {
+        /// Only the built-in and role policies.
+        #[arg(long)]
+        builtin: bool,
+    },
+    /// Validate a policy directory (default: `policy.dir`) against the
+    /// schema; problems name file and line. Exits non-zero on any.
+    Check {
+        /// The directory.
+        dir: Option<PathBuf>,
+    },
+    /// Run policy test files (request -> expected decision) against a policy
+    /// directory; exits non-zero on any mismatch (for CI).
+    Test {
+        /// Test files (`*.test.toml`).
+        files: Vec<PathBuf>,
+        /// Policy directory (default: `policy.dir`).
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Evaluate the requests recorded in the audit log against a candidate
+    /// policy directory and list every decision that would change.
+    Replay {
+        /// The candidate policy directory.
+        #[arg(long)]
+        policies: PathBuf,
+        /// From this time (RFC 3339, unix seconds, or a duration ago).
+        #[arg(long)]
+        since: Option<String>,
+        /// Until this time.
+        #[arg(long)]
+        until: Option<String>,
+    },
 }
 
 /// `modelgate audit ...`.

@@ -86,6 +86,10 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let config = load_config(&cli.config)?;
             crate::credentials::issuer_command(&config, command)
         }
+        Command::Policy(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::policy::policy_command(&config, command).await
+        }
         Command::Audit(command) => {
             let config = load_config_or_default(&cli.config)?;
             crate::audit::audit_command(&config, command).await

@@ -79,6 +79,7 @@ pub async fn run(
     let sync = gateway.spawn_state_sync();
     let pruner = gateway.audit().spawn_pruner();
     let _file_limit = ignore_file_size_signal();
+    let _hangup = reload_policies_on_sighup(gateway.clone());
     let audit = gateway.audit().clone();
     gateway.serve(listener, shutdown_signal()).await;
     flusher.abort();
@@ -87,6 +88,28 @@ pub async fn run(
     audit.close().await;
     tracing::info!("modelgate stopped");
     Ok(())
+}
+
+/// SIGHUP re-reads the policy directory; a set with problems is rejected
+/// and the active one keeps enforcing.
+fn reload_policies_on_sighup(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        let kind = tokio::signal::unix::SignalKind::hangup();
+        match tokio::signal::unix::signal(kind) {
+            Ok(mut signal) => Some(tokio::spawn(async move {
+                while signal.recv().await.is_some() {
+                    let _ = gateway.reload_policies("signal:SIGHUP").await;
+                }
+            })),
+            Err(_) => None,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = gateway;
+        None
+    }
 }
 
 /// A write past the process's file-size limit must fail that write (the

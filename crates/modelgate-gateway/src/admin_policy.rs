@@ -1,0 +1,64 @@
+//! `/admin/v1/policies`: the active Cedar policy set, and its reload.
+//! Global admins only.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::{HeaderMap, StatusCode};
+use serde_json::json;
+
+use crate::admin::{authorize, error};
+use crate::gateway::{Gateway, json_response};
+
+fn global_required() -> Response {
+    error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "policies need the global admin role",
+    )
+}
+
+async fn show(State(g): State<Gateway>, headers: HeaderMap) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        if !admin.scope.is_global() {
+            return Err(global_required());
+        }
+        Ok(json_response(g.policy_summary()))
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+async fn reload(State(g): State<Gateway>, headers: HeaderMap) -> Response {
+    let run = async {
+        let admin = authorize(&g, &headers).await?;
+        if !admin.scope.is_global() {
+            return Err(global_required());
+        }
+        match g.reload_policies(&admin.principal.identity_name).await {
+            Ok(load) => Ok(json_response(json!({
+                "status": "loaded", "files": load.files, "policies": load.policies,
+            }))),
+            Err(problems) => {
+                let mut response = json_response(json!({
+                    "error": {
+                        "code": "invalid_policies",
+                        "message": "the policy set was rejected; the previous set stays active",
+                        "problems": problems.lines().collect::<Vec<_>>(),
+                    }
+                }));
+                *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                Ok(response)
+            }
+        }
+    };
+    run.await.unwrap_or_else(|r| r)
+}
+
+/// The policy routes, mounted under `/admin/v1`.
+pub fn routes() -> Router<Gateway> {
+    Router::new()
+        .route("/policies", get(show))
+        .route("/policies/reload", post(reload))
+}
