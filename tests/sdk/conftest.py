@@ -92,6 +92,16 @@ region = "local"
 isolation = "technical"
 
 [[upstreams]]
+name = "hosted-retaining"
+kind = "openai"
+base_url = "{mock.url}/v1"
+credential = "env:MG_TEST_UPSTREAM_KEY"
+deployment = "hosted"
+region = "us"
+retention_days = 30
+isolation = "contractual"
+
+[[upstreams]]
 name = "local-anthropic"
 kind = "anthropic"
 base_url = "{mock.url}"
@@ -119,6 +129,14 @@ targets = [{{ upstream = "local-anthropic", model = "demo-chat" }}]
 [[models]]
 name = "demo-embed"
 targets = [{{ upstream = "local-openai", model = "demo-embed" }}]
+
+# The example policies deny a prod identity's data to a hosted upstream.
+[[models]]
+name = "hosted-chat"
+targets = [{{ upstream = "hosted-retaining", model = "demo-chat" }}]
+
+[policy]
+dir = "{ROOT / 'examples' / 'policies'}"
 
 [[models]]
 name = "staging-only"

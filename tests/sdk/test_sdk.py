@@ -97,3 +97,17 @@ def test_no_secret_in_gateway_logs(gateway, openai_client):
     openai_client.chat.completions.create(model="demo-chat", messages=PROMPT)
     logs = "".join(gateway.logs)
     assert gateway.key not in logs and UPSTREAM_CANARY not in logs
+
+
+def test_policy_denial_reaches_the_sdk_with_its_reason(openai_client, anthropic_client):
+    # Two example forbids apply (prod data, and a hosted upstream that
+    # retains prompts); the caller reads the reason of the deciding one.
+    reasons = ("production data above public may only go to self-hosted upstreams",
+               "hosted upstreams that retain prompts may only receive public data")
+    with pytest.raises(openai.PermissionDeniedError) as denied:
+        openai_client.chat.completions.create(model="hosted-chat", messages=PROMPT)
+    assert denied.value.status_code == 403
+    assert any(r in denied.value.message for r in reasons), denied.value.message
+    with pytest.raises(anthropic.PermissionDeniedError) as denied:
+        anthropic_client.messages.create(model="hosted-chat", max_tokens=32, messages=PROMPT)
+    assert any(r in str(denied.value) for r in reasons)

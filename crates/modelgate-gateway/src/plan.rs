@@ -107,6 +107,15 @@ impl Gateway {
             return false;
         };
         let now = unix_now();
+        // No prompt yet: the identity's default class stands for its data.
+        let stated = Screening {
+            class: self
+                .inner
+                .screen
+                .classes()
+                .for_environment(&principal.environment),
+            ..Screening::default()
+        };
         modelgate_policy::Operation::ALL
             .into_iter()
             .any(|operation| {
@@ -116,7 +125,7 @@ impl Gateway {
                     operation,
                     &route.name,
                     None,
-                    None,
+                    Some(&stated),
                     now,
                 );
                 self.inner
