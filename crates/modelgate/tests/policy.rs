@@ -34,44 +34,6 @@ fn model(name: &str, upstream: &str, upstream_model: &str) -> String {
     )
 }
 
-/// Creates an identity through the CLI and returns a fresh key for it.
-fn identity(gw: &TestGateway, name: &str, kind: &str, environment: &str) -> String {
-    let out = gw.cli(&[
-        "identity",
-        "create",
-        "--name",
-        name,
-        "--kind",
-        kind,
-        "--owner",
-        "team@example.com",
-        "--environment",
-        environment,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = gw.cli(&[
-        "key",
-        "create",
-        "--identity",
-        name,
-        "--expires-in",
-        "1h",
-        "--format",
-        "json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let issued: Value = serde_json::from_slice(&out.stdout).unwrap();
-    issued["key"].as_str().unwrap().to_owned()
-}
-
 async fn post(
     gw: &TestGateway,
     key: &str,
@@ -136,9 +98,9 @@ async fn each_example_policy_denies_through_the_live_gateway() {
     .concat();
     let gw = TestGateway::start(&config).await;
     let app = gw.key.clone(); // prod service
-    let dev = identity(&gw, "dev-svc", "service", "dev");
-    let ci = identity(&gw, "ci-job", "ci_job", "dev");
-    let bot = identity(&gw, "bot", "agent", "dev");
+    let dev = gw.new_identity("dev-svc", "service", "dev");
+    let ci = gw.new_identity("ci-job", "ci_job", "dev");
+    let bot = gw.new_identity("bot", "agent", "dev");
 
     // Allowed: prod data to the self-hosted prod upstream.
     assert_eq!(
@@ -403,7 +365,7 @@ jit_only = true
     ]
     .concat();
     let gw = TestGateway::start(&config).await;
-    identity(&gw, "approver-1", "service", "prod");
+    gw.new_identity("approver-1", "service", "prod");
     let ok = |args: &[&str]| {
         let out = gw.cli(args);
         assert!(

@@ -242,31 +242,8 @@ async fn data_classes_and_residency_limit_the_targets() {
     assert!(r.text().contains("regions"));
 
     // An identity whose data must stay in eu-west goes to the local target.
-    let out = w.gw.cli(&[
-        "identity",
-        "create",
-        "--name",
-        "eu-app",
-        "--kind",
-        "service",
-        "--owner",
-        "eu-team@example.com",
-        "--environment",
-        "prod",
-    ]);
-    assert!(out.status.success());
-    let out = w.gw.cli(&[
-        "key",
-        "create",
-        "--identity",
-        "eu-app",
-        "--expires-in",
-        "1h",
-        "--format",
-        "json",
-    ]);
-    let key: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let key = key["key"].as_str().unwrap();
+    let key = w.gw.new_identity("eu-app", "service", "prod");
+    let key = key.as_str();
     let before = (w.hosted.requests().len(), w.local.requests().len());
     let r = call(
         "POST",
@@ -288,31 +265,7 @@ async fn data_classes_and_residency_limit_the_targets() {
 #[tokio::test]
 async fn a_leaked_gateway_key_is_revoked_at_once() {
     let w = world().await;
-    let out = w.gw.cli(&[
-        "identity",
-        "create",
-        "--name",
-        "victim",
-        "--kind",
-        "service",
-        "--owner",
-        "team-v@example.com",
-        "--environment",
-        "prod",
-    ]);
-    assert!(out.status.success());
-    let out = w.gw.cli(&[
-        "key",
-        "create",
-        "--identity",
-        "victim",
-        "--expires-in",
-        "1h",
-        "--format",
-        "json",
-    ]);
-    let issued: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let leaked = issued["key"].as_str().unwrap().to_owned();
+    let leaked = w.gw.new_identity("victim", "service", "prod");
     let victim = |model: &str| {
         let url = w.gw.url("/v1/chat/completions");
         let leaked = leaked.clone();

@@ -156,6 +156,45 @@ impl TestGateway {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Creates identity `name` through the CLI (owner
+    /// `team@example.com`) and returns a fresh one-hour key for it.
+    pub fn new_identity(&self, name: &str, kind: &str, environment: &str) -> String {
+        let out = self.cli(&[
+            "identity",
+            "create",
+            "--name",
+            name,
+            "--kind",
+            kind,
+            "--owner",
+            "team@example.com",
+            "--environment",
+            environment,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = self.cli(&[
+            "key",
+            "create",
+            "--identity",
+            name,
+            "--expires-in",
+            "1h",
+            "--format",
+            "json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let issued: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        issued["key"].as_str().unwrap().to_owned()
+    }
+
     /// The gateway's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
