@@ -486,3 +486,124 @@ jit_only = true
     }
     assert!(refused, "revoked");
 }
+
+#[tokio::test]
+async fn shadow_differences_are_recorded_and_replay_lists_changed_decisions() {
+    let mock = MockUpstream::start().await.unwrap();
+    let candidate = tempfile::tempdir().unwrap();
+    std::fs::write(
+        candidate.path().join("candidate.cedar"),
+        "@id(\"close-chat\")\n@reason(\"chat is closed in the candidate set\")\nforbid (principal, action, resource == Model::\"chat\");\n",
+    )
+    .unwrap();
+    let config = [
+        upstream(
+            "u",
+            &mock,
+            "deployment = \"self_hosted\"\nisolation = \"technical\"",
+        ),
+        model("chat", "u", "demo-chat"),
+        model("other", "u", "demo-chat"),
+        format!(
+            "[policy]\nshadow_dir = \"{}\"\n",
+            candidate.path().display()
+        ),
+    ]
+    .concat();
+    let gw = TestGateway::start(&config).await;
+    // The shadow set is evaluated, never enforced.
+    assert_eq!(
+        gw.openai("/v1/chat/completions", &chat_to("chat", "hi"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        gw.openai("/v1/chat/completions", &chat_to("other", "hi"))
+            .await
+            .status,
+        200
+    );
+    let out = gw.cli(&["audit", "search", "--model", "chat", "--format", "json"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"shadow_decision\":\"deny\""), "{text}");
+    assert!(text.contains("close-chat"));
+    let out = gw.cli(&["audit", "search", "--model", "other", "--format", "json"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("shadow_decision"));
+
+    // Replay: the recorded allow for `chat` would become a deny; `other` stays.
+    let out = gw.cli(&[
+        "policy",
+        "replay",
+        "--policies",
+        candidate.path().to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("1 would change"), "{report}");
+    assert!(
+        report.contains("allow -> deny (chat is closed in the candidate set)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn policy_test_files_run_from_the_cli_and_fail_on_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("modelgate.toml");
+    std::fs::write(&config, "").unwrap();
+    let examples = examples_dir();
+    let files: Vec<String> = std::fs::read_dir(&examples)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".test.toml"))
+        .collect();
+    assert_eq!(files.len(), 6);
+    let mut args = vec!["policy", "test", "--policies", examples.as_str()];
+    args.extend(files.iter().map(String::as_str));
+    let out = cli_at(&config, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A case that expects the wrong decision fails the run.
+    let wrong = dir.path().join("wrong.test.toml");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let flipped = if text.contains("expect = \"deny\"") {
+        text.replacen("expect = \"deny\"", "expect = \"allow\"", 1)
+    } else {
+        text.replacen("expect = \"allow\"", "expect = \"deny\"", 1)
+    };
+    std::fs::write(&wrong, flipped).unwrap();
+    let out = cli_at(
+        &config,
+        &[
+            "policy",
+            "test",
+            "--policies",
+            &examples,
+            wrong.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    // And a malformed policy directory is reported with file and line.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("x.cedar"),
+        "permit(principal, action, resource)\n  when { context.nope };\n",
+    )
+    .unwrap();
+    let out = cli_at(&config, &["policy", "check", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("x.cedar:2:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
