@@ -364,16 +364,16 @@ async fn sigkill_under_load_loses_no_answered_request() {
 #[tokio::test]
 async fn an_unwritable_sink_fails_closed_and_recovers() {
     let mock = MockUpstream::start().await.unwrap();
-    let mut gw = TestGateway::start(&config(
-        &mock,
-        "[audit]\nstore = false\n[audit.file]\ndir = \"AUDIT_DIR\"\n",
-    ))
-    .await;
-    // The harness's config names the directory by placeholder: point it at
-    // the gateway's temp dir and restart on it.
+    let mut gw = TestGateway::start(&config(&mock, "")).await;
+    // Now make a JSON-lines file in the gateway's temp dir the only
+    // (required) sink, and restart on it.
     let dir = gw.dir.path().join("audit");
-    let text = std::fs::read_to_string(&gw.config).unwrap();
-    std::fs::write(&gw.config, text.replace("AUDIT_DIR", dir.to_str().unwrap())).unwrap();
+    let mut text = std::fs::read_to_string(&gw.config).unwrap();
+    text.push_str(&format!(
+        "\n[audit]\nstore = false\n[audit.file]\ndir = \"{}\"\n",
+        dir.display()
+    ));
+    std::fs::write(&gw.config, text).unwrap();
     gw.kill9();
     gw.restart();
 
