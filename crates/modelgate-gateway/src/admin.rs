@@ -529,4 +529,5 @@ pub fn routes() -> Router<Gateway> {
         .route("/signing-keys/rotate", post(rotate_signing_key))
         .merge(crate::admin_audit::routes())
         .merge(crate::admin_grants::routes())
+        .merge(crate::admin_posture::routes())
 }

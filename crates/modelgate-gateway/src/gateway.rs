@@ -82,6 +82,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) audit: Arc<AuditTrail>,
     pub(crate) screen: ScreenStage,
+    pub(crate) posture: crate::posture_state::PostureContext,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -185,6 +186,7 @@ impl Gateway {
                 metrics: Arc::new(Metrics::new()),
                 audit: Arc::new(audit),
                 screen,
+                posture: crate::posture_state::PostureContext::from_config(config),
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),

@@ -24,6 +24,7 @@
 pub mod admin;
 pub mod admin_audit;
 mod admin_grants;
+mod admin_posture;
 pub mod audit;
 pub mod auth;
 pub mod breaker;
@@ -38,6 +39,9 @@ pub mod metrics;
 pub mod oauth;
 pub mod parse;
 pub mod plan;
+pub mod posture_review;
+pub mod posture_state;
+mod posture_usage;
 pub mod record;
 pub mod routes;
 pub mod screening;
