@@ -9,6 +9,7 @@ mod credentials;
 mod dev;
 mod grants;
 mod manage;
+mod posture;
 mod serve;
 
 use std::process::ExitCode;

@@ -1,0 +1,500 @@
+//! Posture from live state through the real binary: readiness (CLI and
+//! the request path under `require_readiness`), the inventory, the posture
+//! report in three formats, access reviews (CLI and admin API, audited),
+//! and the assessment.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+const PARTIAL_OWNERSHIP: &str = "environment = \"prod\"\nownership = { patching = \"ops@example.com\", offboarding = \"ops@example.com\", rotation_days = 30 }";
+const FULL_OWNERSHIP: &str = "environment = \"prod\"\nownership = { patching = \"ops@example.com\", incident_response = \"secops@example.com\", offboarding = \"ops@example.com\", rotation_days = 30 }";
+
+fn model_route() -> &'static str {
+    "\n[[models]]\nname = \"m\"\ntargets = [\n  { upstream = \"u-openai\", model = \"demo-chat\" },\n  \
+     { upstream = \"u-anthropic\", model = \"demo-chat\" },\n]\n"
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+#[tokio::test]
+async fn missing_owner_fails_readiness_and_refuses_routing_until_fixed() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = format!(
+        "{}{}\n[posture]\nrequire_readiness = true\n",
+        upstreams_on(&mock, "u", PARTIAL_OWNERSHIP),
+        model_route()
+    );
+    let mut gw = TestGateway::start(&config).await;
+
+    let out = gw.cli(&["readiness"]);
+    assert!(!out.status.success(), "a gap must fail readiness");
+    let table = stdout(&out);
+    assert!(
+        table.contains("u-openai") && table.contains("u-anthropic"),
+        "{table}"
+    );
+    assert!(table.contains("ownership.incident_response"), "{table}");
+    assert!(!table.contains("ownership.patching"), "{table}");
+    assert!(
+        stderr(&out).contains("refuses to route"),
+        "{}",
+        stderr(&out)
+    );
+    let out = gw.cli(&["readiness", "--format", "json"]);
+    assert!(!out.status.success());
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["ready"], false);
+    assert_eq!(json["gaps"].as_array().unwrap().len(), 2);
+    assert_eq!(json["gaps"][0]["kind"], "incident_owner");
+
+    // OpenAI dialect: 403 with the code and the reason.
+    let refused = gw.openai("/v1/chat/completions", &chat("m", false)).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let body = refused.json();
+    assert_eq!(body["error"]["code"], "no_eligible_upstream");
+    assert_eq!(body["error"]["type"], "permission_error");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not ready"), "{message}");
+    assert!(message.contains("incident-response owner"), "{message}");
+    // Anthropic dialect: its error shape, same reason.
+    let refused = gw.anthropic(&messages("m", false)).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let body = refused.json();
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "permission_error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("incident-response owner"),
+        "{body}"
+    );
+    // Streamed requests are refused before anything is forwarded too.
+    let refused = gw.openai("/v1/chat/completions", &chat("m", true)).await;
+    assert_eq!(refused.status, 403);
+    assert!(mock.requests().is_empty(), "nothing reached the upstream");
+
+    // The refusal is in the audit log with its reason.
+    let out = ok(gw.cli(&["audit", "search", "--kind", "request", "--format", "json"]));
+    assert!(out.contains("no_eligible_upstream"), "{out}");
+
+    // Once every owner is named, the same calls are served.
+    let text = std::fs::read_to_string(&gw.config).unwrap();
+    std::fs::write(&gw.config, text.replace(PARTIAL_OWNERSHIP, FULL_OWNERSHIP)).unwrap();
+    let out = ok(gw.cli(&["readiness"]));
+    assert!(out.contains("all 2 upstreams are ready"), "{out}");
+    gw.terminate();
+    gw.restart();
+    let served = gw.openai("/v1/chat/completions", &chat("m", false)).await;
+    assert_eq!(served.status, 200, "{}", served.text());
+    let served = gw.anthropic(&messages("m", false)).await;
+    assert_eq!(served.status, 200, "{}", served.text());
+    assert_eq!(mock.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn readiness_is_reported_but_not_enforced_by_default() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = format!("{}{}", upstreams_on(&mock, "u", ""), model_route());
+    let gw = TestGateway::start(&config).await;
+    let out = gw.cli(&["readiness"]);
+    assert!(!out.status.success());
+    assert!(!stderr(&out).contains("refuses to route"));
+    let served = gw.openai("/v1/chat/completions", &chat("m", false)).await;
+    assert_eq!(served.status, 200, "{}", served.text());
+    let admin = bootstrap_admin(&gw);
+    let reply = admin_call(&gw, &admin, "GET", "/admin/v1/readiness", "").await;
+    assert_eq!(reply.status, 200);
+    let json = reply.json();
+    assert_eq!(json["ready"], false);
+    assert_eq!(json["require_readiness"], false);
+    assert_eq!(json["gaps"].as_array().unwrap().len(), 8);
+}
+
+/// The inventory row of `name`, once the audit log shows an upstream used.
+async fn inventory_row(gw: &TestGateway, name: &str) -> Value {
+    for _ in 0..50 {
+        let out = ok(gw.cli(&["inventory", "--format", "json"]));
+        let rows: Value = serde_json::from_str(&out).unwrap();
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap();
+        if !row["upstreams_used"].as_array().unwrap().is_empty() {
+            return row;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the inventory never showed an upstream used by {name}");
+}
+
+#[tokio::test]
+async fn inventory_and_report_come_from_the_live_store() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = format!(
+        "{}{}",
+        upstreams_on(&mock, "u", FULL_OWNERSHIP),
+        model_route()
+    );
+    let gw = TestGateway::start(&config).await;
+    let before = ok(gw.cli(&["inventory", "--format", "json"]));
+    let rows: Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(rows[0]["name"], "app");
+    assert!(rows[0]["upstreams_used"].as_array().unwrap().is_empty());
+    assert!(rows[0]["last_activity_at"].is_null());
+
+    let served = gw.openai("/v1/chat/completions", &chat("m", false)).await;
+    assert_eq!(served.status, 200, "{}", served.text());
+
+    let row = inventory_row(&gw, "app").await;
+    assert_eq!(row["owner"], "team-a@example.com");
+    assert_eq!(row["kind"], "service");
+    assert_eq!(row["environment"], "prod");
+    assert_eq!(row["status"], "active");
+    assert_eq!(row["upstreams_used"], serde_json::json!(["u-openai"]));
+    assert!(row["last_activity_at"].as_i64().unwrap() > 0);
+    let credentials = row["credentials"].as_array().unwrap();
+    assert_eq!(credentials.len(), 1);
+    let key_id = credentials[0]["id"].as_str().unwrap().to_owned();
+    assert!(key_id.starts_with("key_"), "{key_id}");
+    assert_eq!(credentials[0]["type"], "api_key");
+    assert_eq!(credentials[0]["live"], true);
+    assert!(credentials[0]["expires_at"].as_i64().is_some());
+    assert!(!row.to_string().contains(&gw.key), "no key value");
+
+    let table = ok(gw.cli(&["inventory"]));
+    assert!(table.lines().next().unwrap().contains("NAME"), "{table}");
+    assert!(
+        table.contains("app") && table.contains("u-openai"),
+        "{table}"
+    );
+    let csv = ok(gw.cli(&["inventory", "--format", "csv"]));
+    assert!(csv.lines().count() >= 2 && csv.contains(&key_id), "{csv}");
+    let out = gw.cli(&["inventory", "--window", "soon"]);
+    assert!(!out.status.success() && stderr(&out).contains("--window"));
+
+    // The report: the key is used on model routes (NHI4), in all formats.
+    let json = ok(gw.cli(&["posture", "report", "--format", "json"]));
+    let report: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["items"].as_array().unwrap().len(), 10);
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == format!("nhi4.key_on_data_plane:{key_id}"))
+        .unwrap_or_else(|| panic!("no NHI4 finding for the key: {json}"));
+    assert!(
+        finding["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("modelgate key rotate")
+    );
+    assert!(report["readiness"].as_array().unwrap().is_empty());
+    let md = ok(gw.cli(&["posture", "report", "--format", "md"]));
+    assert!(md.starts_with("# modelgate posture report"), "{md}");
+    assert!(
+        md.contains("of app is sent to model routes") && md.contains("NHI10"),
+        "{md}"
+    );
+    let file = gw.dir.path().join("report.html");
+    ok(gw.cli(&[
+        "posture",
+        "report",
+        "--format",
+        "html",
+        "--out",
+        file.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.contains("default-src 'none'") && html.contains(&key_id));
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
+    let out = gw.cli(&["posture", "report", "--format", "pdf"]);
+    assert!(!out.status.success());
+
+    // The admin API serves the same, and an owner-scoped admin sees only
+    // its own identities.
+    let admin = bootstrap_admin(&gw);
+    let reply = admin_call(&gw, &admin, "GET", "/admin/v1/inventory", "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let names: Vec<String> = reply.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"app".to_owned()), "{names:?}");
+    let reply = admin_call(&gw, &admin, "GET", "/admin/v1/inventory?format=csv", "").await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let reply = admin_call(&gw, &admin, "GET", "/admin/v1/inventory?format=xml", "").await;
+    assert_eq!(reply.status, 400);
+    let reply = admin_call(
+        &gw,
+        &admin,
+        "GET",
+        "/admin/v1/posture/report?format=html",
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    assert!(reply.text().contains(&key_id));
+    let reply = admin_call(&gw, &admin, "GET", "/admin/v1/posture/report?window=1s", "").await;
+    assert_eq!(reply.status, 200);
+    let reply = admin_call(
+        &gw,
+        &admin,
+        "GET",
+        "/admin/v1/posture/report?window=999d",
+        "",
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    let reply = admin_call(&gw, &gw.key, "GET", "/admin/v1/inventory", "").await;
+    assert_eq!(reply.status, 403, "not an admin");
+}
+
+const ROLES: &str = "\n[[roles]]\nname = \"reader\"\nmodels = [\"m\"]\nactions = [\"chat\"]\n\n\
+                     [[roles]]\nname = \"writer\"\nmodels = [\"m\"]\nactions = [\"chat\", \"messages\"]\n";
+
+#[tokio::test]
+async fn reviews_revoke_roles_and_are_audited() {
+    let mock = MockUpstream::start().await.unwrap();
+    let config = format!(
+        "{}{}{ROLES}",
+        upstreams_on(&mock, "u", FULL_OWNERSHIP),
+        model_route()
+    );
+    let gw = TestGateway::start(&config).await;
+    for role in ["reader", "writer"] {
+        ok(gw.cli(&[
+            "role",
+            "assign",
+            "--identity",
+            "app",
+            "--role",
+            role,
+            "--by",
+            "team-a@example.com",
+        ]));
+    }
+    let out = ok(gw.cli(&["review", "start", "--due", "7d"]));
+    assert!(out.contains("with 2 items"), "{out}");
+    let reviews: Value =
+        serde_json::from_str(&ok(gw.cli(&["review", "list", "--format", "json"]))).unwrap();
+    let review = &reviews[0];
+    let review_id = review["id"].as_str().unwrap().to_owned();
+    let items = review["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert!(items.iter().all(|i| i["owner"] == "team-a@example.com"));
+    let reader = items.iter().find(|i| i["entitlement"] == "reader").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let writer = items.iter().find(|i| i["entitlement"] == "writer").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Only the owner answers; the answer needs a decision.
+    let out = gw.cli(&[
+        "review", "answer", &review_id, &reader, "--revoke", "--by", "mallory",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not the owner"), "{}", stderr(&out));
+    let out = gw.cli(&[
+        "review",
+        "answer",
+        &review_id,
+        &reader,
+        "--by",
+        "team-a@example.com",
+    ]);
+    assert!(!out.status.success(), "a decision is required");
+    let out = gw.cli(&[
+        "review", "answer", &review_id, "nope", "--keep", "--by", "x",
+    ]);
+    assert!(!out.status.success());
+
+    let out = ok(gw.cli(&[
+        "review",
+        "answer",
+        &review_id,
+        &reader,
+        "--revoke",
+        "--by",
+        "team-a@example.com",
+    ]));
+    assert!(out.contains("revoke reader of app"), "{out}");
+    let roles: Value = serde_json::from_str(&ok(gw.cli(&[
+        "role",
+        "show",
+        "--identity",
+        "app",
+        "--format",
+        "json",
+    ])))
+    .unwrap();
+    let held: Vec<&str> = roles["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        held,
+        ["writer"],
+        "the revoked role is gone, the other stays"
+    );
+    let out = gw.cli(&[
+        "review",
+        "answer",
+        &review_id,
+        &reader,
+        "--keep",
+        "--by",
+        "team-a@example.com",
+    ]);
+    assert!(!out.status.success(), "each item is answered once");
+
+    // The admin API answers the other item for its owner.
+    let admin = bootstrap_admin(&gw);
+    let path = format!("/admin/v1/reviews/{review_id}/items/{writer}");
+    let reply = admin_call(&gw, &admin, "POST", &path, r#"{"decision":"maybe"}"#).await;
+    assert_eq!(reply.status, 400);
+    let reply = admin_call(&gw, &admin, "POST", &path, r#"{"decision":"keep"}"#).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.json()["item"]["answer"]["reviewer"],
+        "team-a@example.com"
+    );
+    let reply = admin_call(&gw, &admin, "GET", "/admin/v1/reviews", "").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["data"][0]["pending"], 0);
+    let reply = admin_call(
+        &gw,
+        &admin,
+        "POST",
+        "/admin/v1/reviews/review-1/items/x",
+        r#"{"decision":"keep"}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 404);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let reply = admin_call(&gw, &admin, "POST", "/admin/v1/reviews", r#"{"due":"1d"}"#).await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    assert_eq!(
+        reply.json()["items"].as_array().unwrap().len(),
+        1,
+        "writer only"
+    );
+
+    // Every start and answer is in the audit log.
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        let out = ok(gw.cli(&["audit", "search", "--kind", "control", "--format", "json"]));
+        events = out
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap()["event"]["control"].clone())
+            .filter(|e| {
+                e["action"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("review."))
+            })
+            .collect();
+        if events.len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let find = |action: &str, outcome: &str| {
+        events
+            .iter()
+            .filter(|e| e["action"] == action && e["outcome"] == outcome)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let started = find("review.start", "ok");
+    assert_eq!(started.len(), 2, "{events:?}");
+    assert_eq!(started[0]["target"], review_id.as_str());
+    assert_eq!(started[0]["detail"]["items"], "2");
+    let answered = find("review.answer", "ok");
+    assert_eq!(answered.len(), 2, "{events:?}");
+    assert_eq!(answered[0]["detail"]["decision"], "revoke");
+    assert_eq!(answered[0]["detail"]["applied"], "role.unassign reader");
+    assert_eq!(answered[0]["detail"]["by"], "team-a@example.com");
+    assert_eq!(answered[1]["detail"]["decision"], "keep");
+    assert_eq!(answered[1]["actor"], "modelgate-admin");
+    assert!(
+        find("review.answer", "failed").len() >= 2,
+        "refused answers are recorded as failed: {events:?}"
+    );
+}
+
+#[test]
+fn assess_recommends_with_reasons_and_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("none.toml");
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/requirements.toml");
+    let example = example.to_str().unwrap();
+    let text = ok(cli_at(&config, &["assess", example]));
+    assert!(text.starts_with("recommendation: hybrid"), "{text}");
+    assert!(
+        text.contains("reasons:") && text.contains("residual risks:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[[upstreams]]") && text.contains("ownership"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_str(&ok(cli_at(
+        &config,
+        &["assess", example, "--format", "json"],
+    )))
+    .unwrap();
+    assert_eq!(json["recommendation"], "hybrid");
+    assert!(!json["reasons"].as_array().unwrap().is_empty());
+    assert!(json["config"].as_str().unwrap().contains("[[models]]"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[workload]\nname = \"x\"\n").unwrap();
+    let out = cli_at(&config, &["assess", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let out = cli_at(&config, &["assess"]);
+    assert!(!out.status.success(), "no file and no terminal");
+    assert!(
+        stderr(&out).contains("requirements file"),
+        "{}",
+        stderr(&out)
+    );
+}
