@@ -291,7 +291,7 @@ pub async fn build_snapshot(
                 credential_type: CredentialType::AccessToken,
                 created_at: token.issued_at,
                 expires_at: Some(token.expires_at),
-                last_used_at: None,
+                last_used_at: found.credential_last_use.get(&token.jti).copied(),
                 revoked: found.revoked_tokens.contains(&token.jti),
                 used_outside_token_endpoint: false,
             });

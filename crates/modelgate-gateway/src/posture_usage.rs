@@ -44,6 +44,8 @@ pub(crate) struct AuditScan {
     pub usage: BTreeMap<String, IdentityUsage>,
     /// Credential ids presented on data-plane routes as API keys.
     pub data_plane_keys: HashSet<String>,
+    /// Credential id → last request made with it (unix seconds).
+    pub credential_last_use: HashMap<String, i64>,
     /// Access tokens minted, by jti.
     pub tokens: BTreeMap<String, TokenSeen>,
     /// Revoked token ids.
@@ -264,10 +266,15 @@ fn request_record(
         entry.0 += 1;
         keep(&mut entry.1, &id);
     }
-    if let Some(credential) = &request.credential_id
-        && request.credential_kind.as_deref() == Some("api_key")
-    {
-        out.data_plane_keys.insert(credential.clone());
+    if let Some(credential) = &request.credential_id {
+        let last = out
+            .credential_last_use
+            .entry(credential.clone())
+            .or_insert(at);
+        *last = (*last).max(at);
+        if request.credential_kind.as_deref() == Some("api_key") {
+            out.data_plane_keys.insert(credential.clone());
+        }
     }
     if request.decision.as_deref() == Some("allow")
         && let Some(model) = &request.model

@@ -240,19 +240,18 @@ pub fn readiness_command(config: &Config, format: Format) -> Result<()> {
     Ok(())
 }
 
-/// Asks the assessment questions on the terminal.
-fn ask() -> Result<Requirements> {
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
+/// Asks the assessment questions, reading one answer per line of `input`
+/// and writing the prompts to `prompts`.
+fn ask(input: impl BufRead, mut prompts: impl Write) -> Result<Requirements> {
+    let mut lines = input.lines();
     let mut answers = BTreeMap::new();
-    let mut stderr = std::io::stderr();
     for q in modelgate_posture::assess::QUESTIONS {
         if q.choices.is_empty() {
-            write!(stderr, "{}: ", q.prompt)?;
+            write!(prompts, "{}: ", q.prompt)?;
         } else {
-            write!(stderr, "{} [{}]: ", q.prompt, q.choices.join("/"))?;
+            write!(prompts, "{} [{}]: ", q.prompt, q.choices.join("/"))?;
         }
-        stderr.flush()?;
+        prompts.flush()?;
         let Some(line) = lines.next() else {
             bail!("input ended before every question was answered");
         };
@@ -269,7 +268,7 @@ pub fn assess_command(file: Option<PathBuf>, format: Format) -> Result<()> {
                 .with_context(|| format!("cannot read {}", path.display()))?;
             Requirements::from_toml(&text).with_context(|| path.display().to_string())?
         }
-        None if std::io::stdin().is_terminal() => ask()?,
+        None if std::io::stdin().is_terminal() => ask(std::io::stdin().lock(), std::io::stderr())?,
         None => bail!(
             "give a requirements file (see examples/requirements.toml), or run in a terminal to answer the questions"
         ),
@@ -416,5 +415,31 @@ fn decision(d: ReviewDecision) -> &'static str {
     match d {
         ReviewDecision::Keep => "keep",
         ReviewDecision::Revoke => "revoke",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ask;
+
+    #[test]
+    fn the_questionnaire_builds_requirements() {
+        let answers = "claims\nprod\ninternal, regulated\neu-central\nfull\nyes\ninteractive\n\
+                       high\nno\n14\ndaily\nautomated\nyes\n3\n";
+        let mut prompts = Vec::new();
+        let requirements = ask(answers.as_bytes(), &mut prompts).unwrap();
+        let prompts = String::from_utf8(prompts).unwrap();
+        assert!(prompts.starts_with("Workload name: "), "{prompts}");
+        assert!(prompts.contains("Auditability [basic/full]: "), "{prompts}");
+        let assessment = modelgate_posture::assess(&requirements);
+        assert_eq!(assessment.recommendation.as_str(), "hybrid");
+    }
+
+    #[test]
+    fn short_or_bad_answers_are_refused() {
+        assert!(ask("claims\nprod\n".as_bytes(), Vec::new()).is_err());
+        let bad = "claims\nprod\ninternal\n\nbasic\nmaybe\nbatch\nstandard\nno\n7\nweekly\nmanual\nno\n1\n";
+        let err = ask(bad.as_bytes(), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("custom_policy_filters"), "{err}");
     }
 }

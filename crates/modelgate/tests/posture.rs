@@ -181,6 +181,47 @@ async fn inventory_and_report_come_from_the_live_store() {
     assert!(credentials[0]["expires_at"].as_i64().is_some());
     assert!(!row.to_string().contains(&gw.key), "no key value");
 
+    // An access token from the token endpoint, used once, is listed too.
+    let issued = call(
+        "POST",
+        &gw.url("/oauth2/token"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        format!("grant_type=client_credentials&client_secret={}", gw.key),
+    )
+    .await;
+    assert_eq!(issued.status, 200, "{}", issued.text());
+    let token = issued.json()["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let served = call(
+        "POST",
+        &gw.url("/v1/chat/completions"),
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+        ],
+        chat("m", false).to_string(),
+    )
+    .await;
+    assert_eq!(served.status, 200, "{}", served.text());
+    let mut token_row = Value::Null;
+    for _ in 0..50 {
+        let rows: Value =
+            serde_json::from_str(&ok(gw.cli(&["inventory", "--format", "json"]))).unwrap();
+        let found = rows[0]["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "access_token")
+            .cloned();
+        if let Some(found) = found.filter(|c| !c["last_used_at"].is_null()) {
+            token_row = found;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(token_row["live"], true, "the token is listed once used");
+    assert!(!token_row.to_string().contains(&token), "never the token");
+
     let table = ok(gw.cli(&["inventory"]));
     assert!(table.lines().next().unwrap().contains("NAME"), "{table}");
     assert!(
