@@ -18,8 +18,10 @@
 //! the first byte, and streams without buffering.
 //!
 //! It depends on `modelgate-identity` (who is calling), `modelgate-audit`
-//! (what happened) and `modelgate-store` (readiness, the audit store sink); it must not reach into their storage, and nothing below it
-//! may depend on HTTP.
+//! (what happened), `modelgate-store` (readiness, the audit store sink) and
+//! `modelgate-posture` (pure logic: upstream readiness, the posture
+//! snapshot, reviews); it must not reach into their storage, and nothing
+//! below it may depend on HTTP.
 
 pub mod admin;
 pub mod admin_audit;
