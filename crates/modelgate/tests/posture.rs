@@ -348,7 +348,24 @@ fn assess_recommends_with_reasons_and_configuration() {
     .unwrap();
     assert_eq!(json["recommendation"], "hybrid");
     assert!(!json["reasons"].as_array().unwrap().is_empty());
-    assert!(json["config"].as_str().unwrap().contains("[[models]]"));
+    let snippet = json["config"].as_str().unwrap();
+    assert!(snippet.contains("[[models]]"));
+    // The snippet is a valid configuration, and readiness flags its owners
+    // until they are filled in.
+    if let Err(e) = modelgate_gateway::Config::from_toml(snippet) {
+        panic!("the generated configuration is refused: {e}\n{snippet}");
+    }
+    let generated = dir.path().join("generated.toml");
+    std::fs::write(&generated, snippet).unwrap();
+    let out = cli_at(&generated, &["readiness"]);
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("claims-triage-hosted"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::write(&generated, snippet.replace("\"\"", "\"ops@example.com\"")).unwrap();
+    ok(cli_at(&generated, &["readiness"]));
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[workload]\nname = \"x\"\n").unwrap();
