@@ -530,4 +530,5 @@ pub fn routes() -> Router<Gateway> {
         .merge(crate::admin_audit::routes())
         .merge(crate::admin_policy::routes())
         .merge(crate::admin_grants::routes())
+        .merge(crate::admin_posture::routes())
 }

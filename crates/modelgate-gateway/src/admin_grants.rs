@@ -30,7 +30,7 @@ use crate::gateway::{Gateway, json_response, unix_now};
 
 type Result<T> = std::result::Result<T, Response>;
 
-fn access_error(e: AccessError) -> Response {
+pub(crate) fn access_error(e: AccessError) -> Response {
     let message = e.to_string();
     match e {
         AccessError::Identity(e) => identity_error(e),

@@ -72,6 +72,35 @@ pub struct Config {
     /// Rules for just-in-time grants.
     #[serde(default)]
     pub grants: modelgate_identity::access::GrantSettings,
+    /// Posture: readiness enforcement, the audit window and the finding
+    /// thresholds.
+    #[serde(default)]
+    pub posture: PostureConfig,
+}
+
+/// `[posture]`: whether unready upstreams take traffic, how much of the
+/// audit log the inventory and report read, and the finding thresholds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostureConfig {
+    /// Refuse to route to an upstream that lacks an owner or a rotation
+    /// policy (`modelgate readiness` lists the gaps).
+    pub require_readiness: bool,
+    /// How far back the inventory, report and reviews read the audit log.
+    #[serde(with = "duration")]
+    pub audit_window: Duration,
+    /// Thresholds of the findings (`[posture.thresholds]`).
+    pub thresholds: modelgate_posture::PostureSettings,
+}
+
+impl Default for PostureConfig {
+    fn default() -> Self {
+        Self {
+            require_readiness: false,
+            audit_window: Duration::from_secs(30 * 24 * 3600),
+            thresholds: modelgate_posture::PostureSettings::default(),
+        }
+    }
 }
 
 /// Listener settings.
@@ -358,10 +387,14 @@ pub struct UpstreamConfig {
     /// The highest data class this upstream may receive (default: any).
     #[serde(default)]
     pub max_data_class: Option<String>,
-    /// The environment the upstream belongs to (`dev`, `prod`, ...), if it
-    /// belongs to one; policies can keep environments apart.
+    /// The environment it serves (`dev`, `staging`, `prod`, ...); unset
+    /// serves every environment.
     #[serde(default)]
     pub environment: Option<String>,
+    /// Owners for patching, incident response and offboarding, and the
+    /// credential rotation period (`modelgate readiness`).
+    #[serde(default)]
+    pub ownership: modelgate_posture::snapshot::Ownership,
 }
 
 fn default_connect_timeout() -> Duration {
@@ -498,6 +531,14 @@ impl Config {
             if upstream.region.trim().is_empty() {
                 return Err(invalid(field("region"), "must not be empty"));
             }
+            if let Some(env) = &upstream.environment
+                && !valid_environment(env)
+            {
+                return Err(invalid(
+                    field("environment"),
+                    "use 1 to 32 characters from a-z, 0-9, '_', '-'",
+                ));
+            }
             for (name, value) in [
                 ("connect_timeout", upstream.connect_timeout),
                 ("first_byte_timeout", upstream.first_byte_timeout),
@@ -591,6 +632,19 @@ impl Config {
             return Err(invalid("tokens.sync_interval", "at least 100ms"));
         }
         self.role_catalog()?;
+        if self.posture.audit_window.is_zero() {
+            return Err(invalid("posture.audit_window", "must be greater than zero"));
+        }
+        let t = &self.posture.thresholds;
+        if t.working_hours_start > 23
+            || t.working_hours_end > 24
+            || !(0.0..=1.0).contains(&t.working_hours_share)
+        {
+            return Err(invalid(
+                "posture.thresholds",
+                "working hours are 0..=24 and working_hours_share is 0..=1",
+            ));
+        }
         Ok(())
     }
 
@@ -608,6 +662,18 @@ fn valid_name(name: &str) -> bool {
         && name.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
         })
+}
+
+/// Environments, as identities spell them: `[a-z0-9][a-z0-9_-]{0,31}`.
+fn valid_environment(env: &str) -> bool {
+    env.len() <= 32
+        && env
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && env
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'))
 }
 
 /// Serde helper for durations written as `"30s"`, `"5m"`, `"90d"`.
@@ -729,6 +795,43 @@ targets = [{ upstream = "local", model = "m" }]
         assert!(err.contains("grants.approver_role"), "{err}");
         let bad = text.replace("max_grant_duration", "max_duration");
         assert!(Config::from_toml(&bad).is_err());
+    }
+
+    #[test]
+    fn posture_and_ownership_parse_and_are_checked() {
+        let text = MINIMAL.replace(
+            "isolation = \"technical\"",
+            "isolation = \"technical\"\nenvironment = \"prod\"\n\
+             ownership = { patching = \"ops\", incident_response = \"sec\", \
+             offboarding = \"ops\", rotation_days = 30 }",
+        );
+        let text = format!(
+            "{text}\n[posture]\nrequire_readiness = true\naudit_window = \"7d\"\n\
+             [posture.thresholds]\nunused_days = 10\n"
+        );
+        let config = Config::from_toml(&text).unwrap();
+        assert!(config.posture.require_readiness);
+        assert_eq!(config.posture.audit_window, Duration::from_secs(7 * 86_400));
+        assert_eq!(config.posture.thresholds.unused_days, 10);
+        assert_eq!(config.posture.thresholds.rotation_days, 60);
+        let up = &config.upstreams[0];
+        assert_eq!(up.environment.as_deref(), Some("prod"));
+        assert_eq!(up.ownership.rotation_days, Some(30));
+        assert_eq!(up.ownership.incident_response.as_deref(), Some("sec"));
+        let defaults = Config::from_toml(MINIMAL).unwrap();
+        assert!(!defaults.posture.require_readiness);
+        assert!(defaults.upstreams[0].ownership.patching.is_none());
+
+        let bad = text.replace("patching =", "patcher =");
+        assert!(Config::from_toml(&bad).is_err(), "unknown ownership field");
+        let bad = text.replace("environment = \"prod\"", "environment = \"Prod Env\"");
+        let err = Config::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("upstreams[local].environment"), "{err}");
+        let bad = text.replace("unused_days = 10", "unused = 10");
+        assert!(Config::from_toml(&bad).is_err(), "unknown threshold");
+        let bad = text.replace("unused_days = 10", "working_hours_share = 2.0");
+        let err = Config::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("posture.thresholds"), "{err}");
     }
 
     #[test]

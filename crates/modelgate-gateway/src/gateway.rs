@@ -87,6 +87,7 @@ pub(crate) struct Inner {
     pub(crate) screen: ScreenStage,
     pub(crate) rate_limiter: Arc<crate::ratelimit::RateLimiter>,
     pub(crate) policy: crate::policy::PolicyStage,
+    pub(crate) posture: crate::posture_state::PostureContext,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -194,6 +195,7 @@ impl Gateway {
                 screen,
                 rate_limiter: Arc::default(),
                 policy,
+                posture: crate::posture_state::PostureContext::from_config(config),
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),

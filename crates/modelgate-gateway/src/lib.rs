@@ -18,13 +18,16 @@
 //! the first byte, and streams without buffering.
 //!
 //! It depends on `modelgate-identity` (who is calling), `modelgate-audit`
-//! (what happened) and `modelgate-store` (readiness, the audit store sink); it must not reach into their storage, and nothing below it
-//! may depend on HTTP.
+//! (what happened), `modelgate-store` (readiness, the audit store sink) and
+//! `modelgate-posture` (pure logic: upstream readiness, the posture
+//! snapshot, reviews); it must not reach into their storage, and nothing
+//! below it may depend on HTTP.
 
 pub mod admin;
 pub mod admin_audit;
 mod admin_grants;
 pub mod admin_policy;
+mod admin_posture;
 pub mod audit;
 pub mod auth;
 pub mod breaker;
@@ -42,6 +45,9 @@ pub mod parse;
 pub mod plan;
 pub mod policy;
 pub mod ratelimit;
+pub mod posture_review;
+pub mod posture_state;
+mod posture_usage;
 pub mod record;
 pub mod routes;
 pub mod screening;

@@ -60,7 +60,10 @@ impl Gateway {
         let targets: Vec<&Target> = route
             .targets_for(call.operation)
             .filter(|t| {
-                match stage.eligible(&screening, principal, route.regions.as_deref(), &t.upstream) {
+                let ready = self.inner.posture.ready(&t.upstream.name);
+                match ready.and_then(|()| {
+                    stage.eligible(&screening, principal, route.regions.as_deref(), &t.upstream)
+                }) {
                     Ok(()) => true,
                     Err(why) => {
                         reason.get_or_insert(why);

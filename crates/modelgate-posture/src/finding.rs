@@ -296,6 +296,18 @@ impl Finding {
     }
 }
 
+/// `value` as one word of a POSIX shell command line: as is when it holds
+/// only safe characters, otherwise in single quotes (remediation commands
+/// name owners such as `Dana O'Neil <dana@example.com>`).
+pub(crate) fn shell_word(value: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !value.is_empty() && value.chars().all(safe) {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,5 +332,13 @@ mod tests {
                 "{item:?}"
             );
         }
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        use super::shell_word;
+        assert_eq!(shell_word("team-a@example.com"), "team-a@example.com");
+        assert_eq!(shell_word("Dana O'Neil | ops"), "'Dana O'\\''Neil | ops'");
+        assert_eq!(shell_word(""), "''");
     }
 }

@@ -185,8 +185,12 @@ impl Review {
                         ..Evidence::default()
                     },
                     format!(
-                        "modelgate review answer {} {} --keep|--revoke",
-                        self.id, item.id
+                        "modelgate review answer {} {} --keep|--revoke --by {}",
+                        self.id,
+                        item.id,
+                        item.owner
+                            .as_deref()
+                            .map_or_else(|| "REVIEWER".to_owned(), crate::finding::shell_word)
                     ),
                 )
             })

@@ -30,6 +30,7 @@ mod audit;
 mod error;
 mod grants;
 mod records;
+mod reviews;
 mod sqlite;
 
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use records::{
     ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,
 };
+pub use reviews::ReviewRecord;
 pub use sqlite::SqliteOptions;
 
 use sqlite::SqliteBackend;

@@ -267,6 +267,20 @@ pub struct CliEvent {
     pub target: String,
     /// Who the command says acts (`--by`), if it says.
     pub by: Option<String>,
+    /// More detail known from the command line.
+    pub detail: BTreeMap<String, String>,
+}
+
+/// Detail a command learns while it runs (the id it created, what it
+/// applied), added to its audit record.
+static NOTES: std::sync::Mutex<BTreeMap<String, String>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// Adds `key = value` to the audit record of the running command
+/// (`target` replaces the record's target).
+pub fn note(key: &str, value: &str) {
+    if let Ok(mut notes) = NOTES.lock() {
+        notes.insert(key.to_owned(), value.to_owned());
+    }
 }
 
 /// The CLI's audit chain, opened before a change so that a change that
@@ -302,7 +316,16 @@ impl CliAudit {
     /// checkpoint.
     pub async fn record(self, event: &CliEvent, outcome: &str) -> Result<()> {
         let actor = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-        let mut detail = BTreeMap::from([("via".to_owned(), "cli".to_owned())]);
+        let mut detail = event.detail.clone();
+        if let Ok(mut notes) = NOTES.lock() {
+            detail.append(&mut notes);
+        }
+        // A command that learns its target while running (the id it
+        // created) notes it as `target`.
+        let target = detail
+            .remove("target")
+            .unwrap_or_else(|| event.target.clone());
+        detail.insert("via".to_owned(), "cli".to_owned());
         if let Some(by) = &event.by {
             detail.insert("by".to_owned(), by.clone());
         }
@@ -311,7 +334,7 @@ impl CliAudit {
             .control(
                 &event.action,
                 Some(&format!("cli:{actor}")),
-                Some(&event.target),
+                Some(&target),
                 outcome,
                 detail,
             )
@@ -331,8 +354,26 @@ impl CliAudit {
 pub fn cli_event(command: &crate::cli::Command) -> Option<CliEvent> {
     use crate::cli::{AdminCommand, Command, IdentityCommand, KeyCommand, SigningKeyCommand};
     use crate::grants::{GrantCommand, RoleCommand};
+    use crate::posture::ReviewCommand;
     let mut by = None;
+    let mut detail = BTreeMap::new();
     let (action, target) = match command {
+        Command::Review(ReviewCommand::Start { due }) => {
+            detail.insert("due".to_owned(), due.clone());
+            ("review.start", "review".to_owned())
+        }
+        Command::Review(ReviewCommand::Answer {
+            review,
+            item,
+            revoke,
+            by: who,
+            ..
+        }) => {
+            by = Some(who.clone());
+            let decision = if *revoke { "revoke" } else { "keep" };
+            detail.insert("decision".to_owned(), decision.to_owned());
+            ("review.answer", format!("{review}/{item}"))
+        }
         Command::Role(RoleCommand::Assign {
             identity,
             role,
@@ -397,5 +438,6 @@ pub fn cli_event(command: &crate::cli::Command) -> Option<CliEvent> {
         action: action.to_owned(),
         target,
         by,
+        detail,
     })
 }

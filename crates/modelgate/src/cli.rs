@@ -63,6 +63,39 @@ pub enum Command {
     /// Cedar policies: schema, built-in set, checks, tests, replay.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Every identity with its owner, credentials, roles, the upstreams it
+    /// used and its last activity.
+    Inventory {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: crate::posture::InventoryFormat,
+        /// How far back to read the audit log (default `posture.audit_window`).
+        #[arg(long)]
+        window: Option<String>,
+    },
+    /// The posture report: OWASP NHI Top 10 findings and framework mapping.
+    #[command(subcommand)]
+    Posture(crate::posture::PostureCommand),
+    /// Upstreams lacking owners or a rotation policy; exits non-zero when
+    /// any gap exists.
+    Readiness {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Hosted, self-hosted or hybrid for a workload, with reasons, risks
+    /// and the configuration; asks the questions when run in a terminal
+    /// without a file.
+    Assess {
+        /// Requirements file (see examples/requirements.toml).
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Access reviews: owners keep or revoke every role and grant.
+    #[command(subcommand)]
+    Review(crate::posture::ReviewCommand),
 }
 
 /// `modelgate policy ...`.

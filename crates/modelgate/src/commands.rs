@@ -102,6 +102,23 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let config = load_config_or_default(&cli.config)?;
             crate::grants::grant_command(&config, command).await
         }
+        Command::Inventory { format, window } => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::posture::inventory_command(&config, format, window.as_deref()).await
+        }
+        Command::Posture(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::posture::posture_command(&config, command).await
+        }
+        Command::Readiness { format } => {
+            let config = load_config(&cli.config)?;
+            crate::posture::readiness_command(&config, format)
+        }
+        Command::Assess { file, format } => crate::posture::assess_command(file, format),
+        Command::Review(command) => {
+            let config = load_config_or_default(&cli.config)?;
+            crate::posture::review_command(&config, command).await
+        }
         Command::Kek(crate::cli::KekCommand::Generate) => {
             let kek = KeyEncryptionKey::generate().context("cannot generate a key")?;
             println!("{}", kek.to_base64());

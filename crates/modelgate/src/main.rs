@@ -10,6 +10,7 @@ mod dev;
 mod grants;
 mod manage;
 mod policy;
+mod posture;
 mod serve;
 
 use std::process::ExitCode;

@@ -1,6 +1,8 @@
 //! The modelgate configuration that enforces a recommendation: upstreams
-//! with deployment, region and data-class caps, a model route, a caller
-//! role, and a Cedar policy, as TOML ready to paste (and checked to parse).
+//! with deployment, region, environment, ownership and a data-class cap
+//! (`max_data_class`), a model route (and its residency regions), a caller
+//! role, and the same rule as a Cedar policy in comments, as TOML ready to
+//! paste (the binary's tests check that it is a valid configuration).
 
 use std::fmt::Write as _;
 
@@ -118,7 +120,15 @@ pub(super) fn render(
         }
         let _ = writeln!(out, "region = {}", quoted(&region));
         let _ = writeln!(out, "environment = {}", quoted(&w.environment));
-        let _ = writeln!(out, "data_classes = {}", array(&class_names(&u.classes)));
+        if let Some(top) = u.classes.iter().copied().max() {
+            let _ = writeln!(
+                out,
+                "# Carries {}; the highest class it may receive, in the default \
+                 [data_classes] levels.\nmax_data_class = {}",
+                class_names(&u.classes).join(", "),
+                quoted(gateway_class(top))
+            );
+        }
         let _ = writeln!(
             out,
             "# Owners: `modelgate readiness` reports this upstream until all three are set.\n\
@@ -126,29 +136,50 @@ pub(super) fn render(
         );
     }
     let model = format!("{name}-chat");
-    let targets: Vec<String> = upstreams
+    // Hosted first: a prompt goes to the first target whose max_data_class
+    // admits its class, so low classes use the hosted API and sensitive
+    // ones fall through to the self-hosted server.
+    let mut ordered: Vec<&Upstream> = upstreams.iter().collect();
+    ordered.sort_by_key(|u| u.self_hosted);
+    let targets: Vec<String> = ordered
         .iter()
         .map(|u| format!("{{ upstream = {}, model = \"MODEL-ID\" }}", quoted(&u.name)))
         .collect();
     let _ = writeln!(
         out,
-        "\n[[models]]\nname = {}\n# Routing picks the target whose data_classes allow the prompt's class.\ntargets = [{}]",
+        "\n[[models]]\nname = {}\n# The first target whose max_data_class admits the prompt's class serves it.\ntargets = [{}]",
         quoted(&model),
         targets.join(", ")
     );
+    if let Some(region) = &w.residency {
+        let _ = writeln!(out, "regions = {}", array(std::slice::from_ref(region)));
+    }
     let _ = writeln!(
         out,
-        "\n[[roles]]\nname = {}\nmodels = {}",
+        "\n[[roles]]\nname = {}\nmodels = {}\nactions = [\"chat\", \"messages\"]",
         quoted(&format!("{name}-caller")),
         array(std::slice::from_ref(&model))
     );
     let _ = writeln!(
         out,
-        "\n[[policies]]\nid = {}\ncedar = '''\n{}'''",
-        quoted(&format!("{name}-data-class")),
-        cedar(rec, sensitive, open, w.residency.as_deref())
+        "\n# The same rule as Cedar policy {}, for a policy set (not a\n\
+         # configuration field):",
+        quoted(&format!("{name}-data-class"))
     );
+    for line in cedar(rec, sensitive, open, w.residency.as_deref()).lines() {
+        let _ = writeln!(out, "#   {line}");
+    }
     out
+}
+
+/// The class as the gateway's default `[data_classes]` levels name it
+/// (`public`, `internal`, `confidential`, `restricted`): regulated data is
+/// the highest level, `restricted`.
+fn gateway_class(class: DataClass) -> &'static str {
+    match class {
+        DataClass::Regulated => "restricted",
+        other => other.as_str(),
+    }
 }
 
 fn cedar_set(classes: &[DataClass]) -> String {

@@ -41,8 +41,12 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
             }
         }
         let set_owner = format!(
-            "modelgate identity set-owner {} --owner NEW_OWNER",
-            identity.name
+            "register a successor under a current owner (modelgate identity create --name \
+             {name}-v2 --owner NEW_OWNER --kind {} --environment {}), move the workload to it, \
+             then modelgate identity offboard {name}",
+            identity.kind,
+            identity.environment,
+            name = identity.name
         );
         match identity.owner() {
             None => out.push(Finding::new(
@@ -79,7 +83,9 @@ fn live_credentials(s: &PostureSnapshot, id: &str, severity: Severity, out: &mut
     for cred in s.credentials_of(id).filter(|c| c.is_live(s.now)) {
         let remediation = match cred.credential_type {
             CredentialType::ApiKey => format!("modelgate key revoke {}", cred.id),
-            CredentialType::AccessToken => format!("modelgate token revoke {}", cred.id),
+            CredentialType::AccessToken => {
+                format!("modelgate token revoke {} --identity {name}", cred.id)
+            }
             CredentialType::Federated => format!("modelgate identity offboard {name}"),
         };
         out.push(Finding::new(

@@ -24,16 +24,21 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
             Some(t) => format!("last used {}", when(s.now, t)),
             None => format!("never used; granted {}", when(s.now, e.granted_at)),
         };
-        let remediation = match e.kind {
-            EntitlementKind::Role => {
-                format!("modelgate role revoke --identity {name} --role {}", e.name)
-            }
-            EntitlementKind::Model => {
-                format!(
-                    "modelgate grant revoke --identity {name} --model {}",
-                    e.name
-                )
-            }
+        let by = s
+            .identity(&e.identity)
+            .and_then(|i| i.owner())
+            .map_or_else(|| "REVIEWER".to_owned(), crate::finding::shell_word);
+        let remediation = match (e.source.strip_prefix("jit:"), e.kind) {
+            (Some(grant), _) => format!("modelgate grant revoke {grant} --by {by}"),
+            (None, EntitlementKind::Role) => format!(
+                "modelgate role unassign --identity {name} --role {} --by {by}",
+                e.name
+            ),
+            (None, EntitlementKind::Model) => format!(
+                "take model {} out of the roles {name} holds ([[roles]] models), then \
+                 modelgate config check",
+                e.name
+            ),
         };
         out.push(Finding::new(
             FindingFamily::UnusedEntitlement,

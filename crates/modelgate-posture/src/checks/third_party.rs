@@ -66,8 +66,8 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
                     ..Evidence::default()
                 },
                 format!(
-                    "remove {} from data_classes of upstream {} in modelgate.toml (route it to a \
-                     self-hosted upstream), then modelgate config check",
+                    "lower max_data_class of upstream {1} in modelgate.toml below {0} (a \
+                     self-hosted target after it takes {0}), then modelgate config check",
                     classes.join(", "),
                     upstream.name
                 ),

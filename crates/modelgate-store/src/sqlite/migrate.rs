@@ -47,6 +47,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("../../migrations/sqlite/0005_audit.sql"),
     },
+    Migration {
+        version: 6,
+        name: "reviews",
+        sql: include_str!("../../migrations/sqlite/0006_reviews.sql"),
+    },
 ];
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -7,6 +7,7 @@ mod grants;
 mod identities;
 mod lifecycle;
 pub(crate) mod migrate;
+mod reviews;
 mod rows;
 mod signing_keys;
 

@@ -4,6 +4,7 @@ mod grants;
 mod lifecycle;
 mod migrations;
 mod queries;
+mod reviews;
 mod signing_keys;
 
 use std::path::{Path, PathBuf};
