@@ -55,6 +55,9 @@ pub struct RequestRecord {
     /// Client `User-Agent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Browser `Origin` header, if the call came from a web page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
     /// API operation (`chat.completions`, `messages`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,

@@ -258,6 +258,9 @@ pub async fn token(State(gateway): State<Gateway>, request: Request) -> Response
             detail.insert("grant".to_owned(), grant.to_owned());
             detail.insert("jti".to_owned(), issued.jti.clone());
             detail.insert("via".to_owned(), issued.via.clone());
+            if let Some(subject) = &issued.subject {
+                detail.insert("subject".to_owned(), subject.clone());
+            }
             detail.insert("expires_in".to_owned(), issued.expires_in.to_string());
             if !issued.delegation.is_empty() {
                 let chain: Vec<&str> = issued

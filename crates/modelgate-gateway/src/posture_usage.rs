@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use modelgate_audit::{AuditEvent, ControlRecord, Record, RequestRecord, decode_record};
-use modelgate_posture::snapshot::{IdentityUsage, Observed, ScreenCount, UpstreamUse};
+use modelgate_posture::snapshot::{IdentityUsage, Observed, ScreenCount, SubjectUse, UpstreamUse};
 use modelgate_store::{AuditQuery, Store, StoreError};
 
 /// Records read per page.
@@ -19,6 +19,9 @@ const PAGE: i64 = 5_000;
 pub const MAX_SCANNED_RECORDS: usize = 200_000;
 /// Record ids kept as evidence per aggregate.
 const EVIDENCE_IDS: usize = 5;
+
+/// (issuer, external subject) → exchanges and evidence record ids.
+pub(crate) type SubjectCounts = BTreeMap<(String, String), (u64, Vec<String>)>;
 
 /// An access token minted in the window.
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ pub(crate) struct AuditScan {
     pub revoked_tokens: HashSet<String>,
     /// (identity name, issuer) → exchanges.
     pub federations: BTreeMap<(String, String), FederationSeen>,
+    /// Identity name → (issuer, external subject) → exchanges and evidence.
+    pub subjects: BTreeMap<String, SubjectCounts>,
     /// (identity name, model) → last allowed request (unix seconds).
     pub model_use: HashMap<(String, String), i64>,
     /// Records read.
@@ -117,6 +122,25 @@ pub(crate) async fn scan(
     for (name, acc) in accumulators {
         out.usage.insert(name, acc.finish());
     }
+    for (identity, subjects) in std::mem::take(&mut out.subjects) {
+        let usage = out
+            .usage
+            .entry(identity.clone())
+            .or_insert_with(|| IdentityUsage {
+                identity: identity.clone(),
+                ..IdentityUsage::default()
+            });
+        usage.federation_subjects = subjects
+            .into_iter()
+            .map(|((issuer, subject), (count, record_ids))| SubjectUse {
+                environment: subject_environment(&subject),
+                issuer,
+                subject,
+                count,
+                record_ids,
+            })
+            .collect();
+    }
     Ok(out)
 }
 
@@ -129,6 +153,7 @@ struct Accumulator {
     findings: BTreeMap<String, (u64, Vec<String>)>,
     addresses: BTreeMap<String, (u64, Vec<String>)>,
     agents: BTreeMap<String, (u64, Vec<String>)>,
+    origins: BTreeMap<String, (u64, Vec<String>)>,
     hourly: [u64; 24],
     categories: BTreeMap<String, &'static str>,
 }
@@ -186,7 +211,7 @@ impl Accumulator {
             federation_subjects: Vec::new(),
             client_addresses: observed(self.addresses),
             user_agents: observed(self.agents),
-            browser_origins: Vec::new(),
+            browser_origins: observed(self.origins),
             hourly_activity: self.hourly.to_vec(),
         }
     }
@@ -266,6 +291,11 @@ fn request_record(
         entry.0 += 1;
         keep(&mut entry.1, &id);
     }
+    if let Some(origin) = &request.origin {
+        let entry = acc.origins.entry(origin.clone()).or_default();
+        entry.0 += 1;
+        keep(&mut entry.1, &id);
+    }
     if let Some(credential) = &request.credential_id {
         let last = out
             .credential_last_use
@@ -310,6 +340,19 @@ fn control_record(record: &Record, control: &ControlRecord, out: &mut AuditScan)
                     },
                 );
             }
+            if let (Some(via), Some(subject)) =
+                (control.detail.get("via"), control.detail.get("subject"))
+            {
+                let id = format!("{}/{}", record.replica, record.seq);
+                let entry = out
+                    .subjects
+                    .entry(identity.clone())
+                    .or_default()
+                    .entry((via.clone(), subject.clone()))
+                    .or_default();
+                entry.0 += 1;
+                keep(&mut entry.1, &id);
+            }
             if let Some(via) = control.detail.get("via")
                 && via != "api_key"
                 && via != "access_token"
@@ -345,5 +388,38 @@ mod tests {
         assert_eq!(host_of("::1"), "::1");
         assert_eq!(host_of("host"), "host");
         assert_eq!(host_of("host:http"), "host:http");
+    }
+}
+
+/// The environment an external subject names, when its shape says:
+/// GitHub Actions `repo:ORG/REPO:environment:ENV`, Kubernetes
+/// `system:serviceaccount:NAMESPACE:NAME` (the namespace).
+fn subject_environment(subject: &str) -> Option<String> {
+    if let Some((_, env)) = subject.split_once(":environment:") {
+        return Some(env.split(':').next().unwrap_or(env).to_owned());
+    }
+    let mut parts = subject.strip_prefix("system:serviceaccount:")?.split(':');
+    parts.next().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod subject_tests {
+    use super::subject_environment;
+
+    #[test]
+    fn environments_from_subject_shapes() {
+        assert_eq!(
+            subject_environment("repo:acme/billing:environment:prod").as_deref(),
+            Some("prod")
+        );
+        assert_eq!(
+            subject_environment("system:serviceaccount:payments:api").as_deref(),
+            Some("payments")
+        );
+        assert_eq!(
+            subject_environment("repo:acme/billing:ref:refs/heads/main"),
+            None
+        );
+        assert_eq!(subject_environment(""), None);
     }
 }

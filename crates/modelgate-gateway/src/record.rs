@@ -74,6 +74,8 @@ pub struct CallRecord {
     pub client_addr: Option<String>,
     /// Client `User-Agent` (truncated).
     pub user_agent: Option<String>,
+    /// Browser `Origin` (truncated), if sent.
+    pub origin: Option<String>,
     /// Deployment of the upstream that answered (`hosted`, `self_hosted`).
     pub deployment: Option<&'static str>,
     /// Region of the upstream that answered.
@@ -130,6 +132,7 @@ impl CallRecord {
             refusal: None,
             client_addr: None,
             user_agent: None,
+            origin: None,
             deployment: None,
             region: None,
             data_class: None,
@@ -175,6 +178,7 @@ impl CallRecord {
             },
             client_addr: self.client_addr.clone(),
             user_agent: self.user_agent.clone(),
+            origin: self.origin.clone(),
             operation: Some(self.operation.to_owned()),
             model: self.model.as_deref().map(str::to_owned),
             upstream: self.upstream.as_deref().map(str::to_owned),

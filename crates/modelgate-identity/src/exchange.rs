@@ -74,6 +74,9 @@ pub struct Exchanged {
     pub delegation: Vec<Actor>,
     /// What proved the subject: an issuer name, `access_token` or `api_key`.
     pub via: String,
+    /// The external token's `sub` when an issuer proved it (an identifier,
+    /// not a secret), for the audit log.
+    pub subject: Option<String>,
 }
 
 /// Why a token request was refused. Never holds a presented token.
@@ -195,6 +198,7 @@ struct Proven {
     identity: String,
     chain: Vec<Actor>,
     via: String,
+    subject: Option<String>,
 }
 
 impl TokenExchange {
@@ -237,6 +241,7 @@ impl TokenExchange {
                     identity: principal.identity_name,
                     chain: principal.delegation,
                     via: "access_token".to_owned(),
+                    subject: None,
                 })
             }
             token_type::JWT | token_type::ID_TOKEN => {
@@ -245,6 +250,7 @@ impl TokenExchange {
                     identity: subject.identity,
                     chain: Vec::new(),
                     via: subject.issuer_name,
+                    subject: Some(subject.subject),
                 })
             }
             token_type::ACCESS_TOKEN => Err(ExchangeError::grant(
@@ -281,6 +287,7 @@ impl TokenExchange {
                     identity: principal.identity_name,
                     chain: Vec::new(),
                     via: "api_key".to_owned(),
+                    subject: None,
                 };
                 (proven, scope)
             }
@@ -355,6 +362,7 @@ impl TokenExchange {
             identity: identity.name,
             delegation: proven.chain,
             via: proven.via,
+            subject: proven.subject,
         })
     }
 }

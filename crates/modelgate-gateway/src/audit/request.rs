@@ -29,11 +29,13 @@ pub fn audit_unavailable() -> ApiError {
 /// Copies the caller's address and user agent into `record`.
 pub fn note_client(record: &mut CallRecord, extensions: &Extensions, headers: &HeaderMap) {
     record.client_addr = extensions.get::<ClientAddr>().map(|c| c.0.to_string());
-    record.user_agent = user_agent(headers);
+    record.user_agent = header_text(headers, http::header::USER_AGENT);
+    record.origin = header_text(headers, http::header::ORIGIN);
 }
 
-fn user_agent(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(http::header::USER_AGENT)?;
+/// A header's value as text, truncated to [`MAX_USER_AGENT`] bytes.
+fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+    let value = headers.get(name)?;
     let text = String::from_utf8_lossy(value.as_bytes());
     let mut end = text.len().min(MAX_USER_AGENT);
     while !text.is_char_boundary(end) {
