@@ -117,6 +117,10 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight requests and streams.
     #[serde(with = "duration")]
     pub shutdown_grace: Duration,
+    /// How often background upkeep runs: retiring signing keys, pruning
+    /// revocations, recording grant expiries in the audit log.
+    #[serde(with = "duration")]
+    pub housekeeping_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -126,6 +130,7 @@ impl Default for ServerConfig {
             replica_id: None,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            housekeeping_interval: Duration::from_secs(60),
         }
     }
 }

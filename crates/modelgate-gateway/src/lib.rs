@@ -37,6 +37,7 @@ pub mod dialect;
 pub mod entitle;
 pub mod forward;
 pub mod gateway;
+pub mod grant_expiry;
 pub mod headers;
 pub mod jwks_fetch;
 pub mod metrics;

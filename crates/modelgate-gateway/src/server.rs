@@ -216,13 +216,14 @@ impl Gateway {
             let mut tick = tokio::time::interval(gateway.inner.sync_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut last_housekeeping = std::time::Instant::now();
+            let mut expiries_until = crate::gateway::unix_now();
             loop {
                 tick.tick().await;
                 let now = crate::gateway::unix_now();
                 if let Err(e) = gateway.inner.identity.refresh(now).await {
                     tracing::warn!(error = %e, "could not refresh revocations and signing keys");
                 }
-                if last_housekeeping.elapsed() >= Duration::from_secs(60) {
+                if last_housekeeping.elapsed() >= gateway.inner.housekeeping_interval {
                     last_housekeeping = std::time::Instant::now();
                     match gateway.inner.tokens.retire_signing_keys(now).await {
                         Ok(retired) if !retired.is_empty() => {
@@ -234,6 +235,8 @@ impl Gateway {
                     if let Err(e) = gateway.inner.tokens.prune_revocations(now).await {
                         tracing::warn!(error = %e, "could not prune expired revocations");
                     }
+                    gateway.record_grant_expiries(expiries_until, now).await;
+                    expiries_until = now;
                 }
             }
         })

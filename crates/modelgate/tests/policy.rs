@@ -443,6 +443,18 @@ jit_only = true
     // ... until it expires (3 s), and not after.
     tokio::time::sleep(Duration::from_millis(3200)).await;
     assert_eq!(call_chat().await.status, 403, "expired");
+    // The expiry is in the audit log (recorded by the housekeeping pass).
+    let mut recorded = false;
+    for _ in 0..40 {
+        let out = gw.cli(&["audit", "search", "--kind", "control", "--format", "json"]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("grant.expire") && text.contains(&id) {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recorded, "grant.expire recorded");
 
     // Revoke takes effect on the next request.
     let requested = ok(&[

@@ -82,7 +82,7 @@ impl TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("modelgate.toml");
         let text = format!(
-            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\n\n{}{body}",
+            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\nhousekeeping_interval = \"1s\"\n\n{}{body}",
             dir.path().join("modelgate.db").display(),
             if body.contains("[tokens]") {
                 ""
