@@ -132,7 +132,31 @@ pub(crate) async fn authorize(gateway: &Gateway, headers: &HeaderMap) -> Result<
         .admin_scope(&principal.identity_id)
         .await
     {
-        Ok(Some(scope)) => Ok(Admin { principal, scope }),
+        Ok(Some(scope)) => {
+            // Every admin call is a login of its own (there is no session):
+            // the record shows who used the admin API with which credential.
+            let detail = [("credential_id".to_owned(), principal.credential_id.clone())].into();
+            if let Err(err) = gateway
+                .inner
+                .audit
+                .control(
+                    "admin.login",
+                    Some(&principal.identity_name),
+                    None,
+                    "ok",
+                    detail,
+                )
+                .await
+            {
+                tracing::error!(error = %err, "audit: admin login not recorded");
+                return Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "audit_unavailable",
+                    "the audit log cannot record this admin call",
+                ));
+            }
+            Ok(Admin { principal, scope })
+        }
         Ok(None) => {
             login_refused(gateway, Some(&principal.identity_name), "not_admin").await;
             Err(error(
