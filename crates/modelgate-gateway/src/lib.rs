@@ -41,6 +41,7 @@ pub mod grant_expiry;
 pub mod headers;
 pub mod jwks_fetch;
 pub mod metrics;
+pub mod models_list;
 pub mod oauth;
 pub mod parse;
 pub mod plan;
