@@ -40,6 +40,8 @@ pub(crate) struct Committer {
     last_attempt: Instant,
     /// How long the last successful write of the required sinks took.
     last_write: Duration,
+    /// Whether the staged batch holds an append somebody waits on.
+    urgent_staged: bool,
 }
 
 /// Sets the log unhealthy if the thread ends (panic included).
@@ -81,6 +83,7 @@ impl Committer {
             last_checkpoint: Instant::now(),
             last_attempt: Instant::now(),
             last_write: Duration::ZERO,
+            urgent_staged: false,
         }
     }
 
@@ -108,7 +111,10 @@ impl Committer {
             let closing = match first {
                 Ok(Msg::Append(pending)) => {
                     self.stage(pending);
-                    self.gather(&rx)
+                    match self.wait_if_lazy(&rx) {
+                        Some(done) => Some(done),
+                        None => self.gather(&rx),
+                    }
                 }
                 Ok(Msg::Close(done)) => Some(done),
                 Err(RecvTimeoutError::Timeout) => {
@@ -147,6 +153,7 @@ impl Committer {
         if self.replies.is_empty() {
             self.batch_start = chain.head();
         }
+        self.urgent_staged |= !pending.lazy;
         let (record, line) = chain.append(now_ms(), pending.event);
         let receipt = Receipt {
             seq: record.seq,
@@ -154,6 +161,25 @@ impl Committer {
         };
         self.replies.push((pending.reply, receipt));
         self.staged.push(Entry::Record { record, line });
+    }
+
+    /// While the staged batch holds only lazy appends, waits (up to
+    /// `lazy_delay`) for an urgent append to join it. Returns a close
+    /// request if one came.
+    fn wait_if_lazy(&mut self, rx: &Receiver<Msg>) -> Option<oneshot::Sender<()>> {
+        let deadline = Instant::now() + self.config.lazy_delay;
+        while !self.urgent_staged && self.replies.len() < self.config.max_batch {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match rx.recv_timeout(left) {
+                Ok(Msg::Append(pending)) => self.stage(pending),
+                Ok(Msg::Close(done)) => return Some(done),
+                Err(_) => break,
+            }
+        }
+        None
     }
 
     /// Stages what is queued, then waits (up to the commit delay, at most
@@ -244,6 +270,7 @@ impl Committer {
         }
         let mut entries = std::mem::take(&mut self.staged);
         let replies = std::mem::take(&mut self.replies);
+        self.urgent_staged = false;
         let start = self.batch_start;
         let count = replies.len() as u64;
         let due = self.since_checkpoint + count >= self.config.checkpoint_every

@@ -41,6 +41,10 @@ pub struct AuditConfig {
     /// yet queued) to join it, capped by the last write's duration. Only
     /// applies when such appends exist, so a lone append never waits.
     pub commit_delay: Duration,
+    /// How long a batch holding only lazy appends ([`AuditLog::append_lazy`])
+    /// waits for an urgent one to join it, so that a record nobody waits
+    /// on does not cost a write of its own ahead of one somebody does.
+    pub lazy_delay: Duration,
 }
 
 impl AuditConfig {
@@ -57,6 +61,7 @@ impl AuditConfig {
             append_timeout: Duration::from_secs(5),
             retry_interval: Duration::from_millis(500),
             commit_delay: Duration::from_micros(250),
+            lazy_delay: Duration::from_millis(5),
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct AuditStats {
 /// An append waiting for the writer.
 pub(crate) struct Pending {
     pub event: PreparedEvent,
+    /// May wait up to `lazy_delay` for an urgent append to share its batch.
+    pub lazy: bool,
     pub reply: oneshot::Sender<Result<Receipt, AuditError>>,
     pub _permit: OwnedSemaphorePermit,
 }
@@ -198,6 +205,18 @@ impl AuditLog {
     /// forwarded (503). A record whose append timed out may still be
     /// written later (it then stands for a request that was refused).
     pub async fn append(&self, event: AuditEvent) -> Result<Receipt, AuditError> {
+        self.submit(event, false).await
+    }
+
+    /// Like [`AuditLog::append`], for a record nobody is waiting on before
+    /// answering (the outcome of a request already admitted): it is
+    /// written with the next urgent append's batch, or after `lazy_delay`,
+    /// and resolves once durable like any other.
+    pub async fn append_lazy(&self, event: AuditEvent) -> Result<Receipt, AuditError> {
+        self.submit(event, true).await
+    }
+
+    async fn submit(&self, event: AuditEvent, lazy: bool) -> Result<Receipt, AuditError> {
         self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
         let _in_flight = InFlight(&self.shared.in_flight);
         let event = PreparedEvent::new(event)?;
@@ -212,6 +231,7 @@ impl AuditLog {
             self.tx
                 .send(Msg::Append(Pending {
                     event,
+                    lazy,
                     reply,
                     _permit: permit,
                 }))

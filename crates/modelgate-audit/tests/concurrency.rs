@@ -41,3 +41,31 @@ async fn concurrent_appends_get_contiguous_seqs_and_verify() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lazy_append_joins_the_next_urgent_batch_and_is_durable_alone() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let log = start(dir.path(), 250).await?;
+    let before = log.stats().batches;
+    // Alone, a lazy append is written after the lazy delay, durably.
+    let alone = log.append_lazy(request_event(1)).await?;
+    assert_eq!(alone.seq, 1);
+    assert_eq!(log.stats().batches, before + 1);
+    // Followed within the delay by an urgent one, both share one batch.
+    let lazy = {
+        let log = log.clone();
+        tokio::spawn(async move { log.append_lazy(request_event(2)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    let urgent = log.append(request_event(3)).await?;
+    let lazy = lazy.await??;
+    assert_eq!((lazy.seq, urgent.seq), (2, 3));
+    assert_eq!(log.stats().batches, before + 2, "one batch for both");
+    log.close().await;
+    let report = verify_log(
+        LogLines::open(dir.path(), "audit")?,
+        &[signer().public_key().clone()],
+    )?;
+    assert_eq!(report.records, 3);
+    Ok(())
+}

@@ -134,12 +134,13 @@ impl AuditTrail {
     }
 
     /// Appends `event` in the background (a `complete` record: the request
-    /// already had its durable `admit`). A failure is logged; the record's
-    /// request is still proven by its admit record.
+    /// already had its durable `admit`), lazily: it rides with the next
+    /// admit's batch instead of costing a write of its own ahead of it. A
+    /// failure is logged; the request is still proven by its admit record.
     pub fn append_later(&self, event: AuditEvent) {
         let log = self.log.clone();
         tokio::spawn(async move {
-            if let Err(err) = log.append(event).await {
+            if let Err(err) = log.append_lazy(event).await {
                 tracing::error!(error = %err, "audit: a completion record was not written");
             }
         });

@@ -72,6 +72,43 @@ struct EventScreen {
     template: Option<Value>,
     /// Anthropic: index of the text block being screened.
     block: Option<u64>,
+    /// `log_only`: text not yet handed to the scanner. Nothing is released
+    /// to the caller from it, so it is scanned in pieces of
+    /// [`LOG_ONLY_BATCH`] bytes rather than event by event.
+    unscanned: String,
+}
+
+/// Bytes of text gathered before a `log_only` scan.
+const LOG_ONLY_BATCH: usize = 4096;
+
+/// Just the text of an OpenAI chunk (`log_only` reads nothing else).
+#[derive(serde::Deserialize)]
+struct ChunkText<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<ChoiceText<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChoiceText<'a> {
+    #[serde(borrow, default)]
+    delta: Option<DeltaText<'a>>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct DeltaText<'a> {
+    #[serde(borrow, default)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    text: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Just the text of an Anthropic `content_block_delta`.
+#[derive(serde::Deserialize)]
+struct BlockDeltaText<'a> {
+    #[serde(borrow)]
+    delta: DeltaText<'a>,
 }
 
 impl ResponseStreamScreen {
@@ -87,6 +124,7 @@ impl ResponseStreamScreen {
                 counts: FindingCounts::new(),
                 template: None,
                 block: None,
+                unscanned: String::new(),
             },
         }
     }
@@ -143,8 +181,21 @@ impl EventScreen {
         released.text
     }
 
+    /// `log_only`: gathers `text`, scanning once enough has come.
+    fn gather(&mut self, text: &str) {
+        self.unscanned.push_str(text);
+        if self.unscanned.len() >= LOG_ONLY_BATCH {
+            let batch = std::mem::take(&mut self.unscanned);
+            self.scan(&batch);
+        }
+    }
+
     /// Ends the current text: what the scanner still holds.
     fn flush(&mut self) -> String {
+        if !self.unscanned.is_empty() {
+            let batch = std::mem::take(&mut self.unscanned);
+            self.scan(&batch);
+        }
         let Some(scanner) = self.scanner.take() else {
             return String::new();
         };
@@ -195,6 +246,21 @@ impl EventScreen {
     }
 
     fn push_openai(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        if !self.redact {
+            if let Ok(chunk) = serde_json::from_slice::<ChunkText<'_>>(data)
+                && let Some(choice) = chunk.choices.first()
+            {
+                let text = choice
+                    .delta
+                    .as_ref()
+                    .and_then(|d| d.content.as_deref())
+                    .or(choice.text.as_deref());
+                if let Some(text) = text {
+                    self.gather(text);
+                }
+            }
+            return write_event(out, None, data);
+        }
         if data == b"[DONE]" {
             self.write_flush(out);
             return write_event(out, None, data);
@@ -238,6 +304,15 @@ impl EventScreen {
     }
 
     fn push_anthropic(&mut self, event: Option<&str>, data: &[u8], out: &mut Vec<u8>) {
+        if !self.redact {
+            if event == Some("content_block_delta")
+                && let Ok(delta) = serde_json::from_slice::<BlockDeltaText<'_>>(data)
+                && let Some(text) = delta.delta.text.as_deref()
+            {
+                self.gather(text);
+            }
+            return write_event(out, event, data);
+        }
         if event != Some("content_block_delta") {
             if matches!(
                 event,
