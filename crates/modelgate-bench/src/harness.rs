@@ -558,11 +558,19 @@ fn remove_audit_dir(dir: &Path) {
 
 /// The open-streams phase through a fresh gateway (full request path).
 pub async fn run_streams(h: &mut Harness) -> Result<report::StreamsResult> {
-    let sc = scenario::find("gateway-stream").context("gateway-stream scenario missing")?;
-    let Target::Gateway { config } = sc.target else {
-        bail!("gateway-stream does not go through the gateway");
+    let name = h.s.streams_scenario.clone();
+    let named = scenario::find(&name).with_context(|| format!("unknown scenario {name:?}"))?;
+    let Target::Gateway { config } = named.target else {
+        bail!("--streams-scenario {name}: not a gateway scenario");
     };
-    eprintln!("==> {} open streams through a fresh gateway", h.s.streams);
+    let sc = &Scenario {
+        request: scenario::CHAT_STREAM,
+        ..*named
+    };
+    eprintln!(
+        "==> {} open streams through a fresh gateway ({name} configuration)",
+        h.s.streams
+    );
     let g = start_gateway(h, config)?;
     let access_token = match sc.auth {
         AuthKind::AccessToken => Some(access_token(h, g.addr).await?),

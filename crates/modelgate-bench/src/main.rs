@@ -173,6 +173,7 @@ fn settings_json(s: &Settings) -> serde_json::Value {
         "mock_latency_ms": s.mock_latency_ms,
         "chunks": s.chunks,
         "streams": s.streams,
+        "streams_scenario": s.streams_scenario,
         "litellm": s.litellm,
         "smoke": s.smoke,
         "bin_dir": s.bin_dir,
