@@ -57,6 +57,11 @@ pub struct Cli {
     /// (0 skips it).
     #[arg(long, default_value_t = 1000)]
     pub streams: usize,
+    /// Gateway scenario whose configuration and credential the open-streams
+    /// phase uses (its requests are always streamed), to see what a stage
+    /// adds to the memory of open streams.
+    #[arg(long, default_value = "gateway-stream")]
+    pub streams_scenario: String,
     /// Also run the LiteLLM proxy (pinned, installed into
     /// `bench/.venv-litellm` on first use) against the same mock.
     #[arg(long)]
@@ -104,6 +109,8 @@ pub struct Settings {
     pub chunks: usize,
     /// Streams for the peak-RSS phase (0: skipped).
     pub streams: usize,
+    /// Scenario the open-streams phase takes its gateway configuration from.
+    pub streams_scenario: String,
     /// Whether LiteLLM was asked for.
     pub litellm: bool,
     /// Output directory.
@@ -139,6 +146,7 @@ impl Cli {
             mock_latency_ms: self.mock_latency_ms,
             chunks: self.chunks,
             streams: self.streams,
+            streams_scenario: self.streams_scenario,
             litellm: self.litellm,
             out: self
                 .out
@@ -233,6 +241,7 @@ mod tests {
         assert_eq!(s.duration, Duration::from_secs(10));
         assert_eq!(s.rate, Some(500.0));
         assert_eq!(s.streams, 1000);
+        assert_eq!(s.streams_scenario, "gateway-stream");
         assert_eq!(s.rounds, 3);
         assert_eq!(s.out, PathBuf::from("bench/results"));
         assert_eq!(s.bin_dir, PathBuf::from("/x/target/release"));

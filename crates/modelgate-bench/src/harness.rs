@@ -4,7 +4,7 @@
 //! load point); also the open-streams phase.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +14,12 @@ use http::{HeaderMap, HeaderValue};
 use modelgate_mock::Behavior;
 
 use crate::cli::Settings;
+use crate::gateway_config::{self, FragmentPaths};
 use crate::loadgen::{self, Bounds, HttpClient, Load, RequestSpec};
 use crate::process::{self, Running};
 use crate::report::{self, Row};
 use crate::scenario::{self, AuthKind, PUBLIC_MODEL, Scenario, Target, UPSTREAM_MODEL};
-use crate::{litellm, streams};
+use crate::{litellm, policyset, streams};
 
 /// How long the mock and the gateway may take to print their address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,6 +39,9 @@ pub struct Harness {
     base_behavior: Behavior,
     control: HttpClient,
     api_key: Option<String>,
+    role_assigned: bool,
+    policy_dir: Option<PathBuf>,
+    audit_root: Option<tempfile::TempDir>,
     gateway_base: Option<String>,
     gateways_started: usize,
     clock_ticks: u64,
@@ -48,6 +52,17 @@ pub struct Harness {
 struct Endpoint {
     addr: SocketAddr,
     process: Option<Running>,
+    /// An access token obtained from this gateway (`AuthKind::AccessToken`).
+    access_token: Option<String>,
+    /// JSON-lines audit files of this gateway, removed after the scenario.
+    audit_dir: PathBuf,
+}
+
+/// A started gateway.
+struct StartedGateway {
+    running: Running,
+    addr: SocketAddr,
+    audit_dir: PathBuf,
 }
 
 /// Finds a binary in `--bin-dir`, or says how to build it.
@@ -133,6 +148,9 @@ impl Harness {
             mock,
             mock_addr,
             api_key: None,
+            role_assigned: false,
+            policy_dir: None,
+            audit_root: None,
             gateway_base: None,
             gateways_started: 0,
             clock_ticks,
@@ -165,12 +183,20 @@ async fn endpoint(h: &mut Harness, sc: &Scenario) -> Result<Endpoint> {
         Target::Direct => Ok(Endpoint {
             addr: h.mock_addr,
             process: None,
+            access_token: None,
+            audit_dir: PathBuf::new(),
         }),
         Target::Gateway { config } => {
-            let (running, addr) = start_gateway(h, config)?;
+            let g = start_gateway(h, config)?;
+            let access_token = match sc.auth {
+                AuthKind::AccessToken => Some(access_token(h, g.addr).await?),
+                _ => None,
+            };
             Ok(Endpoint {
-                addr,
-                process: Some(running),
+                addr: g.addr,
+                process: Some(g.running),
+                access_token,
+                audit_dir: g.audit_dir,
             })
         }
         Target::Litellm => {
@@ -185,9 +211,67 @@ async fn endpoint(h: &mut Harness, sc: &Scenario) -> Result<Endpoint> {
             Ok(Endpoint {
                 addr,
                 process: Some(running),
+                access_token: None,
+                audit_dir: PathBuf::new(),
             })
         }
     }
+}
+
+/// Exchanges the bench API key for an access token at the gateway's token
+/// endpoint (`client_credentials`, the key as client secret).
+async fn access_token(h: &Harness, addr: SocketAddr) -> Result<String> {
+    let key = h.api_key.as_deref().context("no API key provisioned")?;
+    let answer = loadgen::post_form(
+        &h.control,
+        &format!("http://{addr}/oauth2/token"),
+        &[("grant_type", "client_credentials"), ("client_secret", key)],
+    )
+    .await
+    .context("exchanging the API key for an access token")?;
+    let token = answer["access_token"]
+        .as_str()
+        .context("the token endpoint answered without an access_token")?;
+    let expires_in = answer["expires_in"].as_u64().unwrap_or(0);
+    eprintln!("    access token obtained (expires in {expires_in} s)");
+    Ok(token.to_owned())
+}
+
+/// The bench policy set's directory, written on first use.
+fn policy_dir(h: &mut Harness) -> Result<PathBuf> {
+    if let Some(dir) = &h.policy_dir {
+        return Ok(dir.clone());
+    }
+    let dir = h.tmp.path().join("policies");
+    policyset::write_policy_dir(&dir)?;
+    eprintln!(
+        "==> bench policy set in {}: {} roles and {} Cedar policies in {} files",
+        dir.display(),
+        policyset::role_count(),
+        policyset::cedar_policy_count(),
+        policyset::CEDAR_FILES.len()
+    );
+    h.policy_dir = Some(dir.clone());
+    Ok(dir)
+}
+
+/// A fresh directory for one gateway's audit files: on tmpfs
+/// (`/dev/shm`) when there is one, so that no disk sync is involved.
+fn audit_dir(h: &mut Harness, n: usize) -> Result<PathBuf> {
+    if h.audit_root.is_none() {
+        let shm = Path::new("/dev/shm");
+        let mut b = tempfile::Builder::new();
+        b.prefix("modelgate-bench-audit-");
+        let root = if shm.is_dir() {
+            b.tempdir_in(shm)
+        } else {
+            b.tempdir_in(h.tmp.path())
+        }
+        .context("cannot create a directory for audit files")?;
+        h.audit_root = Some(root);
+    }
+    let root = h.audit_root.as_ref().context("audit root missing")?;
+    Ok(root.path().join(format!("gateway-{n}")))
 }
 
 /// The base gateway configuration this `modelgate` binary accepts, decided
@@ -199,14 +283,14 @@ fn gateway_base(h: &mut Harness) -> Result<String> {
         return Ok(base.clone());
     }
     let dir = h.tmp.path();
-    let base = scenario::base_gateway_config(h.mock_addr, &dir.join("store.db"));
+    let base = gateway_config::base_gateway_config(h.mock_addr, &dir.join("store.db"));
     let kek = dir.join("kek");
     let mut random = [0u8; 32];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut random)
         .context("cannot read /dev/urandom")?;
     let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
     std::fs::write(&kek, hex).with_context(|| format!("cannot write {}", kek.display()))?;
-    let with_tokens = scenario::merge_config(&base, &scenario::tokens_fragment(&kek));
+    let with_tokens = gateway_config::merge_config(&base, &gateway_config::tokens_fragment(&kek));
     let probe = dir.join("probe.toml");
     std::fs::write(&probe, &with_tokens)
         .with_context(|| format!("cannot write {}", probe.display()))?;
@@ -221,15 +305,28 @@ fn gateway_base(h: &mut Harness) -> Result<String> {
     Ok(chosen)
 }
 
-/// Writes a gateway configuration (base + `fragment`), provisions the
-/// bench identity and key on first use, and starts `modelgate serve`.
-fn start_gateway(h: &mut Harness, fragment: &str) -> Result<(Running, SocketAddr)> {
+/// Writes a gateway configuration (base + `fragment` with its
+/// placeholders filled), provisions the bench identity and key on first
+/// use (and assigns it the bench role on first use of a configuration
+/// with roles), and starts `modelgate serve`.
+fn start_gateway(h: &mut Harness, fragment: &str) -> Result<StartedGateway> {
     h.gateways_started += 1;
     let n = h.gateways_started;
     let base = gateway_base(h)?;
+    let policies = policy_dir(h)?;
+    let audit = audit_dir(h, n)?;
+    let filled = gateway_config::fill_fragment(
+        fragment,
+        FragmentPaths {
+            roles: policyset::ROLES_TOML,
+            policy_dir: &policies,
+            audit_dir: &audit,
+        },
+    );
+    let with_roles = gateway_config::has_roles(fragment);
     let dir = h.tmp.path();
     let config = dir.join(format!("gateway-{n}.toml"));
-    std::fs::write(&config, scenario::merge_config(&base, fragment))
+    std::fs::write(&config, gateway_config::merge_config(&base, &filled))
         .with_context(|| format!("cannot write {}", config.display()))?;
     let cli = |args: &[&str]| {
         let mut cmd = Command::new(&h.gateway_bin);
@@ -266,6 +363,19 @@ fn start_gateway(h: &mut Harness, fragment: &str) -> Result<(Running, SocketAddr
         let key = v["key"].as_str().context("key create printed no key")?;
         h.api_key = Some(key.to_owned());
     }
+    if with_roles && !h.role_assigned {
+        process::run_to_end(cli(&[
+            "role",
+            "assign",
+            "--identity",
+            "bench",
+            "--role",
+            policyset::BENCH_ROLE,
+            "--by",
+            "bench",
+        ]))?;
+        h.role_assigned = true;
+    }
     let log = dir.join(format!("gateway-{n}.log"));
     let (running, addr) =
         process::spawn_listening("modelgate", cli(&["serve"]), &log, START_TIMEOUT)?;
@@ -275,11 +385,16 @@ fn start_gateway(h: &mut Harness, fragment: &str) -> Result<(Running, SocketAddr
         config.display(),
         log.display()
     );
-    Ok((running, addr))
+    Ok(StartedGateway {
+        running,
+        addr,
+        audit_dir: audit,
+    })
 }
 
 /// The request of a scenario against `addr`.
-fn request_spec(h: &Harness, sc: &Scenario, addr: SocketAddr) -> Result<RequestSpec> {
+fn request_spec(h: &Harness, sc: &Scenario, ep: &Endpoint) -> Result<RequestSpec> {
+    let addr = ep.addr;
     let mut headers = HeaderMap::new();
     headers.insert(
         http::header::CONTENT_TYPE,
@@ -288,6 +403,11 @@ fn request_spec(h: &Harness, sc: &Scenario, addr: SocketAddr) -> Result<RequestS
     let bearer = match sc.auth {
         AuthKind::None => None,
         AuthKind::ApiKey => Some(h.api_key.clone().context("no API key provisioned")?),
+        AuthKind::AccessToken => Some(
+            ep.access_token
+                .clone()
+                .context("no access token obtained")?,
+        ),
         AuthKind::LitellmMasterKey => Some(litellm::MASTER_KEY.to_owned()),
     };
     if let Some(token) = bearer {
@@ -313,7 +433,8 @@ fn request_spec(h: &Harness, sc: &Scenario, addr: SocketAddr) -> Result<RequestS
 pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Result<Vec<Row>> {
     eprintln!("==> scenario {} ({})", sc.name, sc.about);
     let mut ep = endpoint(h, sc).await?;
-    let spec = Arc::new(request_spec(h, sc, ep.addr)?);
+    let spec = Arc::new(request_spec(h, sc, &ep)?);
+    check_one_request(&h.control, sc, &spec, ep.process.as_ref()).await?;
     let mut loads: Vec<Load> =
         h.s.concurrency
             .iter()
@@ -402,21 +523,75 @@ pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Resul
         );
         rows.push(row);
     }
+    drop(ep.process.take());
+    remove_audit_dir(&ep.audit_dir);
     Ok(rows)
+}
+
+/// Sends one request before anything is measured and fails loudly if it
+/// does not succeed (a policy denial, say, would otherwise be measured as
+/// a fast error).
+async fn check_one_request(
+    client: &HttpClient,
+    sc: &Scenario,
+    spec: &RequestSpec,
+    process: Option<&Running>,
+) -> Result<()> {
+    if let Err(e) = loadgen::send(client, spec).await {
+        let log = process
+            .map(|p| format!("; gateway log {}", p.log.display()))
+            .unwrap_or_default();
+        bail!(
+            "{}: the first request failed, nothing measured: {e}{log}",
+            sc.name
+        );
+    }
+    Ok(())
+}
+
+/// Removes a gateway's audit files (large after a run; on tmpfs, memory).
+fn remove_audit_dir(dir: &Path) {
+    if !dir.as_os_str().is_empty() && dir.is_dir() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// The open-streams phase through a fresh gateway (full request path).
 pub async fn run_streams(h: &mut Harness) -> Result<report::StreamsResult> {
-    let sc = scenario::find("gateway-stream").context("gateway-stream scenario missing")?;
-    let Target::Gateway { config } = sc.target else {
-        bail!("gateway-stream does not go through the gateway");
+    let name = h.s.streams_scenario.clone();
+    let named = scenario::find(&name).with_context(|| format!("unknown scenario {name:?}"))?;
+    let Target::Gateway { config } = named.target else {
+        bail!("--streams-scenario {name}: not a gateway scenario");
     };
-    eprintln!("==> {} open streams through a fresh gateway", h.s.streams);
-    let (gateway, addr) = start_gateway(h, config)?;
-    let spec = Arc::new(request_spec(h, sc, addr)?);
+    let sc = &Scenario {
+        request: scenario::CHAT_STREAM,
+        ..*named
+    };
+    eprintln!(
+        "==> {} open streams through a fresh gateway ({name} configuration)",
+        h.s.streams
+    );
+    let g = start_gateway(h, config)?;
+    let access_token = match sc.auth {
+        AuthKind::AccessToken => Some(access_token(h, g.addr).await?),
+        _ => None,
+    };
+    let ep = Endpoint {
+        addr: g.addr,
+        process: Some(g.running),
+        access_token,
+        audit_dir: g.audit_dir,
+    };
+    let spec = Arc::new(request_spec(h, sc, &ep)?);
+    check_one_request(&h.control, sc, &spec, ep.process.as_ref()).await?;
+    let pid = ep
+        .process
+        .as_ref()
+        .context("the gateway is not running")?
+        .pid;
     let result = streams::measure(
         sc.name,
-        gateway.pid,
+        pid,
         spec,
         h.s.streams,
         h.mock_addr,
@@ -432,6 +607,7 @@ pub async fn run_streams(h: &mut Harness) -> Result<report::StreamsResult> {
         result.open.rss_kib as f64 / 1024.0,
         result.open.hwm_kib as f64 / 1024.0
     );
-    drop(gateway);
+    drop(ep.process);
+    remove_audit_dir(&ep.audit_dir);
     Ok(result)
 }

@@ -316,6 +316,53 @@ pub async fn post_json(client: &HttpClient, uri: &str, body: String) -> Result<(
     Ok(())
 }
 
+/// Sends a form POST (`application/x-www-form-urlencoded`) and returns the
+/// JSON answer; fails on a non-2xx answer (with its body, which for the
+/// token endpoint is an OAuth error and carries no secret).
+pub async fn post_form(
+    client: &HttpClient,
+    uri: &str,
+    fields: &[(&str, &str)],
+) -> Result<serde_json::Value> {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect();
+    let req = Request::post(uri)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(Full::new(Bytes::from(body.join("&"))))
+        .context("cannot build a form request")?;
+    let resp = client
+        .request(req)
+        .await
+        .with_context(|| format!("POST {uri}"))?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        anyhow::bail!(
+            "POST {uri}: HTTP {status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(500)])
+        );
+    }
+    serde_json::from_slice(&body).with_context(|| format!("POST {uri}: the answer is not JSON"))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Percentile of a histogram in microseconds (0 when empty).
 pub fn percentile_us(h: &Histogram<u64>, q: f64) -> u64 {
     if h.is_empty() {
@@ -365,6 +412,13 @@ mod tests {
         assert_eq!(w.samples.len(), ERROR_SAMPLES);
         assert_eq!(w.histogram.min(), 1);
         assert_eq!(w.histogram.max(), 250);
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(form_encode("mgk_aZ-9.~"), "mgk_aZ-9.~");
+        assert_eq!(form_encode("a b&c=d+é"), "a%20b%26c%3Dd%2B%C3%A9");
+        assert_eq!(form_encode(""), "");
     }
 
     #[test]

@@ -9,14 +9,17 @@
 //! open-streams phase, then the report.
 
 mod cli;
+mod gateway_config;
 mod harness;
 mod litellm;
 mod loadgen;
 mod markdown;
+mod policyset;
 mod process;
 mod report;
 mod rounds;
 mod scenario;
+mod stagecost;
 mod streams;
 
 use std::path::Path;
@@ -113,6 +116,7 @@ async fn run(s: Settings) -> Result<bool> {
     let rows = rounds::summarize(&round_rows);
     let saturation = report::saturation(&rows, baseline_of);
     let targets = report::check_targets(&rows, &saturation, streams.as_ref());
+    let stage_costs = stagecost::stage_costs(&rows, &saturation, scenario::STAGES);
     let machine = process::machine(h.load_at_start.clone());
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -127,6 +131,7 @@ async fn run(s: Settings) -> Result<bool> {
         rows,
         round_rows: if rounds > 1 { round_rows } else { Vec::new() },
         saturation,
+        stage_costs,
         streams,
         targets,
     };
@@ -168,6 +173,7 @@ fn settings_json(s: &Settings) -> serde_json::Value {
         "mock_latency_ms": s.mock_latency_ms,
         "chunks": s.chunks,
         "streams": s.streams,
+        "streams_scenario": s.streams_scenario,
         "litellm": s.litellm,
         "smoke": s.smoke,
         "bin_dir": s.bin_dir,
@@ -190,6 +196,14 @@ fn notes(s: &Settings, debug_bins: bool) -> Vec<String> {
         format!(
             "Mock upstream: modelgate-mock --no-record --latency-ms {} --chunks {}; requests are OpenAI chat completions with a ~2 KB prompt; the gateway logs to a file (RUST_LOG unset so [log] level applies).",
             s.mock_latency_ms, s.chunks
+        ),
+        format!(
+            "Full request path (`gateway`): an access token from the gateway's token endpoint (client_credentials with the bench API key, once per gateway start) as bearer; a policy set of {} policies ({} roles in the config, the bench identity assigned `{}`, and {} Cedar policies in {} files: crates/modelgate-bench/policies) besides the built-in baseline; prompt screening and response screening (log_only); the audit log's store sink (group-committed, synced WAL, fail closed); an info log line per request. Each gateway-* variant switches one of these off; \"What each stage costs\" is the full path minus that variant.",
+            policyset::role_count() + policyset::cedar_policy_count(),
+            policyset::role_count(),
+            policyset::BENCH_ROLE,
+            policyset::cedar_policy_count(),
+            policyset::CEDAR_FILES.len()
         ),
         "Gateway, mock, load generator (and LiteLLM) share the machine's CPUs; nothing is pinned.".into(),
         "Closed loop at a concurrency that saturates the CPUs is mostly queueing (latency ≈ concurrency / throughput): there added latency reflects lost throughput; c=1 shows the cost of one request alone, the open-loop rate point the latency under a fixed load below saturation.".into(),

@@ -166,6 +166,8 @@ pub struct Report {
     pub round_rows: Vec<Row>,
     /// Throughput at saturation per scenario.
     pub saturation: Vec<Saturation>,
+    /// What each stage of the full path costs.
+    pub stage_costs: Vec<crate::stagecost::StageCost>,
     /// Peak RSS with open streams.
     pub streams: Option<StreamsResult>,
     /// The targets.

@@ -173,6 +173,14 @@ fn markdown_has_every_section() {
         round_rows: Vec::new(),
         rows: with_error,
         saturation: sat,
+        stage_costs: vec![crate::stagecost::StageCost {
+            stage: "screening".into(),
+            without: "gateway-no-screen".into(),
+            cpu_us_per_request: Some(12.3),
+            p50_c1_us: Some(40.0),
+            p99_c16_us: None,
+            throughput_ratio: Some(0.8),
+        }],
         streams: Some(s),
         notes: vec!["a note".into()],
     };
@@ -192,6 +200,7 @@ fn markdown_has_every_section() {
     );
     assert!(md.contains("- gateway c=16: `HTTP 502 'x'`"));
     assert!(md.contains("- a note"));
+    assert!(md.contains("| screening | gateway-no-screen | +12.3 | +0.040 |  | 0.80 |"));
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["targets"][0]["verdict"], "MISS");
     assert_eq!(json["rows"][3]["added"]["p99_us"], 250.0);
@@ -232,6 +241,7 @@ fn markdown_with_rounds_shows_each_round() {
         scenarios: Vec::new(),
         targets: check_targets(&rows, &[], None),
         saturation: Vec::new(),
+        stage_costs: Vec::new(),
         rows,
         round_rows,
         streams: None,
@@ -247,4 +257,5 @@ fn markdown_with_rounds_shows_each_round() {
     assert!(md.contains("| scenario | load | round 1 | round 2 | round 3 |"));
     assert!(md.contains("| gateway | c=16 | +0.100 | +0.200 | +0.300 |"));
     assert!(md.contains("ticks at 100 Hz (assumed)"));
+    assert!(!md.contains("What each stage costs"));
 }

@@ -1,16 +1,16 @@
 //! Scenarios as data: a name, what the load generator talks to (the mock
 //! directly, the gateway with a configuration fragment, or LiteLLM), the
 //! request shape, the kind of credential, and the baseline its added
-//! latency is measured against. Also the gateway configuration each
-//! scenario runs with and the request bodies.
+//! latency is measured against; the configuration fragment of each gateway
+//! scenario (filled and merged by [`crate::gateway_config`]); the request
+//! bodies.
 //!
-//! Adding a scenario (say "policy off" or "access token instead of API
-//! key") is one entry in [`SCENARIOS`], plus a variant of [`AuthKind`] when
-//! it needs a new kind of credential.
-
-use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::path::Path;
+//! The full request path (`gateway`) is access-token auth, the 50-policy
+//! bench set ([`crate::policyset`]), prompt and response screening, and
+//! durable store audit; the `gateway-no-*` scenarios switch one stage off
+//! each, so the cost of each shows against it. Adding a scenario is one
+//! entry in [`SCENARIOS`], plus a variant of [`AuthKind`] when it needs a
+//! new kind of credential.
 
 use anyhow::{Result, bail};
 
@@ -62,8 +62,12 @@ pub struct RequestShape {
 pub enum AuthKind {
     /// None (the mock needs none).
     None,
-    /// A modelgate `mgk_` API key, looked up in the store per request.
+    /// A modelgate `mgk_` API key (cached in memory after the first
+    /// lookup).
     ApiKey,
+    /// A gateway access token, obtained once per gateway start by the
+    /// `client_credentials` grant with the API key as client secret.
+    AccessToken,
     /// LiteLLM's master key.
     LitellmMasterKey,
 }
@@ -85,6 +89,32 @@ pub const PUBLIC_MODEL: &str = "bench-chat";
 /// Model name at the mock upstream.
 pub const UPSTREAM_MODEL: &str = "demo-chat";
 
+/// Roles and user policies of the bench policy set (50 policies); the
+/// placeholders are those of [`crate::gateway_config::placeholder`].
+macro_rules! policies {
+    () => {
+        "{ROLES}\n[policy]\ndir = {POLICY_DIR}\n"
+    };
+}
+
+/// Prompt screening and response screening (`log_only`), as by default.
+macro_rules! screen_on {
+    () => {
+        "[screen]\nenabled = true\nresponses = \"log_only\"\n"
+    };
+}
+
+/// Durable audit in the store (synced WAL), as by default.
+macro_rules! audit_store {
+    () => {
+        "[audit]\nstore = true\n"
+    };
+}
+
+/// The full request path's configuration: 50 policies, screening on,
+/// durable store audit.
+const FULL_PATH: &str = concat!(policies!(), screen_on!(), audit_store!());
+
 /// Every scenario, in the order they run.
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -105,28 +135,79 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "gateway",
-        about: "full request path: API-key auth, parse, route, forward, account (info log line)",
-        target: Target::Gateway { config: "" },
+        about: "full request path: access token, 50 Cedar policies, screening (prompt + responses log_only), durable store audit, info log line",
+        target: Target::Gateway { config: FULL_PATH },
+        request: CHAT,
+        auth: AuthKind::AccessToken,
+        baseline: Some("direct"),
+    },
+    Scenario {
+        name: "gateway-api-key",
+        about: "full path with an API key instead of an access token",
+        target: Target::Gateway { config: FULL_PATH },
         request: CHAT,
         auth: AuthKind::ApiKey,
+        baseline: Some("direct"),
+    },
+    Scenario {
+        name: "gateway-no-screen",
+        about: "full path with screening off (prompts and responses)",
+        target: Target::Gateway {
+            config: concat!(
+                policies!(),
+                "[screen]\nenabled = false\nresponses = \"off\"\n",
+                audit_store!()
+            ),
+        },
+        request: CHAT,
+        auth: AuthKind::AccessToken,
+        baseline: Some("direct"),
+    },
+    Scenario {
+        name: "gateway-no-policy",
+        about: "full path without roles or policy files: the built-in baseline only",
+        target: Target::Gateway {
+            config: concat!(screen_on!(), audit_store!()),
+        },
+        request: CHAT,
+        auth: AuthKind::AccessToken,
+        baseline: Some("direct"),
+    },
+    Scenario {
+        name: "gateway-audit-nosync",
+        about: "full path with audit to JSON-lines files on tmpfs, no store sink: the audit pipeline without a disk sync",
+        target: Target::Gateway {
+            config: concat!(
+                policies!(),
+                screen_on!(),
+                "[audit]\nstore = false\n\n[audit.file]\ndir = {AUDIT_DIR}\nrequired = true\n"
+            ),
+        },
+        request: CHAT,
+        auth: AuthKind::AccessToken,
         baseline: Some("direct"),
     },
     Scenario {
         name: "gateway-no-log",
         about: "full path with log level warn: the per-request log line off",
         target: Target::Gateway {
-            config: "[log]\nlevel = \"warn\"\n",
+            config: concat!(
+                policies!(),
+                screen_on!(),
+                audit_store!(),
+                "[log]\nlevel = \"warn\"\n"
+            ),
         },
         request: CHAT,
-        auth: AuthKind::ApiKey,
+        auth: AuthKind::AccessToken,
         baseline: Some("direct"),
     },
     Scenario {
         name: "gateway-stream",
         about: "full request path, streamed",
-        target: Target::Gateway { config: "" },
+        target: Target::Gateway { config: FULL_PATH },
         request: CHAT_STREAM,
-        auth: AuthKind::ApiKey,
+        auth: AuthKind::AccessToken,
         baseline: Some("direct-stream"),
     },
     Scenario {
@@ -137,6 +218,22 @@ pub const SCENARIOS: &[Scenario] = &[
         auth: AuthKind::LitellmMasterKey,
         baseline: Some("direct"),
     },
+];
+
+/// The scenarios that each switch one stage of the full path off, and
+/// the stage (the report's stage costs: `gateway` minus each).
+pub const STAGES: &[(&str, &str)] = &[
+    ("gateway-api-key", "access token (vs API key)"),
+    (
+        "gateway-no-policy",
+        "50 Cedar policies (vs the built-in baseline)",
+    ),
+    ("gateway-no-screen", "screening, prompts and responses"),
+    (
+        "gateway-audit-nosync",
+        "durable store audit (vs files on tmpfs)",
+    ),
+    ("gateway-no-log", "per-request info log line"),
 ];
 
 /// Looks a scenario up by name.
@@ -208,116 +305,15 @@ pub fn request_body(shape: RequestShape, model: &str) -> Vec<u8> {
     body.to_string().into_bytes()
 }
 
-/// The base gateway configuration: loopback listener on a free port, the
-/// store in `store`, one self-hosted `openai` upstream at the mock and the
-/// bench model routed to it.
-pub fn base_gateway_config(mock: SocketAddr, store: &Path) -> String {
-    let mut c = String::new();
-    let _ = write!(
-        c,
-        "[server]\nlisten = \"127.0.0.1:0\"\n\n\
-         [store]\npath = {store}\n\n\
-         [log]\nformat = \"text\"\nlevel = \"info\"\n\n\
-         [[upstreams]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"http://{mock}/v1\"\n\
-         deployment = \"self_hosted\"\nregion = \"local\"\nisolation = \"technical\"\n\n\
-         [[models]]\nname = \"{PUBLIC_MODEL}\"\n\
-         targets = [{{ upstream = \"mock\", model = \"{UPSTREAM_MODEL}\" }}]\n",
-        store = toml_string(&store.to_string_lossy()),
-    );
-    c
-}
-
-/// The `[tokens]` table naming a key-encryption key file (gateways with
-/// access tokens refuse to start without one).
-pub fn tokens_fragment(kek: &Path) -> String {
-    let reference = format!("file:{}", kek.to_string_lossy());
-    format!("[tokens]\nkek = {}\n", toml_string(&reference))
-}
-
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
-}
-
-/// One `[table]` or `[[array]]` section of a configuration (the header
-/// line, then its lines); the section before any header has an empty
-/// header.
-#[derive(Debug, Clone)]
-struct Section {
-    header: String,
-    lines: Vec<String>,
-}
-
-fn sections(text: &str) -> Vec<Section> {
-    let mut out = vec![Section {
-        header: String::new(),
-        lines: Vec::new(),
-    }];
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            out.push(Section {
-                header: trimmed.to_owned(),
-                lines: Vec::new(),
-            });
-        } else if !trimmed.is_empty()
-            && !trimmed.starts_with('#')
-            && let Some(last) = out.last_mut()
-        {
-            last.lines.push(trimmed.to_owned());
-        }
-    }
-    out
-}
-
-fn key_of(line: &str) -> &str {
-    line.split('=').next().unwrap_or("").trim()
-}
-
-/// `base` with `fragment` merged in: keys of a fragment `[table]` replace
-/// the same keys of the base table (others are added), a table the base
-/// lacks is added, and `[[array]]` sections are appended.
-pub fn merge_config(base: &str, fragment: &str) -> String {
-    let mut merged = sections(base);
-    for section in sections(fragment) {
-        let is_array = section.header.starts_with("[[");
-        let existing = merged
-            .iter_mut()
-            .find(|s| !is_array && s.header == section.header);
-        match existing {
-            Some(target) => {
-                for line in section.lines {
-                    let key = key_of(&line).to_owned();
-                    match target.lines.iter_mut().find(|l| key_of(l) == key) {
-                        Some(old) => *old = line,
-                        None => target.lines.push(line),
-                    }
-                }
-            }
-            None => merged.push(section),
-        }
-    }
-    let mut out = String::new();
-    for section in merged {
-        if section.header.is_empty() && section.lines.is_empty() {
-            continue;
-        }
-        if !section.header.is_empty() {
-            out.push_str(&section.header);
-            out.push('\n');
-        }
-        for line in &section.lines {
-            out.push_str(line);
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+    use std::path::Path;
+
     use super::*;
+    use crate::gateway_config::{
+        FragmentPaths, base_gateway_config, fill_fragment, has_roles, merge_config, sections,
+    };
 
     #[test]
     fn registry_is_consistent() {
@@ -332,6 +328,11 @@ mod tests {
                 );
             }
             assert_eq!(s.auth == AuthKind::None, s.target == Target::Direct);
+        }
+        for (name, _) in STAGES {
+            let s = find(name).unwrap();
+            assert_eq!(s.request, CHAT, "{name}");
+            assert!(matches!(s.target, Target::Gateway { .. }), "{name}");
         }
         let mut names: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
         names.sort_unstable();
@@ -349,6 +350,10 @@ mod tests {
                 "direct",
                 "direct-stream",
                 "gateway",
+                "gateway-api-key",
+                "gateway-no-screen",
+                "gateway-no-policy",
+                "gateway-audit-nosync",
                 "gateway-no-log",
                 "gateway-stream"
             ]
@@ -363,6 +368,98 @@ mod tests {
         assert!(select(&["nope".into()], false).is_err());
     }
 
+    fn fragment(name: &str) -> &'static str {
+        match find(name).unwrap().target {
+            Target::Gateway { config } => config,
+            other => panic!("{name} goes to {other:?}"),
+        }
+    }
+
+    /// The merged configuration of a scenario, placeholders filled.
+    fn config_of(name: &str) -> String {
+        let mock: SocketAddr = "127.0.0.1:4567".parse().unwrap();
+        let base = base_gateway_config(mock, Path::new("/tmp/s/store.db"));
+        let filled = fill_fragment(
+            fragment(name),
+            FragmentPaths {
+                roles: "[[roles]]\nname = \"r\"\n",
+                policy_dir: Path::new("/tmp/s/policies"),
+                audit_dir: Path::new("/dev/shm/a"),
+            },
+        );
+        merge_config(&base, &filled)
+    }
+
+    /// The lines of `config` in section `header`.
+    fn section_lines(config: &str, header: &str) -> Vec<String> {
+        sections(config)
+            .into_iter()
+            .filter(|s| s.header == header)
+            .flat_map(|s| s.lines)
+            .collect()
+    }
+
+    #[test]
+    fn full_path_has_every_stage_and_each_variant_drops_one() {
+        let full = config_of("gateway");
+        assert_eq!(section_lines(&full, "[[roles]]"), ["name = \"r\""]);
+        assert_eq!(
+            section_lines(&full, "[policy]"),
+            ["dir = \"/tmp/s/policies\""]
+        );
+        assert_eq!(
+            section_lines(&full, "[screen]"),
+            ["enabled = true", "responses = \"log_only\""]
+        );
+        assert_eq!(section_lines(&full, "[audit]"), ["store = true"]);
+        assert!(full.contains("level = \"info\""));
+        assert_eq!(find("gateway").unwrap().auth, AuthKind::AccessToken);
+        assert_eq!(config_of("gateway-api-key"), full);
+        assert_eq!(find("gateway-api-key").unwrap().auth, AuthKind::ApiKey);
+        assert_eq!(config_of("gateway-stream"), full);
+
+        let no_screen = config_of("gateway-no-screen");
+        assert_eq!(
+            section_lines(&no_screen, "[screen]"),
+            ["enabled = false", "responses = \"off\""]
+        );
+        assert_eq!(
+            section_lines(&no_screen, "[policy]"),
+            section_lines(&full, "[policy]")
+        );
+
+        let no_policy = config_of("gateway-no-policy");
+        assert!(section_lines(&no_policy, "[[roles]]").is_empty());
+        assert!(section_lines(&no_policy, "[policy]").is_empty());
+        assert!(!has_roles(fragment("gateway-no-policy")));
+        assert_eq!(
+            section_lines(&no_policy, "[screen]"),
+            section_lines(&full, "[screen]")
+        );
+
+        let nosync = config_of("gateway-audit-nosync");
+        assert_eq!(section_lines(&nosync, "[audit]"), ["store = false"]);
+        assert_eq!(
+            section_lines(&nosync, "[audit.file]"),
+            ["dir = \"/dev/shm/a\"", "required = true"]
+        );
+
+        let no_log = config_of("gateway-no-log");
+        assert!(no_log.contains("level = \"warn\""));
+        assert_eq!(
+            section_lines(&no_log, "[audit]"),
+            section_lines(&full, "[audit]")
+        );
+
+        // No placeholder survives in any scenario's configuration.
+        for s in SCENARIOS {
+            if matches!(s.target, Target::Gateway { .. }) {
+                let c = config_of(s.name);
+                assert!(!c.contains("{ROLES}") && !c.contains("_DIR}"), "{}", s.name);
+            }
+        }
+    }
+
     #[test]
     fn bodies_are_about_the_asked_size_and_valid_json() {
         let body = request_body(CHAT, "m");
@@ -372,38 +469,5 @@ mod tests {
         assert!(v.get("stream").is_none());
         let v: serde_json::Value = serde_json::from_slice(&request_body(CHAT_STREAM, "m")).unwrap();
         assert_eq!(v["stream"], true);
-    }
-
-    #[test]
-    fn base_config_points_at_the_mock() {
-        let mock: SocketAddr = "127.0.0.1:4567".parse().unwrap();
-        let c = base_gateway_config(mock, Path::new("/tmp/a \"b\"/store.db"));
-        assert!(c.contains("base_url = \"http://127.0.0.1:4567/v1\""));
-        assert!(c.contains("path = \"/tmp/a \\\"b\\\"/store.db\""));
-        assert!(c.contains("listen = \"127.0.0.1:0\""));
-        assert!(c.contains("deployment = \"self_hosted\""));
-        assert!(c.contains("name = \"bench-chat\""));
-    }
-
-    #[test]
-    fn tokens_fragment_references_the_kek_file() {
-        assert_eq!(
-            tokens_fragment(Path::new("/tmp/x/kek")),
-            "[tokens]\nkek = \"file:/tmp/x/kek\"\n"
-        );
-    }
-
-    #[test]
-    fn merge_overrides_keys_and_appends_tables() {
-        let base = "[server]\nlisten = \"x\"\n\n[log]\nformat = \"text\"\nlevel = \"info\"\n\n[[upstreams]]\nname = \"a\"\n";
-        let merged = merge_config(
-            base,
-            "[log]\nlevel = \"warn\"\n\n[policy]\nenabled = false\n\n[[upstreams]]\nname = \"b\"\n",
-        );
-        assert_eq!(
-            merged,
-            "[server]\nlisten = \"x\"\n\n[log]\nformat = \"text\"\nlevel = \"warn\"\n\n[[upstreams]]\nname = \"a\"\n\n[policy]\nenabled = false\n\n[[upstreams]]\nname = \"b\"\n\n"
-        );
-        assert_eq!(merge_config(base, ""), merge_config(base, "\n# nothing\n"));
     }
 }
