@@ -75,7 +75,7 @@ impl Store {
     /// creating the file if it is missing, and brings the schema up to date.
     ///
     /// Connections use WAL, `foreign_keys=ON`, a 5 s busy timeout and
-    /// `synchronous=NORMAL`. Fails with [`StoreError::Migration`] if an
+    /// `synchronous=FULL`. Fails with [`StoreError::Migration`] if an
     /// applied migration was changed or the database is newer than this
     /// binary.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {

@@ -45,19 +45,8 @@ impl SqliteBackend {
         const OP: &str = "append audit entries";
         let err = |e| StoreError::from_sqlx(OP, e);
         let mut conn = self.pool.acquire().await.map_err(err)?;
-        // The batch is acknowledged to callers as durable: sync the WAL on
-        // this commit (NORMAL would survive a crash of the process, not of
-        // the machine).
-        sqlx::query("PRAGMA synchronous = FULL")
-            .execute(&mut *conn)
-            .await
-            .map_err(err)?;
-        // Fewer, larger WAL checkpoints: audit batches are the bulk of the
-        // writes, and each checkpoint syncs the database file.
-        sqlx::query("PRAGMA wal_autocheckpoint = 8192")
-            .execute(&mut *conn)
-            .await
-            .map_err(err)?;
+        // The batch is acknowledged to callers as durable: connections use
+        // `synchronous=FULL`, so the commit syncs the WAL.
         let result = async {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             // Many rows per statement (each statement is a round trip to the
@@ -93,11 +82,7 @@ impl SqliteBackend {
             tx.commit().await
         }
         .await;
-        let restore = sqlx::query("PRAGMA synchronous = NORMAL")
-            .execute(&mut *conn)
-            .await;
         result.map_err(err)?;
-        restore.map_err(err)?;
         Ok(())
     }
 

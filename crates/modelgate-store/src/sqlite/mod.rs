@@ -68,8 +68,15 @@ impl SqliteBackend {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout)
-            .synchronous(SqliteSynchronous::Normal);
+            // FULL: a commit is on disk when it returns, which the audit
+            // log's acknowledgements rely on (other writes are rare).
+            .synchronous(SqliteSynchronous::Full)
+            // Fewer, larger WAL checkpoints: audit batches are the bulk of
+            // the writes, and each checkpoint syncs the database file.
+            .pragma("wal_autocheckpoint", "8192");
         let pool = SqlitePoolOptions::new()
+            // A local file: no liveness ping on every acquire.
+            .test_before_acquire(false)
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)

@@ -235,7 +235,7 @@ async fn connections_use_the_configured_pragmas() {
         ("SELECT journal_mode FROM pragma_journal_mode", "wal"),
         ("SELECT foreign_keys FROM pragma_foreign_keys", "1"),
         ("SELECT timeout FROM pragma_busy_timeout", "5000"),
-        ("SELECT synchronous FROM pragma_synchronous", "1"),
+        ("SELECT synchronous FROM pragma_synchronous", "2"),
     ] {
         assert_eq!(b.pragma(pragma).await.unwrap(), want, "{pragma}");
     }
