@@ -22,7 +22,7 @@ use modelgate_store::StoreError;
 
 use crate::config::{self, Config, UpstreamKind};
 use crate::posture_usage::{ScanContext, scan};
-use crate::screening::glob_match;
+use crate::screening::glob_matches;
 
 /// Reviews read into a snapshot (newest first).
 const MAX_REVIEWS: i64 = 50;
@@ -326,7 +326,9 @@ pub async fn build_snapshot(
         found
             .model_use
             .iter()
-            .filter(|((who, model), _)| who == name && models.iter().any(|p| glob_match(p, model)))
+            .filter(|((who, model), _)| {
+                who == name && models.iter().any(|p| glob_matches(p, model))
+            })
             .map(|(_, at)| *at)
             .max()
     };

@@ -22,7 +22,7 @@ use modelgate_identity::Principal;
 use modelgate_screen::{Category, ScreenConfig, Screener};
 
 pub use classes::{DATA_CLASS_HEADER, DataClasses};
-pub use glob::{any_match, glob_match};
+pub use glob::{any_match, glob_matches};
 pub use json_text::{JsonTextError, TextValue, splice_strings, string_values};
 pub use settings::{
     DataClassSettings, ResidencyRule, ResponseAction, ScreenAction, ScreenRule, ScreenSettings,
