@@ -21,12 +21,7 @@ pub async fn policy_command(config: &Config, command: PolicyCommand) -> Result<(
     let roles = policy_roles(config, &classes).map_err(|e| anyhow!(e))?;
     let default_permit = config
         .policy
-        .default_permit
-        .unwrap_or(if config.roles.is_empty() {
-            DefaultPermit::Authenticated
-        } else {
-            DefaultPermit::None
-        });
+        .effective_default_permit(!config.roles.is_empty());
     match command {
         PolicyCommand::Schema => print!("{SCHEMA}"),
         PolicyCommand::Show { builtin } => {

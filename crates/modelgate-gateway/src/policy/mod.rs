@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use modelgate_policy::{
-    CompiledPolicies, DataClass, Decision, LoadError, Operation, PolicyEngine, PolicyFile,
-    RequestFacts, RoleDef, read_policy_dir,
+    CompiledPolicies, Decision, LoadError, Operation, PolicyEngine, PolicyFile, RequestFacts,
+    RoleDef, read_policy_dir,
 };
 
 pub use facts::{FactsBuilder, data_class_of};
@@ -99,12 +99,7 @@ impl PolicyStage {
         let roles = policy_roles(config, classes)?;
         let default_permit = config
             .policy
-            .default_permit
-            .unwrap_or(if config.roles.is_empty() {
-                DefaultPermit::Authenticated
-            } else {
-                DefaultPermit::None
-            });
+            .effective_default_permit(!config.roles.is_empty());
         if default_permit == DefaultPermit::Authenticated {
             tracing::warn!(
                 "policy: every authenticated identity may use every model it can see \
@@ -178,11 +173,4 @@ pub fn compile(
         files.push(PolicyFile::new(DEFAULT_PERMIT_FILE, DEFAULT_PERMIT_POLICY));
     }
     CompiledPolicies::compile(roles, files)
-}
-
-/// The class the policy schema knows for rank `rank` of the configured
-/// levels (the schema has the four standard levels; custom names map by
-/// position, higher ones to `restricted`).
-pub fn class_for_rank(rank: usize) -> DataClass {
-    data_class_of(rank)
 }

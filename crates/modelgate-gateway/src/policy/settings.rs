@@ -32,3 +32,15 @@ pub struct PolicySettings {
     /// start).
     pub default_permit: Option<DefaultPermit>,
 }
+
+impl PolicySettings {
+    /// The default permit in force: the configured one, else `none` when
+    /// roles are configured and `authenticated` when there are none.
+    pub fn effective_default_permit(&self, has_roles: bool) -> DefaultPermit {
+        self.default_permit.unwrap_or(if has_roles {
+            DefaultPermit::None
+        } else {
+            DefaultPermit::Authenticated
+        })
+    }
+}
