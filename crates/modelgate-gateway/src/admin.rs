@@ -30,12 +30,13 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
     response
 }
 
-/// Signing keys belong to the whole gateway, not to an owner.
-fn global_required() -> Response {
+/// `what` (signing keys, policies) belongs to the whole gateway, not to
+/// an owner: only a global admin may touch it.
+pub(crate) fn global_required(what: &str) -> Response {
     error(
         StatusCode::FORBIDDEN,
         "forbidden",
-        "signing keys need the global admin role",
+        format!("{what} need the global admin role"),
     )
 }
 
@@ -511,7 +512,7 @@ async fn signing_keys(State(g): State<Gateway>, headers: HeaderMap) -> Response 
     let run = async {
         let admin = authorize(&g, &headers).await?;
         if !admin.scope.is_global() {
-            return Err(global_required());
+            return Err(global_required("signing keys"));
         }
         let keys = g.inner.keyring.keys();
         Ok(json_response(
@@ -525,7 +526,7 @@ async fn rotate_signing_key(State(g): State<Gateway>, headers: HeaderMap) -> Res
     let run = async {
         let admin = authorize(&g, &headers).await?;
         if !admin.scope.is_global() {
-            return Err(global_required());
+            return Err(global_required("signing keys"));
         }
         let kid = g
             .inner

@@ -8,22 +8,14 @@ use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
-use crate::admin::{authorize, error};
+use crate::admin::{authorize, global_required};
 use crate::gateway::{Gateway, json_response};
-
-fn global_required() -> Response {
-    error(
-        StatusCode::FORBIDDEN,
-        "forbidden",
-        "policies need the global admin role",
-    )
-}
 
 async fn show(State(g): State<Gateway>, headers: HeaderMap) -> Response {
     let run = async {
         let admin = authorize(&g, &headers).await?;
         if !admin.scope.is_global() {
-            return Err(global_required());
+            return Err(global_required("policies"));
         }
         Ok(json_response(g.policy_summary()))
     };
@@ -34,7 +26,7 @@ async fn reload(State(g): State<Gateway>, headers: HeaderMap) -> Response {
     let run = async {
         let admin = authorize(&g, &headers).await?;
         if !admin.scope.is_global() {
-            return Err(global_required());
+            return Err(global_required("policies"));
         }
         match g.reload_policies(&admin.principal.identity_name).await {
             Ok(load) => Ok(json_response(json!({
