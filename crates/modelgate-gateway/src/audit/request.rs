@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use http::{Extensions, HeaderMap};
-use modelgate_audit::AuditEvent;
+use modelgate_audit::{AuditEvent, Body, BodyPolicy};
 
 use crate::dialect::{ApiError, ErrorKind};
 use crate::gateway::Gateway;
@@ -75,9 +75,7 @@ impl Gateway {
         let bodies = audit.bodies(record.model.as_deref());
         let mut event = record.audit_record(Some("admit"));
         if bodies.retention() != modelgate_audit::Retention::None {
-            let text = String::from_utf8_lossy(prompt);
-            let screener = self.inner.screen.screener();
-            event.prompt = bodies.body(&text, &|t| screener.redact(t, &screener.scan(t)));
+            event.prompt = self.retained(bodies, prompt);
             record.bodies_expire = bodies.expires(now_ms());
             event.bodies_expire = record.bodies_expire;
         }
@@ -100,9 +98,15 @@ impl Gateway {
         if bodies.retention() == modelgate_audit::Retention::None {
             return;
         }
-        let text = String::from_utf8_lossy(body);
+        record.response_body = self.retained(bodies, body);
+    }
+
+    /// What `bodies` keeps of `bytes` (redaction by the screen stage's
+    /// detectors under `redacted`).
+    fn retained(&self, bodies: &BodyPolicy, bytes: &[u8]) -> Option<Body> {
+        let text = String::from_utf8_lossy(bytes);
         let screener = self.inner.screen.screener();
-        record.response_body = bodies.body(&text, &|t| screener.redact(t, &screener.scan(t)));
+        bodies.body(&text, &|t| screener.redact(t, &screener.scan(t)))
     }
 }
 
