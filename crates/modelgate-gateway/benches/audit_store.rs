@@ -77,7 +77,7 @@ fn bench(c: &mut Criterion) {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let signer = Arc::new(AuditSigner::from_seed(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}")));
-        let sink = StoreAuditSink::new(store, "bench", tokio::runtime::Handle::current());
+        let sink = StoreAuditSink::open(&store, "bench").unwrap_or_else(|e| panic!("{e}"));
         AuditLog::start(vec![Box::new(sink)], signer, AuditConfig::new("bench"))
             .await
             .unwrap_or_else(|e| panic!("{e}"))

@@ -94,30 +94,6 @@ impl std::fmt::Debug for AuditKeyRecord {
 }
 
 impl Store {
-    /// Appends lines in one transaction, synced to disk before it returns
-    /// (`synchronous=FULL` for this write). A record line whose
-    /// `(replica, seq)` is taken fails with [`StoreError::Conflict`].
-    pub async fn append_audit_entries(&self, rows: &[AuditEntryRow]) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.append_audit_entries(rows).await,
-        }
-    }
-
-    /// The last record line of `replica`'s chain, if any.
-    pub async fn audit_tail(&self, replica: &str) -> Result<Option<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.audit_tail(replica).await,
-        }
-    }
-
-    /// Deletes `replica`'s records with a seq above `seq` and checkpoints
-    /// over them.
-    pub async fn discard_audit_after(&self, replica: &str, seq: i64) -> Result<u64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.discard_audit_after(replica, seq).await,
-        }
-    }
-
     /// The replicas with a chain in the store.
     pub async fn audit_replicas(&self) -> Result<Vec<String>, StoreError> {
         match &self.backend {

@@ -82,7 +82,7 @@ impl StoreError {
 }
 
 /// Turns `UNIQUE constraint failed: identities.name` into `identity name`.
-fn conflict_subject(message: &str) -> String {
+pub(crate) fn conflict_subject(message: &str) -> String {
     let subject = message
         .rsplit(": ")
         .next()

@@ -27,6 +27,7 @@
 
 mod admin;
 mod audit;
+mod audit_appender;
 mod error;
 mod grants;
 mod records;
@@ -40,6 +41,7 @@ use std::fmt;
 use std::path::Path;
 
 pub use audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
+pub use audit_appender::AuditAppender;
 pub use error::StoreError;
 pub use records::{
     ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,

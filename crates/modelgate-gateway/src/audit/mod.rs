@@ -40,6 +40,9 @@ pub enum AuditStartError {
     /// The log could not start (bad settings, unreadable sink).
     #[error("audit log: {0}")]
     Log(#[from] AuditError),
+    /// The store sink's connection could not be opened.
+    #[error("audit log: store sink: {0}")]
+    Store(#[from] modelgate_store::StoreError),
 }
 
 /// The running audit log of this replica.
@@ -74,11 +77,7 @@ impl AuditTrail {
         let keys = AuditKeys::load(store, kek, now, true).await?;
         let mut sinks: Vec<Box<dyn AuditSink>> = Vec::new();
         if settings.store {
-            sinks.push(Box::new(StoreAuditSink::new(
-                store.clone(),
-                replica,
-                tokio::runtime::Handle::current(),
-            )));
+            sinks.push(Box::new(StoreAuditSink::open(store, replica)?));
         }
         if let Some(file) = &settings.file {
             let mut options = JsonlFileOptions::new(&file.dir);

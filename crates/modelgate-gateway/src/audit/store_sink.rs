@@ -1,30 +1,38 @@
 //! The store as an audit sink: each batch is one transaction of lines (with
 //! search columns copied from the record), committed with a synced WAL.
 //!
-//! The audit writer runs on its own thread, so the sink may block on the
-//! runtime to use the async store.
+//! The audit writer runs on its own thread, and the sink writes through a
+//! store connection of its own ([`AuditAppender`]) on that thread: no async
+//! pool, no hop to another thread per statement.
 
 use modelgate_audit::{AuditEvent, AuditSink, Entry, Record, SinkError, decode_record};
-use modelgate_store::{AuditEntryRow, Store};
-use tokio::runtime::Handle;
+use modelgate_store::{AuditAppender, AuditEntryRow, Store, StoreError};
 
 /// Writes `replica`'s chain into the store.
 pub struct StoreAuditSink {
-    store: Store,
+    appender: AuditAppender,
     replica: String,
-    runtime: Handle,
     staged: Vec<AuditEntryRow>,
 }
 
+impl std::fmt::Debug for StoreAuditSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreAuditSink")
+            .field("replica", &self.replica)
+            .field("staged", &self.staged.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl StoreAuditSink {
-    /// A sink for `replica`'s chain; `runtime` runs the store's queries.
-    pub fn new(store: Store, replica: impl Into<String>, runtime: Handle) -> Self {
-        Self {
-            store,
+    /// A sink for `replica`'s chain, on a connection of its own to `store`
+    /// (a blocking file open).
+    pub fn open(store: &Store, replica: impl Into<String>) -> Result<Self, StoreError> {
+        Ok(Self {
+            appender: store.audit_appender()?,
             replica: replica.into(),
-            runtime,
             staged: Vec::new(),
-        }
+        })
     }
 
     fn fail(&self, err: impl std::fmt::Display) -> SinkError {
@@ -97,15 +105,13 @@ impl AuditSink for StoreAuditSink {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.staged);
-        self.runtime
-            .block_on(self.store.append_audit_entries(&rows))
-            .map_err(|e| self.fail(e))
+        self.appender.append(&rows).map_err(|e| self.fail(e))
     }
 
     fn load_tail(&mut self) -> Result<Option<Record>, SinkError> {
         let line = self
-            .runtime
-            .block_on(self.store.audit_tail(&self.replica))
+            .appender
+            .tail(&self.replica)
             .map_err(|e| self.fail(e))?;
         line.map(|l| decode_record(l.as_bytes()))
             .transpose()
@@ -115,8 +121,8 @@ impl AuditSink for StoreAuditSink {
     fn discard_after(&mut self, seq: u64) -> Result<(), SinkError> {
         self.staged.clear();
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        self.runtime
-            .block_on(self.store.discard_audit_after(&self.replica, seq))
+        self.appender
+            .discard_after(&self.replica, seq)
             .map(|_| ())
             .map_err(|e| self.fail(e))
     }

@@ -3,6 +3,7 @@
 mod admin;
 mod api_keys;
 mod audit;
+mod audit_appender;
 mod grants;
 mod identities;
 mod lifecycle;
@@ -11,13 +12,15 @@ mod reviews;
 mod rows;
 mod signing_keys;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
+
+pub(crate) use audit_appender::SqliteAuditAppender;
 
 /// Tunables for the SQLite backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +48,10 @@ impl Default for SqliteOptions {
 #[derive(Clone, Debug)]
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
+    /// The database file, for connections outside the pool (the audit
+    /// writer's own).
+    path: PathBuf,
+    busy_timeout: Duration,
 }
 
 /// Current unix time in seconds (0 if the clock is before 1970).
@@ -82,7 +89,11 @@ impl SqliteBackend {
             .connect_with(connect)
             .await
             .map_err(|e| StoreError::from_sqlx("open sqlite database", e))?;
-        let backend = SqliteBackend { pool };
+        let backend = SqliteBackend {
+            pool,
+            path: path.to_owned(),
+            busy_timeout: options.busy_timeout,
+        };
         if let Err(err) = migrate::run(&backend.pool, migrations, unix_now()).await {
             backend.pool.close().await;
             return Err(err);

@@ -1,5 +1,6 @@
 //! Tests of the store against temporary SQLite files.
 
+mod audit_appender;
 mod grants;
 mod lifecycle;
 mod migrations;

@@ -1,0 +1,159 @@
+//! The audit writer's own SQLite connection: blocking calls made straight
+//! from the writer's thread, with no pool and no async worker in between.
+//!
+//! A batch through the pool was seven or so round trips to sqlx's worker
+//! thread (acquire, `BEGIN`, the inserts, `COMMIT`), each a thread wake-up;
+//! under load the switching cost more CPU than SQLite's own work. Here a
+//! batch is one immediate transaction of cached prepared inserts and a
+//! synced commit, on the caller's thread.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::SqliteBackend;
+use crate::StoreError;
+use crate::audit::AuditEntryRow;
+
+const INSERT: &str = "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
+     identity, model, decision, action, status, bodies_expire) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+const TAIL: &str = "SELECT line FROM audit_entries WHERE replica = ?1 AND checkpoint = 0 \
+     ORDER BY seq DESC LIMIT 1";
+
+const DISCARD: &str = "DELETE FROM audit_entries WHERE replica = ?1 AND seq > ?2";
+
+/// One connection to the store's database file, owned by one thread.
+pub(crate) struct SqliteAuditAppender {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for SqliteAuditAppender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteAuditAppender")
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteBackend {
+    /// Opens a connection of its own to the (already migrated) database.
+    pub(crate) fn audit_appender(&self) -> Result<SqliteAuditAppender, StoreError> {
+        const OP: &str = "open audit connection";
+        // No CREATE: the pool opened and migrated this file already; a
+        // missing file now means it was removed under us.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&self.path, flags).map_err(|e| from_rusqlite(OP, e))?;
+        configure(&conn, self.busy_timeout).map_err(|e| from_rusqlite(OP, e))?;
+        Ok(SqliteAuditAppender { conn })
+    }
+}
+
+/// The same settings as the pool's connections: the file is already in WAL
+/// mode (persistent), FULL makes every commit durable when it returns, and
+/// the larger autocheckpoint means fewer syncs of the database file.
+fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 8192;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(8);
+    Ok(())
+}
+
+impl SqliteAuditAppender {
+    /// Inserts `rows` in one transaction, synced before it returns. A
+    /// record whose `(replica, seq)` is taken fails the whole batch with
+    /// [`StoreError::Conflict`].
+    pub(crate) fn append(&mut self, rows: &[AuditEntryRow]) -> Result<(), StoreError> {
+        const OP: &str = "append audit entries";
+        let err = |e| from_rusqlite(OP, e);
+        // IMMEDIATE: take the write lock up front (waiting up to the busy
+        // timeout) rather than fail on upgrading a read lock mid-batch.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        {
+            let mut insert = tx.prepare_cached(INSERT).map_err(err)?;
+            for r in rows {
+                insert
+                    .execute(rusqlite::params![
+                        r.replica,
+                        r.seq,
+                        i64::from(r.checkpoint),
+                        r.time,
+                        r.line,
+                        r.kind,
+                        r.identity,
+                        r.model,
+                        r.decision,
+                        r.action,
+                        r.status,
+                        r.bodies_expire,
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// The last record line of `replica`'s chain, if any.
+    pub(crate) fn tail(&mut self, replica: &str) -> Result<Option<String>, StoreError> {
+        const OP: &str = "read audit tail";
+        let mut query = self
+            .conn
+            .prepare_cached(TAIL)
+            .map_err(|e| from_rusqlite(OP, e))?;
+        let mut rows = query.query([replica]).map_err(|e| from_rusqlite(OP, e))?;
+        match rows.next().map_err(|e| from_rusqlite(OP, e))? {
+            Some(row) => row.get(0).map(Some).map_err(|e| from_rusqlite(OP, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes `replica`'s entries with a seq above `seq`; how many.
+    pub(crate) fn discard_after(&mut self, replica: &str, seq: i64) -> Result<u64, StoreError> {
+        const OP: &str = "discard audit entries";
+        let n = self
+            .conn
+            .execute(DISCARD, rusqlite::params![replica, seq])
+            .map_err(|e| from_rusqlite(OP, e))?;
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+}
+
+/// Maps a rusqlite error without copying any bound value: SQLite's own
+/// messages name constraints and columns, and the other kinds are reduced
+/// to a fixed description.
+fn from_rusqlite(operation: &'static str, err: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi;
+    match err {
+        rusqlite::Error::SqliteFailure(code, message) => {
+            let message = message.unwrap_or_else(|| code.to_string());
+            match code.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    StoreError::Conflict(super::super::error::conflict_subject(&message))
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
+                    StoreError::MissingReference(format!("{operation}: referenced row not found"))
+                }
+                _ => StoreError::Backend { operation, message },
+            }
+        }
+        rusqlite::Error::InvalidColumnType(index, ..)
+        | rusqlite::Error::FromSqlConversionFailure(index, ..) => StoreError::CorruptRow(format!(
+            "{operation}: column {index} has an unexpected type or value"
+        )),
+        rusqlite::Error::QueryReturnedNoRows => StoreError::Backend {
+            operation,
+            message: "row not found".to_owned(),
+        },
+        _ => StoreError::Backend {
+            operation,
+            message: "database error".to_owned(),
+        },
+    }
+}
