@@ -65,9 +65,12 @@ pub fn tap(
     screen: Option<ResponseStreamScreen>,
     dialect: Dialect,
     limits: StreamLimits,
-    record: CallRecord,
+    mut record: CallRecord,
 ) -> TapBody {
     record.metrics.open_streams.inc();
+    // The decision's facts are in the admit record, already durable; the
+    // complete record leaves them out. Not held for the stream's life.
+    record.policy_input = None;
     TapBody {
         upstream,
         tap,

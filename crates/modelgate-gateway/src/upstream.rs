@@ -121,6 +121,16 @@ pub enum UpstreamSetupError {
     Tls(String),
 }
 
+/// Size of each upstream connection's read buffer. Fixed rather than
+/// hyper's adaptive default, which doubles the buffer (8 KiB to 16 and
+/// 24 KiB) whenever part of an event is still in it when the next read
+/// comes, and keeps it that size for the life of the connection: with many
+/// open streams that growth was the largest share of the gateway's memory
+/// per stream. It also bounds an upstream's response head (hyper refuses a
+/// larger one, and the attempt fails like a reset connection). Non-streamed
+/// bodies are read in pieces of this size.
+pub const UPSTREAM_READ_BUFFER_BYTES: usize = 8 * 1024;
+
 fn client(connect_timeout: Duration) -> Result<HttpClient, UpstreamSetupError> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -136,6 +146,7 @@ fn client(connect_timeout: Duration) -> Result<HttpClient, UpstreamSetupError> {
     Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(512)
+        .http1_read_buf_exact_size(UPSTREAM_READ_BUFFER_BYTES)
         .build(https))
 }
 
@@ -358,5 +369,78 @@ mod tests {
         assert!(r.headers()[header::AUTHORIZATION].is_sensitive());
         assert!(!format!("{o:?}").contains("CANARY"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Serves one connection on loopback: reads the request head, writes
+    /// `response`, closes. Returns the URL to call.
+    async fn one_response(response: Vec<u8>) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.unwrap();
+                assert!(n > 0, "request head cut short");
+                head.extend_from_slice(&buf[..n]);
+            }
+            // Small writes, so the client sees the body arrive in pieces.
+            for piece in response.chunks(3000) {
+                socket.write_all(piece).await.unwrap();
+                socket.flush().await.unwrap();
+            }
+        });
+        format!("http://{addr}/v1/chat/completions")
+    }
+
+    async fn get(url: &str) -> Result<Vec<u8>, String> {
+        use http_body_util::BodyExt;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let request = Request::get(url).body(Full::new(Bytes::new())).unwrap();
+        let response = client.request(request).await.map_err(|e| e.to_string())?;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(body.to_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn events_larger_than_the_read_buffer_arrive_whole() {
+        let event = format!("data: {}\n\n", "x".repeat(3 * UPSTREAM_READ_BUFFER_BYTES));
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n",
+            event.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(event.as_bytes());
+        response.extend_from_slice(b"\r\n0\r\n\r\n");
+        let body = get(&one_response(response).await).await.unwrap();
+        assert_eq!(body, event.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_response_head_over_the_read_buffer_is_refused() {
+        let filler = "a".repeat(UPSTREAM_READ_BUFFER_BYTES);
+        let response =
+            format!("HTTP/1.1 200 OK\r\nx-filler: {filler}\r\ncontent-length: 2\r\n\r\nok");
+        assert!(
+            get(&one_response(response.into_bytes()).await)
+                .await
+                .is_err()
+        );
+        // Just under the bound is fine.
+        let filler = "a".repeat(UPSTREAM_READ_BUFFER_BYTES - 200);
+        let response =
+            format!("HTTP/1.1 200 OK\r\nx-filler: {filler}\r\ncontent-length: 2\r\n\r\nok");
+        assert_eq!(
+            get(&one_response(response.into_bytes()).await)
+                .await
+                .unwrap(),
+            b"ok"
+        );
     }
 }
