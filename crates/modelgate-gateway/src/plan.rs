@@ -45,7 +45,7 @@ impl Gateway {
     ) -> Result<Plan<'r>, (&'static str, ApiError)> {
         let stage = &self.inner.screen;
         let screening = stage
-            .screen_request(body, headers, principal, &route.name)
+            .screen_request(call, body, headers, principal, &route.name)
             .map_err(|e| ("invalid_request", e))?;
         record.findings.clone_from(&screening.findings);
         record.data_class = Some(stage.classes().name(screening.class).to_owned());
