@@ -16,7 +16,8 @@ use crate::decision::{
 use crate::error::LoadError;
 use crate::facts::RequestFacts;
 use crate::needs::ContextNeeds;
-use crate::request::{CedarNames, EntityCache};
+use crate::request::CedarNames;
+use crate::request_cache::RequestCache;
 use crate::role::{RoleDef, validate_roles};
 use crate::slice::{ActionSlice, ScopeIndex, slice};
 use crate::source::{NamedPolicy, PolicyFile, parse_files, read_policy_dir};
@@ -43,7 +44,7 @@ pub struct CompiledPolicies {
     index: ScopeIndex,
     slices: Vec<ActionSlice>,
     names: CedarNames,
-    entities: EntityCache,
+    requests: RequestCache,
     authorizer: Authorizer,
 }
 
@@ -83,7 +84,7 @@ impl CompiledPolicies {
             index,
             slices,
             names,
-            entities: EntityCache::default(),
+            requests: RequestCache::default(),
             authorizer: Authorizer::new(),
         })
     }
@@ -126,6 +127,12 @@ impl CompiledPolicies {
         self.all.is_empty()
     }
 
+    /// The cache of Cedar requests (tests look inside).
+    #[cfg(test)]
+    pub(crate) fn request_cache(&self) -> &RequestCache {
+        &self.requests
+    }
+
     /// Number of policies whose action scope can match `op`.
     pub fn len_for(&self, op: crate::Operation) -> usize {
         self.slices[op.index()].len()
@@ -145,7 +152,7 @@ impl CompiledPolicies {
     }
 
     fn evaluate(&self, set: &PolicySet, needs: ContextNeeds, facts: &RequestFacts) -> Decision {
-        let Ok((request, entities)) = self.names.build(facts, needs, &self.entities) else {
+        let Ok((request, entities)) = self.names.build(facts, needs, &self.requests) else {
             return Decision::deny(EVALUATION_ERROR_REASON.to_owned(), Vec::new());
         };
         let response = self.authorizer.is_authorized(&request, set, &entities);

@@ -20,7 +20,9 @@
 //! principal meets, and whose guards (leading comparisons of request facts
 //! with literals, see `guard`) are not false; and a context holding only
 //! the attributes those policies read. Each selection is built once and
-//! cached, as are the entities per (principal, roles, model, upstream). The
+//! cached, as are the entities and entity uids per (principal, roles, model,
+//! upstream) and, under each, the complete Cedar requests of the last few
+//! contexts seen (see `request_cache`). The
 //! cost of a decision therefore follows the policies that can apply, not the
 //! size of the set; [`CompiledPolicies::decide_unsliced`] is the reference it
 //! is tested against.
@@ -37,6 +39,7 @@ mod guard;
 mod needs;
 mod replay;
 mod request;
+mod request_cache;
 mod role;
 mod slice;
 mod source;
