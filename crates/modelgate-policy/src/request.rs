@@ -2,7 +2,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::Arc;
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
@@ -10,7 +9,7 @@ use cedar_policy::{
 
 use crate::facts::{Operation, RequestFacts, RoleSource};
 use crate::needs::{CONTEXT_ATTRIBUTES, ContextNeeds};
-use crate::request_cache::{PrincipalEntry, RequestCache};
+use crate::request_cache::PrincipalEntry;
 
 /// Entity type names and action uids, built once per compiled set.
 #[derive(Clone, Debug)]
@@ -65,21 +64,8 @@ impl CedarNames {
         EntityUid::from_type_name_and_id(self.identity.clone(), EntityId::new(id))
     }
 
-    /// The Cedar request for one evaluation, and its entities: from
-    /// `cache` when these facts were seen before, else built and kept.
-    pub(crate) fn build(
-        &self,
-        facts: &RequestFacts,
-        needs: ContextNeeds,
-        cache: &RequestCache,
-    ) -> Result<(Request, Arc<Entities>), String> {
-        let entry = cache.entry(facts, || self.principal_entry(facts))?;
-        let request = entry.request(facts, needs, || self.request(facts, needs, &entry))?;
-        Ok((request, Arc::clone(&entry.entities)))
-    }
-
     /// The uids and entities of `facts`' principal, model and upstream.
-    fn principal_entry(&self, facts: &RequestFacts) -> Result<PrincipalEntry, String> {
+    pub(crate) fn principal_entry(&self, facts: &RequestFacts) -> Result<PrincipalEntry, String> {
         let principal_uid = self.identity(&facts.principal.id);
         let model_uid =
             EntityUid::from_type_name_and_id(self.model.clone(), EntityId::new(&facts.model));
@@ -97,7 +83,7 @@ impl CedarNames {
     }
 
     /// The Cedar request of `facts`, its context holding what `needs` says.
-    fn request(
+    pub(crate) fn request(
         &self,
         facts: &RequestFacts,
         needs: ContextNeeds,

@@ -1,12 +1,14 @@
-//! The Cedar inputs of recurring requests, built once.
+//! The Cedar inputs and decisions of recurring requests, built once.
 //!
 //! The same few (principal, roles, model, upstream) combinations recur on
 //! every request. For each, the cache keeps the entities and the entity
 //! uids (building them costs more than evaluating a dozen policies), and
-//! the complete Cedar requests of the last few contexts seen with it (the
-//! context is what else a decision reads: data class, findings, time,
-//! `max_tokens`, delegation; converting it into Cedar values is most of
-//! what building a request costs).
+//! the decisions of the last few sets of other facts seen with it (action,
+//! data class, findings, time, `max_tokens`, delegation). A decision is a
+//! function of the compiled set and every fact, and the two keys together
+//! hold every fact, so a hit gives exactly what evaluating again would;
+//! time is in seconds, so a recurring request is evaluated at most once a
+//! second.
 //!
 //! The cache belongs to one compiled policy set, so a reload starts with an
 //! empty one; a change of roles, status or any other principal fact makes a
@@ -16,19 +18,20 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
 
-use cedar_policy::{Entities, EntityUid, Request};
+use cedar_policy::{Entities, EntityUid};
+
+use crate::decision::Decision;
 
 use crate::facts::{
     ActiveRole, DataClass, FindingSummary, Operation, PrincipalFacts, RequestFacts, TimeFacts,
     UpstreamFacts,
 };
-use crate::needs::ContextNeeds;
 
 /// Most (principal, roles, model, upstream) entries kept.
 pub(crate) const MAX_ENTRIES: usize = 4096;
 
-/// Most requests kept per entry.
-pub(crate) const MAX_REQUESTS_PER_ENTRY: usize = 16;
+/// Most decisions kept per entry.
+pub(crate) const MAX_DECISIONS_PER_ENTRY: usize = 16;
 
 /// The facts the entities are built from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,12 +61,10 @@ impl EntityKey {
 }
 
 /// What a request adds to its entry's facts: every other fact, whether the
-/// selected policies read it or not (so a hit is right by construction),
-/// and the context attributes the selection needs.
+/// selected policies read it or not (so a hit is right by construction).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct RequestKey {
     action: Operation,
-    needs: ContextNeeds,
     data_class: DataClass,
     findings: FindingSummary,
     time: TimeFacts,
@@ -72,7 +73,7 @@ struct RequestKey {
 }
 
 impl RequestKey {
-    fn of(facts: &RequestFacts, needs: ContextNeeds) -> RequestKey {
+    fn of(facts: &RequestFacts) -> RequestKey {
         // Every field named: a fact added to `RequestFacts` must be placed
         // in one key or the other before this compiles.
         let RequestFacts {
@@ -89,7 +90,6 @@ impl RequestKey {
         } = facts;
         RequestKey {
             action: *action,
-            needs,
             data_class: *data_class,
             findings: findings.clone(),
             time: *time,
@@ -98,9 +98,8 @@ impl RequestKey {
         }
     }
 
-    fn matches(&self, facts: &RequestFacts, needs: ContextNeeds) -> bool {
+    fn matches(&self, facts: &RequestFacts) -> bool {
         self.action == facts.action
-            && self.needs == needs
             && self.data_class == facts.data_class
             && self.time == facts.time
             && self.max_tokens == facts.max_tokens
@@ -120,7 +119,7 @@ pub(crate) struct PrincipalEntry {
     pub(crate) model: EntityUid,
     /// `Upstream::"name"`.
     pub(crate) upstream: EntityUid,
-    requests: RwLock<Vec<(RequestKey, Request)>>,
+    decisions: RwLock<Vec<(RequestKey, Decision)>>,
 }
 
 impl PrincipalEntry {
@@ -136,36 +135,38 @@ impl PrincipalEntry {
             principal,
             model,
             upstream,
-            requests: RwLock::new(Vec::new()),
+            decisions: RwLock::new(Vec::new()),
         }
     }
 
-    /// The Cedar request of `facts` with the context `needs` says, from the
-    /// cache or built by `build`.
-    pub(crate) fn request(
+    /// The decision on `facts`, from the cache or made by `decide`, which
+    /// also says whether its decision may be kept (not when the request
+    /// could not be built: that is retried).
+    pub(crate) fn decision(
         &self,
         facts: &RequestFacts,
-        needs: ContextNeeds,
-        build: impl FnOnce() -> Result<Request, String>,
-    ) -> Result<Request, String> {
+        decide: impl FnOnce() -> (Decision, bool),
+    ) -> Decision {
         {
-            let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, found)) = requests.iter().find(|(k, _)| k.matches(facts, needs)) {
-                return Ok(found.clone());
+            let decisions = self.decisions.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((_, found)) = decisions.iter().find(|(k, _)| k.matches(facts)) {
+                return found.clone();
             }
         }
-        let built = build()?;
-        let mut requests = self.requests.write().unwrap_or_else(|e| e.into_inner());
-        if requests.len() >= MAX_REQUESTS_PER_ENTRY {
-            requests.clear();
+        let (decision, keep) = decide();
+        if keep {
+            let mut decisions = self.decisions.write().unwrap_or_else(|e| e.into_inner());
+            if decisions.len() >= MAX_DECISIONS_PER_ENTRY {
+                decisions.clear();
+            }
+            decisions.push((RequestKey::of(facts), decision.clone()));
         }
-        requests.push((RequestKey::of(facts, needs), built.clone()));
-        Ok(built)
+        decision
     }
 
     #[cfg(test)]
-    pub(crate) fn cached_requests(&self) -> usize {
-        self.requests
+    pub(crate) fn cached_decisions(&self) -> usize {
+        self.decisions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .len()

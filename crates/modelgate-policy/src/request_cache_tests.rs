@@ -2,7 +2,7 @@
 
 use std::str::FromStr;
 
-use cedar_policy::{Context, EntityTypeName};
+use cedar_policy::EntityTypeName;
 
 use super::*;
 use crate::facts::{Deployment, IdentityKind, IdentityStatus, Isolation, RoleSource};
@@ -76,19 +76,19 @@ fn entry_of(set: &CompiledPolicies, facts: &RequestFacts) -> Arc<PrincipalEntry>
 }
 
 #[test]
-fn the_same_facts_reuse_entities_and_request() {
+fn the_same_facts_reuse_entities_and_decision() {
     let set = compiled(NO_SECRETS);
     let f = facts(&["chat"]);
     assert!(set.decide(&f).allowed);
     assert!(set.decide(&f).allowed);
     assert_eq!(set.request_cache().len(), 1);
     let entry = entry_of(&set, &f);
-    assert_eq!(entry.cached_requests(), 1);
+    assert_eq!(entry.cached_decisions(), 1);
     assert!(Arc::ptr_eq(&entry, &entry_of(&set, &f)));
 }
 
 #[test]
-fn a_different_context_is_a_different_request_of_the_same_entry() {
+fn other_facts_are_a_different_decision_of_the_same_entry() {
     let set = compiled(NO_SECRETS);
     let clean = facts(&["chat"]);
     let mut secret = clean.clone();
@@ -101,7 +101,7 @@ fn a_different_context_is_a_different_request_of_the_same_entry() {
     later.time = TimeFacts::from_unix(clean.time.unix + 1);
     assert!(set.decide(&later).allowed);
     assert_eq!(set.request_cache().len(), 1);
-    assert_eq!(entry_of(&set, &clean).cached_requests(), 3);
+    assert_eq!(entry_of(&set, &clean).cached_decisions(), 3);
 }
 
 #[test]
@@ -166,34 +166,48 @@ fn entries_are_bounded() {
 }
 
 #[test]
-fn requests_per_entry_are_bounded() {
+fn decisions_per_entry_are_bounded() {
     let cache = RequestCache::default();
     let mut f = facts(&["chat"]);
     let entry = cache.entry(&f, bare_entry).unwrap();
-    let request = |e: &PrincipalEntry| {
-        Request::new(
-            e.principal.clone(),
-            e.principal.clone(),
-            e.model.clone(),
-            Context::empty(),
-            None,
-        )
-        .map_err(|e| e.to_string())
-    };
-    for i in 0..=MAX_REQUESTS_PER_ENTRY {
+    for i in 0..=MAX_DECISIONS_PER_ENTRY {
         f.time = TimeFacts::from_unix(i as i64);
-        entry
-            .request(&f, ContextNeeds::ALL, || request(&entry))
-            .unwrap();
-        assert!(entry.cached_requests() <= MAX_REQUESTS_PER_ENTRY);
+        entry.decision(&f, || (Decision::allow(vec![format!("p{i}")]), true));
+        assert!(entry.cached_decisions() <= MAX_DECISIONS_PER_ENTRY);
     }
-    assert_eq!(entry.cached_requests(), 1);
-    let mut built = false;
-    entry
-        .request(&f, ContextNeeds::ALL, || {
-            built = true;
-            request(&entry)
-        })
-        .unwrap();
-    assert!(!built, "the last request is a hit");
+    assert_eq!(entry.cached_decisions(), 1);
+    let last = entry.decision(&f, || panic!("the last decision is a hit"));
+    assert_eq!(last.policy_ids, [format!("p{MAX_DECISIONS_PER_ENTRY}")]);
+}
+
+#[test]
+fn a_decision_that_may_not_be_kept_is_made_again() {
+    let cache = RequestCache::default();
+    let f = facts(&["chat"]);
+    let entry = cache.entry(&f, bare_entry).unwrap();
+    entry.decision(&f, || (Decision::deny("error".into(), Vec::new()), false));
+    assert_eq!(entry.cached_decisions(), 0);
+    let again = entry.decision(&f, || (Decision::allow(Vec::new()), true));
+    assert!(again.allowed);
+}
+
+#[test]
+fn cached_decisions_agree_with_the_unsliced_reference() {
+    let set = compiled(NO_SECRETS);
+    let mut variants = Vec::new();
+    for roles in [&["chat"][..], &["other"], &[], &["chat", "other"]] {
+        for has_secret in [false, true] {
+            for model in ["gpt-4o", "claude-3"] {
+                let mut f = facts(roles);
+                f.model = model.into();
+                f.findings.has_secret = has_secret;
+                variants.push(f);
+            }
+        }
+    }
+    for _ in 0..2 {
+        for f in &variants {
+            assert_eq!(set.decide(f), set.decide_unsliced(f), "{f:?}");
+        }
+    }
 }
