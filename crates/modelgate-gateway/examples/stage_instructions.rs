@@ -10,7 +10,9 @@
 //! ```
 //!
 //! Each `run_*` function's inclusive count divided by `N` is that stage's
-//! instructions per request. The configuration is the harness's full path
+//! instructions per request (`run_facts` and `run_decide_uncached` include
+//! building the facts, `run_decide` does not; `run_decide_uncached` asks in
+//! a new second each time, so no cached decision applies). The configuration is the harness's full path
 //! (`gateway` scenario): the 50-policy bench set, the bench identity holding
 //! `bench-chat`, prompt screening on, responses `log_only`.
 
@@ -19,7 +21,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use http::HeaderMap;
 use modelgate_gateway::config::Config;
-use modelgate_gateway::parse::{Operation, parse};
+use modelgate_gateway::parse::{ModelCall, Operation, parse};
 use modelgate_gateway::plan::policy_operation;
 use modelgate_gateway::policy::{FactsBuilder, PolicyStage};
 use modelgate_gateway::screening::ScreenStage;
@@ -115,12 +117,11 @@ fn run_parse(n: usize, body: &[u8]) {
 }
 
 #[inline(never)]
-fn run_screen(n: usize, stage: &ScreenStage, body: &[u8], principal: &Principal) {
+fn run_screen(n: usize, stage: &ScreenStage, call: &ModelCall, body: &[u8], principal: &Principal) {
     let headers = HeaderMap::new();
-    let call = parse(Operation::ChatCompletions, body).expect("the bench body parses");
     for _ in 0..n {
         let _ = black_box(stage.screen_request(
-            &call,
+            call,
             black_box(body),
             &headers,
             principal,
@@ -172,9 +173,37 @@ fn run_decide(
     }
 }
 
+/// Every call a new second: the decision cache never hits, so this is the
+/// cost of a first decision.
+#[inline(never)]
+fn run_decide_uncached(
+    n: usize,
+    policy: &PolicyStage,
+    principal: &Principal,
+    entitlements: &Entitlements,
+    upstream: &Upstream,
+) {
+    let screening = modelgate_gateway::screening::Screening::default();
+    for i in 0..n {
+        let mut facts = FactsBuilder::new(
+            principal,
+            entitlements,
+            policy_operation(Operation::ChatCompletions),
+            "bench-chat",
+            Some(128),
+            Some(&screening),
+            1_795_676_742 + 1 + i as i64,
+        );
+        let decision = policy.decide(black_box(facts.for_upstream(upstream)));
+        assert!(decision.allowed, "the bench request is allowed");
+        black_box(decision);
+    }
+}
+
 #[inline(never)]
 fn run_policy_input(
     n: usize,
+    policy: &PolicyStage,
     principal: &Principal,
     entitlements: &Entitlements,
     upstream: &Upstream,
@@ -191,7 +220,7 @@ fn run_policy_input(
     );
     let input = facts.for_upstream(upstream);
     for _ in 0..n {
-        black_box(serde_json::to_string(black_box(input)).ok());
+        black_box(policy.input_json(black_box(input)));
     }
 }
 
@@ -255,7 +284,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Warm every cache once, outside the counted functions.
     let _ = parse(Operation::ChatCompletions, &body);
-    let call = parse(Operation::ChatCompletions, &body)?;
+    let call = parse(Operation::ChatCompletions, &body).map_err(|e| e.message.clone())?;
     let _ = screen.screen_request(&call, &body, &HeaderMap::new(), &principal, "bench-chat");
     let mut warm = FactsBuilder::new(
         &principal,
@@ -267,13 +296,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         1_795_676_742,
     );
     let _ = policy.decide(warm.for_upstream(&upstream));
+    let _ = policy.input_json(warm.for_upstream(&upstream));
     let _ = screen_body(screen.screener(), response.clone(), false);
 
     run_parse(n, &body);
-    run_screen(n, &screen, &body, &principal);
+    run_screen(n, &screen, &call, &body, &principal);
     run_facts(n, &principal, &entitlements, &upstream);
     run_decide(n, &policy, &principal, &entitlements, &upstream);
-    run_policy_input(n, &principal, &entitlements, &upstream);
+    run_decide_uncached(n, &policy, &principal, &entitlements, &upstream);
+    run_policy_input(n, &policy, &principal, &entitlements, &upstream);
     run_response(n, &screen, &response);
     println!("ran each stage {n} times on a {} byte body", body.len());
     Ok(())

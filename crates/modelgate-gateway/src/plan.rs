@@ -181,11 +181,14 @@ impl Gateway {
             if decision.allowed {
                 if allowed.is_empty() {
                     record.policy_ids.clone_from(&decision.policy_ids);
-                    record.policy_input = serde_json::to_string(input).ok();
+                    record.policy_input = self.inner.policy.input_json(input);
                 }
                 allowed.push(target);
             } else if first_denial.is_none() {
-                first_denial = Some((decision, serde_json::to_string(input).unwrap_or_default()));
+                first_denial = Some((
+                    decision,
+                    self.inner.policy.input_json(input).unwrap_or_default(),
+                ));
             }
         }
         if !allowed.is_empty() {

@@ -149,5 +149,8 @@ fn mutated_bodies_agree_with_the_reference() {
         accepted += usize::from(reference::string_values(&body, &[]).is_ok());
     }
     // Both sides of the line are exercised.
-    assert!((400..3600).contains(&accepted), "{accepted} of 4000 accepted");
+    assert!(
+        (400..3600).contains(&accepted),
+        "{accepted} of 4000 accepted"
+    );
 }
