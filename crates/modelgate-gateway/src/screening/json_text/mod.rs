@@ -6,7 +6,7 @@
 //! on the request path the parse stage has already done it), then a scanner
 //! walks its bytes once, with an explicit stack instead of recursion, and
 //! decodes each string literal where it stands. Only strings with escapes
-//! or control characters go through serde_json's decoder.
+//! go through serde_json's decoder.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -171,13 +171,13 @@ fn string_end(bytes: &[u8], start: usize) -> Result<(usize, bool), JsonTextError
     }
 }
 
-/// The text of a string literal: borrowed when it holds no escape and no
-/// control character, else decoded (and refused) by serde_json exactly as
-/// a `String` field would be.
+/// The text of a string literal of a checked document: borrowed when it
+/// holds no escape (the check refused raw control characters, as
+/// serde_json does in every string, read or skipped), else decoded (and
+/// refused) by serde_json exactly as a `String` field would be.
 fn decode(literal: &str, plain: bool) -> Result<Cow<'_, str>, JsonTextError> {
-    let inner = &literal[1..literal.len() - 1];
-    if plain && !inner.bytes().any(|b| b < 0x20) {
-        return Ok(Cow::Borrowed(inner));
+    if plain {
+        return Ok(Cow::Borrowed(&literal[1..literal.len() - 1]));
     }
     serde_json::from_str::<String>(literal)
         .map(Cow::Owned)
