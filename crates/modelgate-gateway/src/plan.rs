@@ -45,7 +45,7 @@ impl Gateway {
     ) -> Result<Plan<'r>, (&'static str, ApiError)> {
         let stage = &self.inner.screen;
         let screening = stage
-            .screen_request(body, headers, principal, &route.name)
+            .screen_request(call, body, headers, principal, &route.name)
             .map_err(|e| ("invalid_request", e))?;
         record.findings.clone_from(&screening.findings);
         record.data_class = Some(stage.classes().name(screening.class).to_owned());
@@ -181,11 +181,14 @@ impl Gateway {
             if decision.allowed {
                 if allowed.is_empty() {
                     record.policy_ids.clone_from(&decision.policy_ids);
-                    record.policy_input = serde_json::to_string(input).ok();
+                    record.policy_input = self.inner.policy.input_json(input);
                 }
                 allowed.push(target);
             } else if first_denial.is_none() {
-                first_denial = Some((decision, serde_json::to_string(input).unwrap_or_default()));
+                first_denial = Some((
+                    decision,
+                    self.inner.policy.input_json(input).unwrap_or_default(),
+                ));
             }
         }
         if !allowed.is_empty() {

@@ -14,6 +14,11 @@
 //! the clock moving), for a principal never seen before on every call (the
 //! entity cache missing each time), and for the unsliced set.
 //!
+//! Recurring facts within one second get their decision from the cache:
+//! the `allow` and `deny` rows measure that; `allow, first in its second`
+//! and mixed traffic move the clock a second per call, so Cedar evaluates
+//! every time.
+//!
 //! Run: `cargo bench -p modelgate-policy --bench decide`
 
 #![allow(clippy::expect_used)] // setup failure aborts the bench
@@ -291,6 +296,13 @@ fn bench(c: &mut Criterion) {
     percentiles("engine.decide (deny, forbid)", || {
         engine.decide(&denied).allowed
     });
+    let mut second = 0i64;
+    let mut first = facts.clone();
+    percentiles("engine.decide (allow, first in its second)", || {
+        second += 1;
+        first.time = TimeFacts::from_unix(1_767_268_800 + second);
+        engine.decide(&first).allowed
+    });
 
     // Mixed traffic: 48 identities with differing kinds, environments and
     // role sets, 4 upstreams, every action, data classes, findings, and the
@@ -318,6 +330,15 @@ fn bench(c: &mut Criterion) {
 
     c.bench_function("decide/200-policies/allow", |b| {
         b.iter(|| engine.decide(black_box(&facts)))
+    });
+    c.bench_function("decide/200-policies/allow-first-in-its-second", |b| {
+        let mut second = 0i64;
+        let mut first = facts.clone();
+        b.iter(|| {
+            second += 1;
+            first.time = TimeFacts::from_unix(1_767_268_800 + second);
+            engine.decide(black_box(&first))
+        })
     });
     c.bench_function("decide/200-policies/deny", |b| {
         b.iter(|| engine.decide(black_box(&denied)))

@@ -16,7 +16,8 @@ use crate::decision::{
 use crate::error::LoadError;
 use crate::facts::RequestFacts;
 use crate::needs::ContextNeeds;
-use crate::request::{CedarNames, EntityCache};
+use crate::request::CedarNames;
+use crate::request_cache::{PrincipalEntry, RequestCache};
 use crate::role::{RoleDef, validate_roles};
 use crate::slice::{ActionSlice, ScopeIndex, slice};
 use crate::source::{NamedPolicy, PolicyFile, parse_files, read_policy_dir};
@@ -43,7 +44,7 @@ pub struct CompiledPolicies {
     index: ScopeIndex,
     slices: Vec<ActionSlice>,
     names: CedarNames,
-    entities: EntityCache,
+    requests: RequestCache,
     authorizer: Authorizer,
 }
 
@@ -83,7 +84,7 @@ impl CompiledPolicies {
             index,
             slices,
             names,
-            entities: EntityCache::default(),
+            requests: RequestCache::default(),
             authorizer: Authorizer::new(),
         })
     }
@@ -126,29 +127,59 @@ impl CompiledPolicies {
         self.all.is_empty()
     }
 
+    /// The cache of Cedar requests (tests look inside).
+    #[cfg(test)]
+    pub(crate) fn request_cache(&self) -> &RequestCache {
+        &self.requests
+    }
+
     /// Number of policies whose action scope can match `op`.
     pub fn len_for(&self, op: crate::Operation) -> usize {
         self.slices[op.index()].len()
     }
 
     /// Decides one request against this set, evaluating only the policies
-    /// that can apply to it.
+    /// that can apply to it. Facts decided before (within the same second)
+    /// get the same decision from the cache.
     pub fn decide(&self, facts: &RequestFacts) -> Decision {
-        let selection = self.slices[facts.action.index()].select(&self.index, facts);
-        self.evaluate(&selection.set, selection.needs, facts)
-    }
-
-    /// Decides against every policy of the set, unsliced. Slower; the
-    /// reference that [`CompiledPolicies::decide`] must agree with.
-    pub fn decide_unsliced(&self, facts: &RequestFacts) -> Decision {
-        self.evaluate(&self.all, ContextNeeds::ALL, facts)
-    }
-
-    fn evaluate(&self, set: &PolicySet, needs: ContextNeeds, facts: &RequestFacts) -> Decision {
-        let Ok((request, entities)) = self.names.build(facts, needs, &self.entities) else {
+        let Ok(entry) = self
+            .requests
+            .entry(facts, || self.names.principal_entry(facts))
+        else {
             return Decision::deny(EVALUATION_ERROR_REASON.to_owned(), Vec::new());
         };
-        let response = self.authorizer.is_authorized(&request, set, &entities);
+        entry.decision(facts, || {
+            let selection = self.slices[facts.action.index()].select(&self.index, facts);
+            self.evaluate(&selection.set, selection.needs, facts, &entry)
+        })
+    }
+
+    /// Decides against every policy of the set, unsliced and uncached.
+    /// Slower; the reference that [`CompiledPolicies::decide`] must agree
+    /// with.
+    pub fn decide_unsliced(&self, facts: &RequestFacts) -> Decision {
+        match self.names.principal_entry(facts) {
+            Ok(entry) => self.evaluate(&self.all, ContextNeeds::ALL, facts, &entry).0,
+            Err(_) => Decision::deny(EVALUATION_ERROR_REASON.to_owned(), Vec::new()),
+        }
+    }
+
+    /// The decision, and whether it may be cached.
+    fn evaluate(
+        &self,
+        set: &PolicySet,
+        needs: ContextNeeds,
+        facts: &RequestFacts,
+        entry: &PrincipalEntry,
+    ) -> (Decision, bool) {
+        let Ok(request) = self.names.request(facts, needs, entry) else {
+            return (
+                Decision::deny(EVALUATION_ERROR_REASON.to_owned(), Vec::new()),
+                false,
+            );
+        };
+        let entities = &entry.entities;
+        let response = self.authorizer.is_authorized(&request, set, entities);
         let diagnostics = response.diagnostics();
         let mut errored_forbids: Vec<String> = diagnostics
             .errors()
@@ -158,7 +189,7 @@ impl CompiledPolicies {
             .collect();
         let mut ids: Vec<String> = diagnostics.reason().map(|id| id.to_string()).collect();
         ids.sort();
-        match response.decision() {
+        let decision = match response.decision() {
             CedarDecision::Allow if errored_forbids.is_empty() => Decision::allow(ids),
             CedarDecision::Allow => {
                 errored_forbids.sort();
@@ -175,7 +206,8 @@ impl CompiledPolicies {
                 };
                 Decision::deny(reason, ids)
             }
-        }
+        };
+        (decision, true)
     }
 }
 

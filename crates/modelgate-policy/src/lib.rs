@@ -20,10 +20,14 @@
 //! principal meets, and whose guards (leading comparisons of request facts
 //! with literals, see `guard`) are not false; and a context holding only
 //! the attributes those policies read. Each selection is built once and
-//! cached, as are the entities per (principal, roles, model, upstream). The
-//! cost of a decision therefore follows the policies that can apply, not the
-//! size of the set; [`CompiledPolicies::decide_unsliced`] is the reference it
-//! is tested against.
+//! cached, as are the entities and entity uids per (principal, roles, model,
+//! upstream) and, under each, the decisions of the last few sets of other
+//! facts seen (see `request_cache`: a decision is a function of the set and
+//! every fact, and time is in seconds, so recurring facts are evaluated at
+//! most once a second). The cost of a first decision therefore follows the
+//! policies that can apply, not the size of the set;
+//! [`CompiledPolicies::decide_unsliced`] is the reference it is tested
+//! against.
 //!
 //! Fail closed: a request whose facts Cedar cannot take, or for which a
 //! forbid fails to evaluate, is denied.
@@ -37,6 +41,7 @@ mod guard;
 mod needs;
 mod replay;
 mod request;
+mod request_cache;
 mod role;
 mod slice;
 mod source;

@@ -1,42 +1,15 @@
 //! Turning [`RequestFacts`] into a Cedar request and its entities.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, RandomState};
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
 };
 
-use crate::facts::{
-    ActiveRole, Operation, PrincipalFacts, RequestFacts, RoleSource, UpstreamFacts,
-};
+use crate::facts::{Operation, RequestFacts, RoleSource};
 use crate::needs::{CONTEXT_ATTRIBUTES, ContextNeeds};
-
-/// Most entity sets kept; the cache is emptied when full.
-const MAX_CACHED_ENTITIES: usize = 4096;
-
-/// The facts the entities are built from.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct EntityKey {
-    principal: PrincipalFacts,
-    roles: Vec<ActiveRole>,
-    model: String,
-    upstream: UpstreamFacts,
-}
-
-/// Cached entities whose keys share a hash.
-type Bucket = Vec<(EntityKey, Arc<Entities>)>;
-
-/// Entities per (principal, roles, model, upstream): the same few
-/// combinations recur on every request, and building Cedar entities costs
-/// more than evaluating a dozen policies.
-#[derive(Debug, Default)]
-pub(crate) struct EntityCache {
-    hasher: RandomState,
-    entries: RwLock<HashMap<u64, Bucket>>,
-}
+use crate::request_cache::PrincipalEntry;
 
 /// Entity type names and action uids, built once per compiled set.
 #[derive(Clone, Debug)]
@@ -91,14 +64,8 @@ impl CedarNames {
         EntityUid::from_type_name_and_id(self.identity.clone(), EntityId::new(id))
     }
 
-    /// Builds the Cedar request for one evaluation, and its entities (from
-    /// `cache` when these facts were seen before).
-    pub(crate) fn build(
-        &self,
-        facts: &RequestFacts,
-        needs: ContextNeeds,
-        cache: &EntityCache,
-    ) -> Result<(Request, Arc<Entities>), String> {
+    /// The uids and entities of `facts`' principal, model and upstream.
+    pub(crate) fn principal_entry(&self, facts: &RequestFacts) -> Result<PrincipalEntry, String> {
         let principal_uid = self.identity(&facts.principal.id);
         let model_uid =
             EntityUid::from_type_name_and_id(self.model.clone(), EntityId::new(&facts.model));
@@ -106,20 +73,32 @@ impl CedarNames {
             self.upstream.clone(),
             EntityId::new(&facts.upstream.name),
         );
-        let entities = cache.get_or_build(facts, || {
-            self.entities(facts, &principal_uid, &model_uid, &upstream_uid)
-        })?;
-        let context = Context::from_pairs(self.context_pairs(facts, needs, upstream_uid)?)
-            .map_err(|e| e.to_string())?;
-        let request = Request::new(
+        let entities = self.entities(facts, &principal_uid, &model_uid, &upstream_uid)?;
+        Ok(PrincipalEntry::new(
+            entities,
             principal_uid,
-            self.action(facts.action).clone(),
             model_uid,
+            upstream_uid,
+        ))
+    }
+
+    /// The Cedar request of `facts`, its context holding what `needs` says.
+    pub(crate) fn request(
+        &self,
+        facts: &RequestFacts,
+        needs: ContextNeeds,
+        entry: &PrincipalEntry,
+    ) -> Result<Request, String> {
+        let context = Context::from_pairs(self.context_pairs(facts, needs, &entry.upstream)?)
+            .map_err(|e| e.to_string())?;
+        Request::new(
+            entry.principal.clone(),
+            self.action(facts.action).clone(),
+            entry.model.clone(),
             context,
             None,
         )
-        .map_err(|e| e.to_string())?;
-        Ok((request, entities))
+        .map_err(|e| e.to_string())
     }
 
     fn entities(
@@ -188,7 +167,7 @@ impl CedarNames {
         &self,
         facts: &RequestFacts,
         needs: ContextNeeds,
-        upstream: EntityUid,
+        upstream: &EntityUid,
     ) -> Result<Vec<(String, RestrictedExpression)>, String> {
         let mut pairs = Vec::with_capacity(CONTEXT_ATTRIBUTES.len());
         for attribute in CONTEXT_ATTRIBUTES {
@@ -252,50 +231,4 @@ fn string(s: &str) -> RestrictedExpression {
 /// many tokens, and saturation keeps every ceiling comparison correct).
 fn long(n: u64) -> RestrictedExpression {
     RestrictedExpression::new_long(i64::try_from(n).unwrap_or(i64::MAX))
-}
-
-impl EntityCache {
-    fn get_or_build(
-        &self,
-        facts: &RequestFacts,
-        build: impl FnOnce() -> Result<Entities, String>,
-    ) -> Result<Arc<Entities>, String> {
-        let hash = self.hasher.hash_one((
-            &facts.principal,
-            &facts.roles,
-            &facts.model,
-            &facts.upstream,
-        ));
-        let same = |key: &EntityKey| {
-            key.principal == facts.principal
-                && key.roles == facts.roles
-                && key.model == facts.model
-                && key.upstream == facts.upstream
-        };
-        {
-            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((_, found)) = entries
-                .get(&hash)
-                .and_then(|b| b.iter().find(|(k, _)| same(k)))
-            {
-                return Ok(Arc::clone(found));
-            }
-        }
-        let built = Arc::new(build()?);
-        let key = EntityKey {
-            principal: facts.principal.clone(),
-            roles: facts.roles.clone(),
-            model: facts.model.clone(),
-            upstream: facts.upstream.clone(),
-        };
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_CACHED_ENTITIES {
-            entries.clear();
-        }
-        entries
-            .entry(hash)
-            .or_default()
-            .push((key, Arc::clone(&built)));
-        Ok(built)
-    }
 }

@@ -7,6 +7,7 @@
 //! (SIGHUP, admin API) keeping the last good set on any error.
 
 mod facts;
+mod input_json;
 mod reload;
 mod settings;
 
@@ -19,6 +20,7 @@ use modelgate_policy::{
 };
 
 pub use facts::{FactsBuilder, data_class_of};
+pub use input_json::InputJson;
 pub use settings::{DefaultPermit, PolicySettings};
 
 use crate::config::Config;
@@ -46,6 +48,7 @@ pub struct PolicyStage {
     roles: Vec<RoleDef>,
     settings: PolicySettings,
     default_permit: DefaultPermit,
+    inputs: InputJson,
 }
 
 impl std::fmt::Debug for PolicyStage {
@@ -120,12 +123,19 @@ impl PolicyStage {
             roles,
             settings,
             default_permit,
+            inputs: InputJson::default(),
         })
     }
 
     /// Decides one call to one candidate upstream.
     pub fn decide(&self, facts: &RequestFacts) -> Decision {
         self.engine.decide(facts)
+    }
+
+    /// The JSON of `facts`, for the audit record's `policy_input`
+    /// (serialised once per distinct facts, see [`InputJson`]).
+    pub fn input_json(&self, facts: &RequestFacts) -> Option<String> {
+        self.inputs.of(facts)
     }
 
     /// The set being enforced.

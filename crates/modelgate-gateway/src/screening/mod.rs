@@ -23,7 +23,7 @@ use modelgate_screen::{Category, ScreenConfig, Screener};
 
 pub use classes::{DATA_CLASS_HEADER, DataClasses};
 pub use glob::{any_match, glob_matches};
-pub use json_text::{JsonTextError, TextValue, splice_strings, string_values};
+pub use json_text::{CheckedJson, JsonTextError, TextValue, splice_strings, string_values};
 pub use settings::{
     DataClassSettings, ResidencyRule, ResponseAction, ScreenAction, ScreenRule, ScreenSettings,
 };
@@ -145,11 +145,13 @@ impl ScreenStage {
         self.settings.revoke_leaked_keys
     }
 
-    /// Screens the request body of `principal` for `model`. A `block`
-    /// action is returned, not raised: the caller records the findings,
-    /// then refuses with [`ScreenStage::block_error`].
+    /// Screens the request body of `principal` for `model`; `call` is what
+    /// the parse stage read from these same bytes, so the body is not
+    /// parsed again. A `block` action is returned, not raised: the caller
+    /// records the findings, then refuses with [`ScreenStage::block_error`].
     pub fn screen_request(
         &self,
+        call: &crate::parse::ModelCall,
         body: &[u8],
         headers: &HeaderMap,
         principal: &Principal,
@@ -177,12 +179,14 @@ impl ScreenStage {
         if !self.settings.enabled {
             return Ok(screening);
         }
-        let values = string_values(body, &["model"]).map_err(|_| {
-            ApiError::new(
-                ErrorKind::InvalidRequest,
-                "the request body is not valid JSON",
-            )
-        })?;
+        let values = CheckedJson::parsed(body, call)
+            .and_then(|json| json.string_values(&["model"]))
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorKind::InvalidRequest,
+                    "the request body is not valid JSON",
+                )
+            })?;
         let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
         let mut found: Vec<(usize, modelgate_screen::Findings)> = Vec::new();
         for (i, value) in values.iter().enumerate() {
