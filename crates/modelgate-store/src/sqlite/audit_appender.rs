@@ -52,13 +52,14 @@ impl SqliteBackend {
 
 /// The same settings as the pool's connections: the file is already in WAL
 /// mode (persistent), FULL makes every commit durable when it returns, and
-/// the larger autocheckpoint means fewer syncs of the database file.
+/// the autocheckpoint is the pool's.
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 8192;",
-    )?;
+         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
+        super::WAL_AUTOCHECKPOINT_PAGES
+    ))?;
     conn.set_prepared_statement_cache_capacity(8);
     Ok(())
 }
@@ -155,5 +156,42 @@ fn from_rusqlite(operation: &'static str, err: rusqlite::Error) -> StoreError {
             operation,
             message: "database error".to_owned(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Backend;
+
+    #[tokio::test]
+    async fn the_connection_is_durable_and_checkpoints_like_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open_sqlite(&dir.path().join("a.db"))
+            .await
+            .unwrap();
+        let Backend::Sqlite(backend) = &store.backend;
+        let appender = backend.audit_appender().unwrap();
+        let pragma = |name: &str| -> String {
+            appender
+                .conn
+                .query_row(&format!("SELECT CAST(({name}) AS TEXT)"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            pragma("SELECT journal_mode FROM pragma_journal_mode"),
+            "wal"
+        );
+        // FULL is 2.
+        assert_eq!(pragma("SELECT synchronous FROM pragma_synchronous"), "2");
+        assert_eq!(pragma("SELECT foreign_keys FROM pragma_foreign_keys"), "1");
+        assert_eq!(pragma("SELECT timeout FROM pragma_busy_timeout"), "5000");
+        let checkpoint: i64 = appender
+            .conn
+            .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            checkpoint.to_string(),
+            super::super::WAL_AUTOCHECKPOINT_PAGES
+        );
     }
 }

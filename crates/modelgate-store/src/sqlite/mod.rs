@@ -22,6 +22,16 @@ use crate::StoreError;
 
 pub(crate) use audit_appender::SqliteAuditAppender;
 
+/// WAL pages after which the committing connection folds the WAL back into
+/// the database file (a checkpoint, which syncs that file). Audit batches
+/// are the bulk of the writes, and the audit writer's commit waits for the
+/// checkpoint it triggers: at 8,192 pages that is a ~15 ms pause every few
+/// seconds under load, which the load harness sees at p99.9. 2,048 was
+/// measured too: pauses a quarter as long and four times as frequent, which
+/// halves p99.9 and p99 at c=64 but doubles p99 at c=16 (BENCHMARKS.md,
+/// "WAL checkpoint"). The fix for both is checkpoints off the writer.
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
+
 /// Tunables for the SQLite backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SqliteOptions {
@@ -78,9 +88,8 @@ impl SqliteBackend {
             // FULL: a commit is on disk when it returns, which the audit
             // log's acknowledgements rely on (other writes are rare).
             .synchronous(SqliteSynchronous::Full)
-            // Fewer, larger WAL checkpoints: audit batches are the bulk of
-            // the writes, and each checkpoint syncs the database file.
-            .pragma("wal_autocheckpoint", "8192");
+            // See `WAL_AUTOCHECKPOINT_PAGES`.
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
         let pool = SqlitePoolOptions::new()
             // A local file: no liveness ping on every acquire.
             .test_before_acquire(false)
