@@ -134,17 +134,28 @@ fn run_screen(n: usize, stage: &ScreenStage, call: &ModelCall, body: &[u8], prin
 fn run_facts(n: usize, principal: &Principal, entitlements: &Entitlements, upstream: &Upstream) {
     let screening = modelgate_gateway::screening::Screening::default();
     for _ in 0..n {
-        let mut facts = FactsBuilder::new(
-            principal,
-            entitlements,
-            policy_operation(Operation::ChatCompletions),
-            "bench-chat",
-            Some(128),
-            Some(&screening),
-            1_795_676_742,
-        );
+        let mut facts = bench_facts(principal, entitlements, Some(&screening), 1_795_676_742);
         black_box(facts.for_upstream(upstream));
     }
+}
+
+/// The facts of the bench request (chat on `bench-chat`, 128 tokens) at
+/// unix time `now`.
+fn bench_facts(
+    principal: &Principal,
+    entitlements: &Entitlements,
+    screening: Option<&modelgate_gateway::screening::Screening>,
+    now: i64,
+) -> FactsBuilder {
+    FactsBuilder::new(
+        principal,
+        entitlements,
+        policy_operation(Operation::ChatCompletions),
+        "bench-chat",
+        Some(128),
+        screening,
+        now,
+    )
 }
 
 #[inline(never)]
@@ -156,15 +167,7 @@ fn run_decide(
     upstream: &Upstream,
 ) {
     let screening = modelgate_gateway::screening::Screening::default();
-    let mut facts = FactsBuilder::new(
-        principal,
-        entitlements,
-        policy_operation(Operation::ChatCompletions),
-        "bench-chat",
-        Some(128),
-        Some(&screening),
-        1_795_676_742,
-    );
+    let mut facts = bench_facts(principal, entitlements, Some(&screening), 1_795_676_742);
     let input = facts.for_upstream(upstream);
     for _ in 0..n {
         let decision = policy.decide(black_box(input));
@@ -185,12 +188,9 @@ fn run_decide_uncached(
 ) {
     let screening = modelgate_gateway::screening::Screening::default();
     for i in 0..n {
-        let mut facts = FactsBuilder::new(
+        let mut facts = bench_facts(
             principal,
             entitlements,
-            policy_operation(Operation::ChatCompletions),
-            "bench-chat",
-            Some(128),
             Some(&screening),
             1_795_676_742 + 1 + i as i64,
         );
@@ -209,15 +209,7 @@ fn run_policy_input(
     upstream: &Upstream,
 ) {
     let screening = modelgate_gateway::screening::Screening::default();
-    let mut facts = FactsBuilder::new(
-        principal,
-        entitlements,
-        policy_operation(Operation::ChatCompletions),
-        "bench-chat",
-        Some(128),
-        Some(&screening),
-        1_795_676_742,
-    );
+    let mut facts = bench_facts(principal, entitlements, Some(&screening), 1_795_676_742);
     let input = facts.for_upstream(upstream);
     for _ in 0..n {
         black_box(policy.input_json(black_box(input)));
@@ -286,15 +278,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = parse(Operation::ChatCompletions, &body);
     let call = parse(Operation::ChatCompletions, &body).map_err(|e| e.message.clone())?;
     let _ = screen.screen_request(&call, &body, &HeaderMap::new(), &principal, "bench-chat");
-    let mut warm = FactsBuilder::new(
-        &principal,
-        &entitlements,
-        policy_operation(Operation::ChatCompletions),
-        "bench-chat",
-        Some(128),
-        None,
-        1_795_676_742,
-    );
+    let mut warm = bench_facts(&principal, &entitlements, None, 1_795_676_742);
     let _ = policy.decide(warm.for_upstream(&upstream));
     let _ = policy.input_json(warm.for_upstream(&upstream));
     let _ = screen_body(screen.screener(), response.clone(), false);
