@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::SqliteBackend;
+use super::wal_checkpointer::{CheckpointPolicy, WalCheckpointer};
 use crate::StoreError;
 use crate::audit::AuditEntryRow;
 
@@ -24,9 +25,11 @@ const TAIL: &str = "SELECT line FROM audit_entries WHERE replica = ?1 AND checkp
 
 const DISCARD: &str = "DELETE FROM audit_entries WHERE replica = ?1 AND seq > ?2";
 
-/// One connection to the store's database file, owned by one thread.
+/// One connection to the store's database file, owned by one thread, and
+/// the thread that checkpoints the WAL for it.
 pub(crate) struct SqliteAuditAppender {
     conn: Connection,
+    checkpointer: WalCheckpointer,
 }
 
 impl std::fmt::Debug for SqliteAuditAppender {
@@ -39,6 +42,14 @@ impl std::fmt::Debug for SqliteAuditAppender {
 impl SqliteBackend {
     /// Opens a connection of its own to the (already migrated) database.
     pub(crate) fn audit_appender(&self) -> Result<SqliteAuditAppender, StoreError> {
+        self.audit_appender_with(CheckpointPolicy::default())
+    }
+
+    /// [`Self::audit_appender`] with explicit checkpoint settings.
+    pub(crate) fn audit_appender_with(
+        &self,
+        policy: CheckpointPolicy,
+    ) -> Result<SqliteAuditAppender, StoreError> {
         const OP: &str = "open audit connection";
         // No CREATE: the pool opened and migrated this file already; a
         // missing file now means it was removed under us.
@@ -46,20 +57,26 @@ impl SqliteBackend {
         let conn =
             Connection::open_with_flags(&self.path, flags).map_err(|e| from_rusqlite(OP, e))?;
         configure(&conn, self.busy_timeout).map_err(|e| from_rusqlite(OP, e))?;
-        Ok(SqliteAuditAppender { conn })
+        let checkpointer =
+            WalCheckpointer::start(&self.path, self.busy_timeout, policy).map_err(|e| {
+                StoreError::Backend {
+                    operation: OP,
+                    message: format!("WAL checkpoint thread: {e}"),
+                }
+            })?;
+        Ok(SqliteAuditAppender { conn, checkpointer })
     }
 }
 
-/// The same settings as the pool's connections: the file is already in WAL
-/// mode (persistent), FULL makes every commit durable when it returns, and
-/// the autocheckpoint is the pool's.
+/// The pool's settings (the file is already in WAL mode, which persists;
+/// FULL makes every commit durable when it returns), except that commits
+/// never checkpoint: the checkpoint thread does.
 fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
-    conn.execute_batch(&format!(
+    conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = {};",
-        super::WAL_AUTOCHECKPOINT_PAGES
-    ))?;
+         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
+    )?;
     conn.set_prepared_statement_cache_capacity(8);
     Ok(())
 }
@@ -98,7 +115,13 @@ impl SqliteAuditAppender {
                     .map_err(err)?;
             }
         }
-        tx.commit().map_err(err)
+        tx.commit().map_err(err)?;
+        // The batch is durable; a failed checkpoint does not undo that, and
+        // the next commit tries again.
+        if let Err(e) = self.checkpointer.after_commit(&self.conn) {
+            tracing::warn!(error = %e, "audit: WAL checkpoint failed");
+        }
+        Ok(())
     }
 
     /// The last record line of `replica`'s chain, if any.
@@ -164,7 +187,7 @@ mod tests {
     use crate::Backend;
 
     #[tokio::test]
-    async fn the_connection_is_durable_and_checkpoints_like_the_pool() {
+    async fn the_connection_is_durable_and_leaves_checkpoints_to_its_thread() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::Store::open_sqlite(&dir.path().join("a.db"))
             .await
@@ -189,9 +212,6 @@ mod tests {
             .conn
             .pragma_query_value(None, "wal_autocheckpoint", |r| r.get(0))
             .unwrap();
-        assert_eq!(
-            checkpoint.to_string(),
-            super::super::WAL_AUTOCHECKPOINT_PAGES
-        );
+        assert_eq!(checkpoint, 0);
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod migrate;
 mod reviews;
 mod rows;
 mod signing_keys;
+mod wal_checkpointer;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,14 +23,13 @@ use crate::StoreError;
 
 pub(crate) use audit_appender::SqliteAuditAppender;
 
-/// WAL pages after which the committing connection folds the WAL back into
-/// the database file (a checkpoint, which syncs that file). Audit batches
-/// are the bulk of the writes, and the audit writer's commit waits for the
-/// checkpoint it triggers: at 8,192 pages that is a ~15 ms pause every few
-/// seconds under load, which the load harness sees at p99.9. 2,048 was
-/// measured too: pauses a quarter as long and four times as frequent, which
-/// halves p99.9 and p99 at c=64 but doubles p99 at c=16 (BENCHMARKS.md,
-/// "WAL checkpoint"). The fix for both is checkpoints off the writer.
+/// WAL pages after which a pool connection's commit folds the WAL back into
+/// the database file (a checkpoint, which syncs that file). The audit
+/// writer's connection does not checkpoint on commit: a thread of its own
+/// does (`wal_checkpointer`), so this is a backstop for the pool's rare
+/// writes. Inline on the audit writer, 8,192 pages meant a ~15 ms pause
+/// every few seconds under load, and 2,048 pauses a quarter as long but
+/// four times as frequent (BENCHMARKS.md, "WAL checkpoint").
 pub(crate) const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
 
 /// Tunables for the SQLite backend.
