@@ -81,8 +81,43 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Maps a rusqlite error (the audit writer's own connection) the same
+    /// way, without copying any bound value: SQLite's own messages name
+    /// constraints and columns, and the other kinds get a fixed description.
+    pub(crate) fn from_rusqlite(operation: &'static str, err: rusqlite::Error) -> StoreError {
+        use rusqlite::ffi;
+        match err {
+            rusqlite::Error::SqliteFailure(code, message) => {
+                let message = message.unwrap_or_else(|| code.to_string());
+                match code.extended_code {
+                    ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                        StoreError::Conflict(conflict_subject(&message))
+                    }
+                    ffi::SQLITE_CONSTRAINT_FOREIGNKEY => StoreError::MissingReference(format!(
+                        "{operation}: referenced row not found"
+                    )),
+                    _ => StoreError::Backend { operation, message },
+                }
+            }
+            rusqlite::Error::InvalidColumnType(index, ..)
+            | rusqlite::Error::FromSqlConversionFailure(index, ..) => StoreError::CorruptRow(
+                format!("{operation}: column {index} has an unexpected type or value"),
+            ),
+            rusqlite::Error::QueryReturnedNoRows => StoreError::Backend {
+                operation,
+                message: "row not found".to_owned(),
+            },
+            _ => StoreError::Backend {
+                operation,
+                message: "database error".to_owned(),
+            },
+        }
+    }
+}
+
 /// Turns `UNIQUE constraint failed: identities.name` into `identity name`.
-pub(crate) fn conflict_subject(message: &str) -> String {
+fn conflict_subject(message: &str) -> String {
     let subject = message
         .rsplit(": ")
         .next()

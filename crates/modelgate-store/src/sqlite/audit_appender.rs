@@ -7,9 +7,7 @@
 //! batch is one immediate transaction of cached prepared inserts and a
 //! synced commit, on the caller's thread.
 
-use std::time::Duration;
-
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use super::SqliteBackend;
 use super::wal_checkpointer::{CheckpointPolicy, WalCheckpointer};
@@ -51,34 +49,24 @@ impl SqliteBackend {
         policy: CheckpointPolicy,
     ) -> Result<SqliteAuditAppender, StoreError> {
         const OP: &str = "open audit connection";
-        // No CREATE: the pool opened and migrated this file already; a
-        // missing file now means it was removed under us.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn =
-            Connection::open_with_flags(&self.path, flags).map_err(|e| from_rusqlite(OP, e))?;
-        configure(&conn, self.busy_timeout).map_err(|e| from_rusqlite(OP, e))?;
-        let checkpointer =
-            WalCheckpointer::start(&self.path, self.busy_timeout, policy).map_err(|e| {
-                StoreError::Backend {
-                    operation: OP,
-                    message: format!("WAL checkpoint thread: {e}"),
-                }
+        let err = |e| StoreError::from_rusqlite(OP, e);
+        let conn = self.own_connection().map_err(err)?;
+        // The pool's settings (FULL: every commit is durable when it
+        // returns), except that commits never checkpoint: the checkpoint
+        // thread does.
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 0;",
+        )
+        .map_err(err)?;
+        conn.set_prepared_statement_cache_capacity(8);
+        let checkpointer = WalCheckpointer::start(self.own_connection().map_err(err)?, policy)
+            .map_err(|e| StoreError::Backend {
+                operation: OP,
+                message: format!("start the WAL checkpoint thread: {}", e.kind()),
             })?;
         Ok(SqliteAuditAppender { conn, checkpointer })
     }
-}
-
-/// The pool's settings (the file is already in WAL mode, which persists;
-/// FULL makes every commit durable when it returns), except that commits
-/// never checkpoint: the checkpoint thread does.
-fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
-    conn.busy_timeout(busy_timeout)?;
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-         PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
-    )?;
-    conn.set_prepared_statement_cache_capacity(8);
-    Ok(())
 }
 
 impl SqliteAuditAppender {
@@ -87,7 +75,7 @@ impl SqliteAuditAppender {
     /// [`StoreError::Conflict`].
     pub(crate) fn append(&mut self, rows: &[AuditEntryRow]) -> Result<(), StoreError> {
         const OP: &str = "append audit entries";
-        let err = |e| from_rusqlite(OP, e);
+        let err = |e| StoreError::from_rusqlite(OP, e);
         // IMMEDIATE: take the write lock up front (waiting up to the busy
         // timeout) rather than fail on upgrading a read lock mid-batch.
         let tx = self
@@ -127,15 +115,10 @@ impl SqliteAuditAppender {
     /// The last record line of `replica`'s chain, if any.
     pub(crate) fn tail(&mut self, replica: &str) -> Result<Option<String>, StoreError> {
         const OP: &str = "read audit tail";
-        let mut query = self
-            .conn
+        self.conn
             .prepare_cached(TAIL)
-            .map_err(|e| from_rusqlite(OP, e))?;
-        let mut rows = query.query([replica]).map_err(|e| from_rusqlite(OP, e))?;
-        match rows.next().map_err(|e| from_rusqlite(OP, e))? {
-            Some(row) => row.get(0).map(Some).map_err(|e| from_rusqlite(OP, e)),
-            None => Ok(None),
-        }
+            .and_then(|mut query| query.query_row([replica], |row| row.get(0)).optional())
+            .map_err(|e| StoreError::from_rusqlite(OP, e))
     }
 
     /// Deletes `replica`'s entries with a seq above `seq`; how many.
@@ -144,41 +127,8 @@ impl SqliteAuditAppender {
         let n = self
             .conn
             .execute(DISCARD, rusqlite::params![replica, seq])
-            .map_err(|e| from_rusqlite(OP, e))?;
+            .map_err(|e| StoreError::from_rusqlite(OP, e))?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
-    }
-}
-
-/// Maps a rusqlite error without copying any bound value: SQLite's own
-/// messages name constraints and columns, and the other kinds are reduced
-/// to a fixed description.
-fn from_rusqlite(operation: &'static str, err: rusqlite::Error) -> StoreError {
-    use rusqlite::ffi;
-    match err {
-        rusqlite::Error::SqliteFailure(code, message) => {
-            let message = message.unwrap_or_else(|| code.to_string());
-            match code.extended_code {
-                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                    StoreError::Conflict(super::super::error::conflict_subject(&message))
-                }
-                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
-                    StoreError::MissingReference(format!("{operation}: referenced row not found"))
-                }
-                _ => StoreError::Backend { operation, message },
-            }
-        }
-        rusqlite::Error::InvalidColumnType(index, ..)
-        | rusqlite::Error::FromSqlConversionFailure(index, ..) => StoreError::CorruptRow(format!(
-            "{operation}: column {index} has an unexpected type or value"
-        )),
-        rusqlite::Error::QueryReturnedNoRows => StoreError::Backend {
-            operation,
-            message: "row not found".to_owned(),
-        },
-        _ => StoreError::Backend {
-            operation,
-            message: "database error".to_owned(),
-        },
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) use audit_appender::SqliteAuditAppender;
 /// writes. Inline on the audit writer, 8,192 pages meant a ~15 ms pause
 /// every few seconds under load, and 2,048 pauses a quarter as long but
 /// four times as frequent (BENCHMARKS.md, "WAL checkpoint").
-pub(crate) const WAL_AUTOCHECKPOINT_PAGES: &str = "8192";
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
 
 /// Tunables for the SQLite backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +89,7 @@ impl SqliteBackend {
             // log's acknowledgements rely on (other writes are rare).
             .synchronous(SqliteSynchronous::Full)
             // See `WAL_AUTOCHECKPOINT_PAGES`.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
         let pool = SqlitePoolOptions::new()
             // A local file: no liveness ping on every acquire.
             .test_before_acquire(false)
@@ -108,6 +108,18 @@ impl SqliteBackend {
             return Err(err);
         }
         Ok(backend)
+    }
+
+    /// A connection outside the pool, for a thread that owns it (the audit
+    /// writer, its checkpointer). No CREATE: the pool opened and migrated
+    /// the file already, and a missing file now means it was removed under
+    /// us. The file is in WAL mode already (that persists).
+    pub(crate) fn own_connection(&self) -> rusqlite::Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(self.busy_timeout)?;
+        Ok(conn)
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {

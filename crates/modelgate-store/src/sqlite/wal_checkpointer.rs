@@ -17,14 +17,15 @@
 //! itself after its commit (nothing else appends then, so it completes and
 //! the WAL starts over).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
+
+use super::WAL_AUTOCHECKPOINT_PAGES;
 
 /// When checkpoints run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,12 +41,12 @@ impl Default for CheckpointPolicy {
     fn default() -> Self {
         CheckpointPolicy {
             min_interval: Duration::from_millis(20),
-            // 8,192 pages of 4 KiB: a ~32 MiB WAL, as with SQLite's own
-            // checkpoints before. Under sustained load passive checkpoints
+            // The pool's autocheckpoint (8,192 pages of 4 KiB: a ~32 MiB
+            // WAL), as with SQLite's own checkpoints before. Under sustained load passive checkpoints
             // rarely catch up, so this is when the WAL starts over. Every
             // 20 ms against 100 ms, and this bound against 32,768, were
             // measured with the load harness (BENCHMARKS.md).
-            writer_bound_frames: 8_192,
+            writer_bound_frames: WAL_AUTOCHECKPOINT_PAGES,
         }
     }
 }
@@ -69,17 +70,11 @@ impl std::fmt::Debug for WalCheckpointer {
 }
 
 impl WalCheckpointer {
-    /// Opens a connection of its own to `path` and starts the thread.
+    /// Starts the thread on `conn`, a connection of its own.
     pub(crate) fn start(
-        path: &Path,
-        busy_timeout: Duration,
+        conn: Connection,
         policy: CheckpointPolicy,
-    ) -> Result<WalCheckpointer, CheckpointStartError> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)?;
-        conn.busy_timeout(busy_timeout)?;
-        // The database file is synced at the end of each checkpoint.
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")?;
+    ) -> std::io::Result<WalCheckpointer> {
         let (wake, woken) = sync_channel(1);
         let frames = Arc::new(AtomicI64::new(-1));
         let seen = frames.clone();
@@ -95,35 +90,26 @@ impl WalCheckpointer {
     }
 
     /// After a commit on the writer's connection: wakes the thread, or,
-    /// past the bound, checkpoints on `writer` (blocking) and says so.
-    pub(crate) fn after_commit(&self, writer: &Connection) -> rusqlite::Result<bool> {
+    /// past the bound, checkpoints on `writer` (blocking).
+    pub(crate) fn after_commit(&mut self, writer: &Connection) -> rusqlite::Result<()> {
+        let Some(wake) = &self.wake else {
+            return Ok(());
+        };
         if self.frames.load(Ordering::Acquire) > self.policy.writer_bound_frames {
-            self.checkpoint_here(writer)?;
-            return Ok(true);
+            // The length before the WAL starts over (at the next commit,
+            // since this copied everything): the next commit checkpoints
+            // once more and reads the new, short length.
+            let (_, log, _) = checkpoint(writer)?;
+            self.frames.store(log, Ordering::Release);
+            return Ok(());
         }
-        if let Some(wake) = &self.wake {
-            match wake.try_send(()) {
-                Ok(()) | Err(TrySendError::Full(())) => {}
-                Err(TrySendError::Disconnected(())) => {
-                    // The thread is gone (it failed to checkpoint and
-                    // stopped): fall back to checkpointing here.
-                    self.checkpoint_here(writer)?;
-                    return Ok(true);
-                }
-            }
+        if let Err(TrySendError::Disconnected(())) = wake.try_send(()) {
+            // The thread is gone (a checkpoint failed and it stopped): hand
+            // checkpoints back to SQLite on the writer's own commits, as
+            // before the thread existed.
+            self.wake = None;
+            writer.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         }
-        Ok(false)
-    }
-}
-
-impl WalCheckpointer {
-    fn checkpoint_here(&self, writer: &Connection) -> rusqlite::Result<()> {
-        // The length before the WAL starts over (at the next commit, since
-        // this copied everything): the next commit checkpoints once more and
-        // reads the new, short length. Nothing else would update the count
-        // if the thread is slow.
-        let (_, log, _) = checkpoint(writer)?;
-        self.frames.store(log, Ordering::Release);
         Ok(())
     }
 }
@@ -135,15 +121,6 @@ impl Drop for WalCheckpointer {
             let _ = thread.join();
         }
     }
-}
-
-/// Why the checkpoint thread could not start.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum CheckpointStartError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("thread: {0}")]
-    Thread(#[from] std::io::Error),
 }
 
 /// A passive checkpoint: `(busy, frames in the WAL, frames copied)`.
@@ -178,7 +155,7 @@ fn run(conn: &Connection, woken: &Receiver<()>, frames: &AtomicI64, min_interval
             // copied but never started over still grows.
             Ok((_, log, _)) => frames.store(log, Ordering::Release),
             Err(err) => {
-                tracing::warn!(error = %err, "audit: WAL checkpoint failed; the writer checkpoints from now on");
+                tracing::warn!(error = %err, "audit: WAL checkpoint failed; SQLite checkpoints on the writer's commits from now on");
                 return;
             }
         }
