@@ -447,7 +447,7 @@ jit_only = true
     let mut recorded = false;
     for _ in 0..40 {
         let out = gw.cli(&["audit", "search", "--kind", "control", "--format", "json"]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let text = stdout(&out);
         if text.contains("grant.expire") && text.contains(&id) {
             recorded = true;
             break;

@@ -8,29 +8,11 @@ mod common;
 
 use std::time::Duration;
 
+use common::posture::{FULL_OWNERSHIP, model_route};
 use common::*;
 use serde_json::Value;
 
 const PARTIAL_OWNERSHIP: &str = "environment = \"prod\"\nownership = { patching = \"ops@example.com\", offboarding = \"ops@example.com\", rotation_days = 30 }";
-const FULL_OWNERSHIP: &str = "environment = \"prod\"\nownership = { patching = \"ops@example.com\", incident_response = \"secops@example.com\", offboarding = \"ops@example.com\", rotation_days = 30 }";
-
-fn model_route() -> &'static str {
-    "\n[[models]]\nname = \"m\"\ntargets = [\n  { upstream = \"u-openai\", model = \"demo-chat\" },\n  \
-     { upstream = \"u-anthropic\", model = \"demo-chat\" },\n]\n"
-}
-
-fn stdout(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ok(out: std::process::Output) -> String {
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
-}
 
 #[tokio::test]
 async fn missing_owner_fails_readiness_and_refuses_routing_until_fixed() {

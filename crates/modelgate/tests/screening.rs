@@ -368,7 +368,7 @@ async fn a_secret_split_across_response_chunks_is_redacted() {
     let mut found = false;
     for _ in 0..50 {
         let out = gw.cli(&["audit", "search", "--kind", "request", "--format", "json"]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let text = stdout(&out);
         if text.matches("response_findings").count() >= 3 {
             assert!(!text.contains(SECRET));
             found = true;

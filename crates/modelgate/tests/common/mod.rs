@@ -19,8 +19,26 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 pub mod issuer;
+pub mod posture;
 
 pub use modelgate_mock::{Behavior, MockHandle, MockUpstream};
+
+/// A CLI run's standard output, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A CLI run's standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The standard output of a CLI run that must have succeeded (its standard
+/// error is the failure message otherwise).
+pub fn ok(out: Output) -> String {
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
 
 /// The path of the binary under test.
 pub fn binary() -> &'static str {
