@@ -431,29 +431,21 @@ jit_only = true
 
     // Approved: access, on the next request.
     ok(&["grant", "approve", &id, "--by", "approver-1"]);
-    let mut served = false;
-    for _ in 0..20 {
-        if call_chat().await.status == 200 {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let served = eventually(20, Duration::from_millis(50), || async {
+        call_chat().await.status == 200
+    })
+    .await;
     assert!(served, "the approved grant gives access");
     // ... until it expires (3 s), and not after.
     tokio::time::sleep(Duration::from_millis(3200)).await;
     assert_eq!(call_chat().await.status, 403, "expired");
     // The expiry is in the audit log (recorded by the housekeeping pass).
-    let mut recorded = false;
-    for _ in 0..40 {
+    let recorded = eventually(40, Duration::from_millis(100), || async {
         let out = gw.cli(&["audit", "search", "--kind", "control", "--format", "json"]);
         let text = stdout(&out);
-        if text.contains("grant.expire") && text.contains(&id) {
-            recorded = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        text.contains("grant.expire") && text.contains(&id)
+    })
+    .await;
     assert!(recorded, "grant.expire recorded");
 
     // Revoke takes effect on the next request.
@@ -478,24 +470,16 @@ jit_only = true
         .unwrap()
         .to_owned();
     ok(&["grant", "approve", &id, "--by", "approver-1"]);
-    let mut served = false;
-    for _ in 0..20 {
-        if call_chat().await.status == 200 {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let served = eventually(20, Duration::from_millis(50), || async {
+        call_chat().await.status == 200
+    })
+    .await;
     assert!(served);
     ok(&["grant", "revoke", &id, "--by", "approver-1"]);
-    let mut refused = false;
-    for _ in 0..40 {
-        if call_chat().await.status == 403 {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let refused = eventually(40, Duration::from_millis(50), || async {
+        call_chat().await.status == 403
+    })
+    .await;
     assert!(refused, "revoked");
 }
 

@@ -40,6 +40,23 @@ pub fn ok(out: Output) -> String {
     stdout(&out)
 }
 
+/// Polls `check` up to `attempts` times, `pause` apart, until it holds;
+/// whether it did. For effects that land a moment later (a cache reload,
+/// the housekeeping pass).
+pub async fn eventually<F, Fut>(attempts: usize, pause: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..attempts {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    false
+}
+
 /// The path of the binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_modelgate")
