@@ -409,14 +409,10 @@ async fn an_unwritable_sink_fails_closed_and_recovers() {
     assert!(ready.text().contains("audit"));
 
     limit("unlimited");
-    let mut recovered = false;
-    for _ in 0..100 {
-        if call("GET", &gw.url("/readyz"), &[], "").await.status == 200 {
-            recovered = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let recovered = common::eventually(100, Duration::from_millis(50), || async {
+        call("GET", &gw.url("/readyz"), &[], "").await.status == 200
+    })
+    .await;
     assert!(recovered, "the log did not recover: {}", gw.logs());
     let ok = gw
         .openai("/v1/chat/completions", &chat("chat", false))

@@ -365,16 +365,15 @@ async fn a_secret_split_across_response_chunks_is_redacted() {
             .contains("[REDACTED:slack_bot_token]")
     );
     // The audit record counts response findings (kinds only).
-    let mut found = false;
-    for _ in 0..50 {
+    let found = eventually(50, std::time::Duration::from_millis(50), || async {
         let out = gw.cli(&["audit", "search", "--kind", "request", "--format", "json"]);
         let text = stdout(&out);
-        if text.matches("response_findings").count() >= 3 {
+        let done = text.matches("response_findings").count() >= 3;
+        if done {
             assert!(!text.contains(SECRET));
-            found = true;
-            break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        done
+    })
+    .await;
     assert!(found, "response findings recorded");
 }
