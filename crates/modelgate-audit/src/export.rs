@@ -9,7 +9,6 @@
 //! truncated export detectable even when it is cut right after a checkpoint.
 
 use std::io::{self, Write};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::checkpoint::{AuditPublicKey, AuditSigner};
 use crate::digest::Digest;
@@ -172,10 +171,7 @@ fn seal<W: Write>(
     let Some(header) = w.header.clone() else {
         return Err(AuditError::Decode("no export header".into()));
     };
-    let time = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let time = modelgate_types::clock::now_ms();
     let sealed = Seal {
         replica: header.replica.clone(),
         since: header.since,

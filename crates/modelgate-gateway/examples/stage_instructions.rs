@@ -20,15 +20,16 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use modelgate_gateway::config::Config;
-use modelgate_gateway::parse::{ModelCall, Operation, parse};
-use modelgate_gateway::plan::policy_operation;
-use modelgate_gateway::policy::{FactsBuilder, PolicyStage};
-use modelgate_gateway::screening::ScreenStage;
-use modelgate_gateway::screening::response::screen_body;
+use modelgate_config::Config;
+use modelgate_core::policy::PolicySet;
+use modelgate_gateway::stages::decide::FactsBuilder;
+use modelgate_gateway::stages::parse::{ModelCall, parse};
+use modelgate_gateway::stages::screen::ScreenRules;
+use modelgate_gateway::stages::screen_response::screen_body;
 use modelgate_gateway::upstream::Upstream;
 use modelgate_identity::access::{ActiveRole, Entitlements, RoleSource};
 use modelgate_identity::{AuthMethod, IdentityKind, Principal};
+use modelgate_types::Operation;
 
 const POLICIES: &[(&str, &str)] = &[
     (
@@ -117,7 +118,7 @@ fn run_parse(n: usize, body: &[u8]) {
 }
 
 #[inline(never)]
-fn run_screen(n: usize, stage: &ScreenStage, call: &ModelCall, body: &[u8], principal: &Principal) {
+fn run_screen(n: usize, stage: &ScreenRules, call: &ModelCall, body: &[u8], principal: &Principal) {
     let headers = HeaderMap::new();
     for _ in 0..n {
         let _ = black_box(stage.screen_request(
@@ -132,7 +133,7 @@ fn run_screen(n: usize, stage: &ScreenStage, call: &ModelCall, body: &[u8], prin
 
 #[inline(never)]
 fn run_facts(n: usize, principal: &Principal, entitlements: &Entitlements, upstream: &Upstream) {
-    let screening = modelgate_gateway::screening::Screening::default();
+    let screening = modelgate_gateway::stages::screen::Screening::default();
     for _ in 0..n {
         let mut facts = bench_facts(principal, entitlements, Some(&screening), 1_795_676_742);
         black_box(facts.for_upstream(upstream));
@@ -144,13 +145,13 @@ fn run_facts(n: usize, principal: &Principal, entitlements: &Entitlements, upstr
 fn bench_facts(
     principal: &Principal,
     entitlements: &Entitlements,
-    screening: Option<&modelgate_gateway::screening::Screening>,
+    screening: Option<&modelgate_gateway::stages::screen::Screening>,
     now: i64,
 ) -> FactsBuilder {
     FactsBuilder::new(
         principal,
         entitlements,
-        policy_operation(Operation::ChatCompletions),
+        Operation::ChatCompletions,
         "bench-chat",
         Some(128),
         screening,
@@ -161,12 +162,12 @@ fn bench_facts(
 #[inline(never)]
 fn run_decide(
     n: usize,
-    policy: &PolicyStage,
+    policy: &PolicySet,
     principal: &Principal,
     entitlements: &Entitlements,
     upstream: &Upstream,
 ) {
-    let screening = modelgate_gateway::screening::Screening::default();
+    let screening = modelgate_gateway::stages::screen::Screening::default();
     let mut facts = bench_facts(principal, entitlements, Some(&screening), 1_795_676_742);
     let input = facts.for_upstream(upstream);
     for _ in 0..n {
@@ -181,12 +182,12 @@ fn run_decide(
 #[inline(never)]
 fn run_decide_uncached(
     n: usize,
-    policy: &PolicyStage,
+    policy: &PolicySet,
     principal: &Principal,
     entitlements: &Entitlements,
     upstream: &Upstream,
 ) {
-    let screening = modelgate_gateway::screening::Screening::default();
+    let screening = modelgate_gateway::stages::screen::Screening::default();
     for i in 0..n {
         let mut facts = bench_facts(
             principal,
@@ -203,12 +204,12 @@ fn run_decide_uncached(
 #[inline(never)]
 fn run_policy_input(
     n: usize,
-    policy: &PolicyStage,
+    policy: &PolicySet,
     principal: &Principal,
     entitlements: &Entitlements,
     upstream: &Upstream,
 ) {
-    let screening = modelgate_gateway::screening::Screening::default();
+    let screening = modelgate_gateway::stages::screen::Screening::default();
     let mut facts = bench_facts(principal, entitlements, Some(&screening), 1_795_676_742);
     let input = facts.for_upstream(upstream);
     for _ in 0..n {
@@ -217,7 +218,7 @@ fn run_policy_input(
 }
 
 #[inline(never)]
-fn run_response(n: usize, stage: &ScreenStage, body: &Bytes) {
+fn run_response(n: usize, stage: &ScreenRules, body: &Bytes) {
     for _ in 0..n {
         black_box(screen_body(stage.screener(), body.clone(), false));
     }
@@ -247,9 +248,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         policy_dir = serde_json::Value::from(policy_dir.to_string_lossy()),
     );
     let config = Config::from_toml(&config)?;
-    let screen = ScreenStage::new(&config.screen, &config.data_classes, &config.residency)
+    let screen = ScreenRules::new(&config.screen, &config.data_classes, &config.residency)
         .map_err(|(field, reason)| format!("{field}: {reason}"))?;
-    let policy = PolicyStage::new(&config, screen.classes())?;
+    let policy = PolicySet::new(&config, screen.classes())?;
     let upstream = Upstream::from_config(&config.upstreams[0], &config.breaker)?;
     let principal = Principal {
         identity_id: "idn_01JBENCH0000000000000000".into(),

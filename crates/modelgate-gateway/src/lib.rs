@@ -1,66 +1,38 @@
-//! modelgate's data plane.
+//! modelgate's data plane: the path of every model call.
 //!
-//! Owns the HTTP server and the request path of every model call, one stage
-//! per module, each handing a typed value to the next:
+//! [`pipeline`] lists the stages of one call in the order they run; each
+//! stage is one module of [`stages`] with explicit inputs and outputs:
 //!
 //! ```text
-//! accept ─▶ authenticate ─▶ parse ─▶ route ─▶ forward/stream ─▶ account ─▶ audit
-//! server    auth            parse    routes   forward, stream   record      audit
-//!           Principal       ModelCall Target  upstream bytes    CallRecord  admit/complete
+//! accept ─▶ authenticate ─▶ read body ─▶ parse ─▶ resolve ─▶ load grants ─▶ rate limit
+//!        ─▶ screen ─▶ route ─▶ decide ─▶ audit (admit) ─▶ forward ─▶ stream
+//!        ─▶ screen response ─▶ account ─▶ audit (complete)
 //! ```
 //!
-//! The audit stage is fail closed: a request is forwarded only once its
-//! `admit` record is durable.
+//! A stage that refuses ends the call with a [`refusal::Refusal`], which
+//! the audit stage records before the caller gets it in its dialect
+//! ([`api_error::ApiError`]). The audit stage is fail closed: a request is
+//! forwarded only once its admit record is durable.
 //!
-//! It speaks the OpenAI and Anthropic dialects to callers and to upstreams
-//! (OpenAI, every OpenAI-compatible self-hosted server, Anthropic, Azure
-//! OpenAI), injects upstream credentials, falls back between targets before
-//! the first byte, and streams without buffering.
+//! Beside the stages: [`Gateway`] (the data plane's state over the shared
+//! [`modelgate_core::Core`]), the route table ([`routes`]), the upstreams
+//! and their clients ([`upstream`]), the per-request [`record`], `/v1/models`
+//! ([`models`]) and the listener ([`server`]).
 //!
-//! It depends on `modelgate-identity` (who is calling), `modelgate-audit`
-//! (what happened), `modelgate-store` (readiness, the audit store sink) and
-//! `modelgate-posture` (pure logic: upstream readiness, the posture
-//! snapshot, reviews); it must not reach into their storage, and nothing
-//! below it may depend on HTTP.
+//! It depends on `modelgate-core` and the crates below it, and on
+//! `modelgate-translate` for dialect translation. It must not depend on
+//! `modelgate-control`: the binary mounts the control plane's routes beside
+//! the data plane's through [`Gateway::serve`].
 
-pub mod admin;
-pub mod admin_audit;
-mod admin_grants;
-pub mod admin_policy;
-mod admin_posture;
-pub mod audit;
-pub mod auth;
-pub mod breaker;
-pub mod bridge;
-pub mod config;
-pub mod dialect;
-pub mod entitle;
-pub mod forward;
-pub mod gateway;
-pub mod grant_expiry;
-pub mod headers;
-pub mod jwks_fetch;
-pub mod metrics;
-pub mod models_list;
-pub mod oauth;
-pub mod parse;
-pub mod plan;
-pub mod policy;
-pub mod posture_review;
-pub mod posture_state;
-mod posture_usage;
-pub mod ratelimit;
+pub mod api_error;
+mod gateway;
+pub mod models;
+pub mod pipeline;
 pub mod record;
+pub mod refusal;
 pub mod routes;
-pub mod screening;
-pub mod secret;
 pub mod server;
-pub mod sse;
-pub mod stream;
-pub mod translate;
+pub mod stages;
 pub mod upstream;
-pub mod usage;
-pub mod wellknown;
 
-pub use config::Config;
-pub use gateway::{Gateway, GatewayError};
+pub use gateway::{Gateway, GatewayError, upstreams};

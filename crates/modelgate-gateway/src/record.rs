@@ -1,16 +1,17 @@
-//! The account stage: one record per data-plane request, written to metrics
-//! and the log when the request (or its stream) ends, and turned into the
-//! audit log's [`RequestRecord`]s (admit, complete, or a single refusal).
+//! What happened to one request: the record every stage fills in, turned
+//! into the audit log's [`RequestRecord`]s (admit, complete, or a single
+//! refusal) and, when the request ends, accounted by
+//! [`crate::stages::account`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use modelgate_audit::{AuditEvent, Body, RequestRecord};
+use modelgate_audit::{Body, RequestRecord};
 
-use crate::audit::AuditTrail;
-use crate::metrics::{Metrics, OperationLabels, RequestLabels};
 use crate::upstream::Upstream;
-use crate::usage::Usage;
+use modelgate_core::audit::AuditTrail;
+use modelgate_core::metrics::Metrics;
+use modelgate_types::Usage;
 
 /// One try at one upstream.
 #[derive(Debug, Clone)]
@@ -101,7 +102,7 @@ pub struct CallRecord {
     pub audit: Option<Arc<AuditTrail>>,
     /// Where the call's tokens are charged when it ends (token rate
     /// limits): the limiter and the identity id.
-    pub token_charge: Option<(Arc<crate::ratelimit::RateLimiter>, String)>,
+    pub token_charge: Option<(Arc<crate::stages::rate_limit::limiter::RateLimiter>, String)>,
     /// Retained response body, for the complete record.
     pub response_body: Option<Body>,
     /// When the record's bodies may be pruned.
@@ -222,79 +223,5 @@ impl CallRecord {
                 None
             },
         }
-    }
-
-    /// Counts the request, writes its log line and, if it was admitted,
-    /// its complete audit record.
-    pub fn finish(mut self) {
-        if let Some((limiter, identity)) = self.token_charge.take() {
-            limiter.charge_tokens(
-                &identity,
-                self.usage.input.saturating_add(self.usage.output),
-                crate::audit::request::now_ms(),
-            );
-        }
-        if let Some(audit) = self.audit.take() {
-            if self.action.is_none() || self.action == Some("admitted") {
-                self.action = Some(if self.stream_error.is_some() || self.status >= 400 {
-                    "failed"
-                } else {
-                    "forwarded"
-                });
-            }
-            let record = self.audit_record(Some("complete"));
-            audit.append_later(AuditEvent::Request(record));
-        }
-        let empty: Arc<str> = Arc::from("");
-        let model = self.model.clone().unwrap_or_else(|| empty.clone());
-        self.metrics
-            .requests
-            .get_or_create(&RequestLabels {
-                operation: self.operation,
-                model: model.clone(),
-                upstream: self.upstream.clone().unwrap_or(empty),
-                status: self.status,
-            })
-            .inc();
-        let total = self.started.elapsed();
-        let gateway = self
-            .gateway_time
-            .unwrap_or_else(|| total.saturating_sub(self.upstream_time));
-        self.metrics
-            .gateway_seconds
-            .get_or_create(&OperationLabels {
-                operation: self.operation,
-            })
-            .observe(gateway.as_secs_f64());
-        if self.model.is_some() {
-            self.metrics
-                .usage(&model, self.usage.input, self.usage.output);
-        }
-        let attempts: Vec<String> = self
-            .attempts
-            .iter()
-            .map(|a| format!("{}:{}", a.upstream, a.result))
-            .collect();
-        tracing::info!(
-            request_id = %self.request_id,
-            operation = self.operation,
-            identity = self.identity.as_deref().unwrap_or(""),
-            credential_id = self.credential_id.as_deref().unwrap_or(""),
-            auth_method = self.auth_method,
-            delegation = %self.delegation,
-            model = self.model.as_deref().unwrap_or(""),
-            upstream = self.upstream.as_deref().unwrap_or(""),
-            status = self.status,
-            stream = self.stream,
-            tokens_in = self.usage.input,
-            tokens_out = self.usage.output,
-            gateway_us = gateway.as_micros() as u64,
-            upstream_ms = self.upstream_time.as_millis() as u64,
-            total_ms = total.as_millis() as u64,
-            attempts = %attempts.join(","),
-            refusal = self.refusal.unwrap_or(""),
-            stream_error = self.stream_error.unwrap_or(""),
-            "request"
-        );
     }
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use modelgate_identity::Principal;
 
-use crate::config::Config;
-use crate::parse::Operation;
+use modelgate_config::Config;
+use modelgate_types::Operation;
+
 use crate::upstream::Upstream;
 
 /// One (upstream, upstream model) pair.
@@ -17,6 +18,15 @@ pub struct Target {
     pub upstream: Arc<Upstream>,
     /// Model (or deployment) name at the upstream.
     pub model: String,
+}
+
+impl Target {
+    /// Whether this target can serve `operation`: same dialect, or chat and
+    /// messages, which translate into each other.
+    pub fn can_serve(&self, operation: Operation) -> bool {
+        self.upstream.dialect() == operation.dialect()
+            || matches!(operation, Operation::ChatCompletions | Operation::Messages)
+    }
 }
 
 /// A public model and its fallback list.
@@ -49,9 +59,10 @@ impl ModelRoute {
             .targets
             .iter()
             .filter(move |t| t.upstream.dialect() == dialect);
-        let translated = self.targets.iter().filter(move |t| {
-            t.upstream.dialect() != dialect && crate::bridge::can_serve(t, operation)
-        });
+        let translated = self
+            .targets
+            .iter()
+            .filter(move |t| t.upstream.dialect() != dialect && t.can_serve(operation));
         native.chain(translated)
     }
 }

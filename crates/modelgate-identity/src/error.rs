@@ -13,8 +13,8 @@ use crate::base62::RandomnessError;
 use crate::identity::{CorruptRecord, ValidationError, is_valid_name};
 use crate::ids::is_key_id;
 use crate::kek::KekError;
-use crate::kind::IdentityStatus;
 use crate::signing::KeyringError;
+use modelgate_types::IdentityStatus;
 
 /// Why an administrative operation (create, issue, list, revoke) failed.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 use modelgate_store::IdentityRecord;
 use serde::Serialize;
 
-use crate::kind::{IdentityKind, IdentityStatus};
+use modelgate_types::{IdentityKind, IdentityStatus};
 
 /// Longest owner, in characters.
 pub const MAX_OWNER_CHARS: usize = 200;
@@ -47,7 +47,7 @@ impl Identity {
             owner: new.owner,
             environment: new.environment,
             purpose: new.purpose,
-            status: crate::kind::IdentityStatus::Active,
+            status: modelgate_types::IdentityStatus::Active,
             created_at: now,
             last_used_at: None,
         })

@@ -31,7 +31,7 @@ pub mod federation;
 mod identity;
 pub mod ids;
 pub mod kek;
-mod kind;
+
 mod principal;
 mod revocation;
 mod service;
@@ -46,7 +46,7 @@ pub use identity::{
     is_valid_environment, is_valid_name,
 };
 pub use kek::{KekError, KeyEncryptionKey};
-pub use kind::{IdentityKind, IdentityStatus, ParseEnumError};
+pub use modelgate_types::{IdentityKind, IdentityStatus, ParseEnumError};
 pub use principal::{Actor, AuthMethod, Principal};
 pub use revocation::RevocationCache;
 /// Admin roles.

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::kind::IdentityKind;
+use modelgate_types::IdentityKind;
 
 /// How the caller proved who it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

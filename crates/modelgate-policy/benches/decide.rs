@@ -49,11 +49,15 @@ fn roles() -> Vec<RoleDef> {
         vec!["gpt-*", "claude-sonnet"],
     ];
     let action_sets = [
-        vec![Operation::Chat, Operation::ModelsList],
-        vec![Operation::Chat, Operation::Messages, Operation::ModelsList],
+        vec![Operation::ChatCompletions, Operation::ModelsList],
+        vec![
+            Operation::ChatCompletions,
+            Operation::Messages,
+            Operation::ModelsList,
+        ],
         vec![Operation::Embeddings, Operation::ModelsList],
         vec![
-            Operation::Chat,
+            Operation::ChatCompletions,
             Operation::Completions,
             Operation::Messages,
             Operation::ModelsList,
@@ -155,7 +159,7 @@ fn facts() -> RequestFacts {
             },
         ],
         delegation: vec!["orchestrator".into()],
-        action: Operation::Chat,
+        action: Operation::ChatCompletions,
         model: "gpt-4o".into(),
         max_tokens: Some(1024),
         data_class: DataClass::Public,
@@ -283,7 +287,7 @@ fn bench(c: &mut Criterion) {
     println!(
         "policies: {} total, {} with a chat action scope; decision: {:?}",
         set.len(),
-        set.len_for(Operation::Chat),
+        set.len_for(Operation::ChatCompletions),
         decision.policy_ids
     );
 

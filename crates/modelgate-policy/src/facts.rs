@@ -9,6 +9,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use modelgate_types::{Deployment, IdentityKind, IdentityStatus, Isolation, Operation};
+
 /// Everything a decision is made from, for one candidate upstream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,118 +83,6 @@ pub enum RoleSource {
     Grant(String),
 }
 
-/// Kind of workload an identity stands for (same spellings as the identity
-/// crate).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityKind {
-    /// A long-running application or service.
-    Service,
-    /// A CI/CD pipeline job.
-    CiJob,
-    /// An autonomous or semi-autonomous agent.
-    Agent,
-    /// A retrieval layer calling models.
-    Retrieval,
-    /// Tool-calling middleware.
-    Tool,
-}
-
-impl IdentityKind {
-    /// The spelling policies see (`service`, `ci_job`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdentityKind::Service => "service",
-            IdentityKind::CiJob => "ci_job",
-            IdentityKind::Agent => "agent",
-            IdentityKind::Retrieval => "retrieval",
-            IdentityKind::Tool => "tool",
-        }
-    }
-}
-
-/// Lifecycle status of an identity.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityStatus {
-    /// May call models.
-    #[default]
-    Active,
-    /// Temporarily blocked.
-    Disabled,
-    /// Retired for good.
-    Offboarded,
-}
-
-impl IdentityStatus {
-    /// The spelling policies see (`active`, `disabled`, `offboarded`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdentityStatus::Active => "active",
-            IdentityStatus::Disabled => "disabled",
-            IdentityStatus::Offboarded => "offboarded",
-        }
-    }
-}
-
-/// An API operation: one Cedar action each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Operation {
-    /// `/v1/chat/completions`.
-    #[serde(rename = "chat")]
-    Chat,
-    /// `/v1/completions`.
-    #[serde(rename = "completions")]
-    Completions,
-    /// `/v1/embeddings`.
-    #[serde(rename = "embeddings")]
-    Embeddings,
-    /// `/v1/messages` (Anthropic dialect).
-    #[serde(rename = "messages")]
-    Messages,
-    /// `/v1/models`: evaluated once per model that would be listed.
-    #[serde(rename = "models.list")]
-    ModelsList,
-}
-
-impl Operation {
-    /// Every operation, in declaration order.
-    pub const ALL: [Operation; 5] = [
-        Operation::Chat,
-        Operation::Completions,
-        Operation::Embeddings,
-        Operation::Messages,
-        Operation::ModelsList,
-    ];
-
-    /// The Cedar action id (`chat`, ..., `models.list`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Chat => "chat",
-            Operation::Completions => "completions",
-            Operation::Embeddings => "embeddings",
-            Operation::Messages => "messages",
-            Operation::ModelsList => "models.list",
-        }
-    }
-
-    /// Position in [`Operation::ALL`].
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The operation with this Cedar action id.
-    pub fn from_name(name: &str) -> Option<Operation> {
-        Operation::ALL.into_iter().find(|op| op.as_str() == name)
-    }
-}
-
-impl fmt::Display for Operation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Sensitivity of the data in a request, lowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -249,46 +139,6 @@ impl FindingSummary {
     /// Total number of findings.
     pub fn total(&self) -> u64 {
         self.counts.values().map(|&n| u64::from(n)).sum()
-    }
-}
-
-/// Whether an upstream is a provider's API or runs on our own machines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Deployment {
-    /// A provider's hosted API.
-    Hosted,
-    /// A model server we operate.
-    SelfHosted,
-}
-
-impl Deployment {
-    /// The spelling policies see (`hosted`, `self_hosted`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Deployment::Hosted => "hosted",
-            Deployment::SelfHosted => "self_hosted",
-        }
-    }
-}
-
-/// How an upstream keeps tenants apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Isolation {
-    /// Enforced by technical means (own hardware, own network).
-    Technical,
-    /// Promised by contract.
-    Contractual,
-}
-
-impl Isolation {
-    /// The spelling policies see (`technical`, `contractual`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Isolation::Technical => "technical",
-            Isolation::Contractual => "contractual",
-        }
     }
 }
 

@@ -13,7 +13,7 @@ fn role(name: &str, models: &[&str]) -> RoleDef {
         name: name.into(),
         description: String::new(),
         models: models.iter().map(|m| m.to_string()).collect(),
-        actions: vec![Operation::Chat],
+        actions: vec![Operation::ChatCompletions],
         max_tokens: None,
         max_data_class: None,
     }
@@ -41,7 +41,7 @@ fn facts(roles: &[&str]) -> RequestFacts {
             })
             .collect(),
         delegation: Vec::new(),
-        action: Operation::Chat,
+        action: Operation::ChatCompletions,
         model: "gpt-4o".into(),
         max_tokens: Some(500),
         data_class: DataClass::Public,

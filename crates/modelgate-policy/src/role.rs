@@ -224,7 +224,7 @@ mod tests {
             name: name.into(),
             description: String::new(),
             models: vec!["gpt-*".into(), "claude-sonnet".into()],
-            actions: vec![Operation::Messages, Operation::Chat],
+            actions: vec![Operation::Messages, Operation::ChatCompletions],
             max_tokens: Some(4096),
             max_data_class: Some(DataClass::Internal),
         }
@@ -321,6 +321,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.max_data_class, Some(DataClass::Confidential));
-        assert_eq!(ok.actions, vec![Operation::Chat, Operation::ModelsList]);
+        assert_eq!(
+            ok.actions,
+            vec![Operation::ChatCompletions, Operation::ModelsList]
+        );
     }
 }

@@ -316,7 +316,7 @@ impl CaseFacts {
             principal,
             roles,
             delegation: self.delegation.clone().unwrap_or_default(),
-            action: self.action.unwrap_or(Operation::Chat),
+            action: self.action.unwrap_or(Operation::ChatCompletions),
             model: self.model.clone().unwrap_or_else(|| "test-model".into()),
             max_tokens: self.max_tokens,
             data_class: self.data_class.unwrap_or(DataClass::Public),

@@ -66,7 +66,7 @@ fn roles(rng: &mut Rng) -> Vec<RoleDef> {
                 .filter(|_| rng.below(2) == 0)
                 .collect();
             if actions.is_empty() {
-                actions.push(Operation::Chat);
+                actions.push(Operation::ChatCompletions);
             }
             RoleDef {
                 name: format!("r{i}"),
@@ -221,7 +221,7 @@ fn slices_hold_only_policies_of_their_action() {
     )
     .unwrap();
     // baseline + the any-action forbid in every slice.
-    assert_eq!(set.len_for(Operation::Chat), 4);
+    assert_eq!(set.len_for(Operation::ChatCompletions), 4);
     assert_eq!(set.len_for(Operation::Messages), 3);
     assert_eq!(set.len_for(Operation::Embeddings), 3);
     assert_eq!(set.len_for(Operation::ModelsList), 2);

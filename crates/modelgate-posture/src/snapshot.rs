@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use modelgate_types::{Deployment, IdentityStatus, Isolation};
+
 use crate::review::Review;
 
 /// Unix time in seconds, UTC.
@@ -77,29 +79,6 @@ impl PostureSnapshot {
         self.entitlements
             .iter()
             .filter(move |e| e.identity == identity_id)
-    }
-}
-
-/// Lifecycle state of an identity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityStatus {
-    /// May authenticate.
-    Active,
-    /// Temporarily refused (reversible).
-    Disabled,
-    /// Permanently retired.
-    Offboarded,
-}
-
-impl IdentityStatus {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IdentityStatus::Active => "active",
-            IdentityStatus::Disabled => "disabled",
-            IdentityStatus::Offboarded => "offboarded",
-        }
     }
 }
 
@@ -266,46 +245,6 @@ pub struct ClaimRule {
     /// Claim path → pattern (exact, or a glob with `*`).
     #[serde(default)]
     pub claims: BTreeMap<String, String>,
-}
-
-/// Hosted provider API or self-hosted model server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Deployment {
-    /// A provider's API.
-    Hosted,
-    /// A model server the organisation runs.
-    SelfHosted,
-}
-
-impl Deployment {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Deployment::Hosted => "hosted",
-            Deployment::SelfHosted => "self_hosted",
-        }
-    }
-}
-
-/// How tenants are kept apart at the upstream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Isolation {
-    /// Enforced by the architecture (dedicated deployment, own hardware).
-    Technical,
-    /// Promised by contract only.
-    Contractual,
-}
-
-impl Isolation {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Isolation::Technical => "technical",
-            Isolation::Contractual => "contractual",
-        }
-    }
 }
 
 /// A model upstream.

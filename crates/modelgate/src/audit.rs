@@ -9,8 +9,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use modelgate_audit::{
     AuditEvent, AuditPublicKey, ExportRange, decode_record, export, hash_value, verify, verify_log,
 };
-use modelgate_gateway::Config;
-use modelgate_gateway::audit::{AuditKeys, AuditTrail, prune_expired_bodies};
+use modelgate_config::Config;
+use modelgate_core::audit::{AuditKeys, AuditTrail, prune_expired_bodies};
 use modelgate_store::{AuditQuery, Store};
 
 use crate::cli::{AuditCommand, Format};
@@ -136,7 +136,7 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
             print_hits(&hits, format)?;
         }
         AuditCommand::Prune => {
-            let now = modelgate_gateway::audit::request::now_ms();
+            let now = modelgate_types::clock::now_ms();
             let pruned = prune_expired_bodies(&store, now).await?;
             println!("pruned the bodies of {pruned} records");
         }
@@ -146,7 +146,7 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
 
 async fn load_keys(config: &Config, store: &Store) -> Result<AuditKeys> {
     let kek = load_kek(config)?;
-    AuditKeys::load(store, &kek, modelgate_gateway::gateway::unix_now(), false)
+    AuditKeys::load(store, &kek, modelgate_types::clock::unix_now(), false)
         .await
         .map_err(|e| anyhow!("{e}"))
 }
@@ -253,7 +253,7 @@ pub fn parse_time(text: &str) -> Result<i64> {
         return Ok(i64::try_from(ms).unwrap_or(i64::MAX));
     }
     if let Ok(ago) = humantime::parse_duration(text) {
-        let now = modelgate_gateway::audit::request::now_ms();
+        let now = modelgate_types::clock::now_ms();
         return Ok(now.saturating_sub(i64::try_from(ago.as_millis()).unwrap_or(i64::MAX)));
     }
     bail!("{text:?} is not a time: use RFC 3339, unix seconds, or a duration ago such as 2h")
@@ -305,7 +305,7 @@ impl CliAudit {
             CLI_REPLICA,
             &store,
             &kek,
-            modelgate_gateway::gateway::unix_now(),
+            modelgate_types::clock::unix_now(),
         )
         .await
         .map_err(|e| anyhow!("cannot open the audit log (nothing was changed): {e}"))?;

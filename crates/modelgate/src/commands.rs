@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use modelgate_gateway::Config;
-use modelgate_gateway::secret::SecretRef;
+use modelgate_config::Config;
+use modelgate_config::SecretRef;
 use modelgate_identity::{IdentityService, KeyEncryptionKey, KeyPolicy};
 use modelgate_store::Store;
 
@@ -44,7 +44,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 modelgate_gateway::upstream::Upstream::from_config(upstream, &config.breaker)?;
             }
             crate::credentials::federation(&config)?;
-            modelgate_gateway::screening::ScreenStage::new(
+            modelgate_gateway::stages::screen::ScreenRules::new(
                 &config.screen,
                 &config.data_classes,
                 &config.residency,

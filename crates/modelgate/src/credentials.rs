@@ -1,20 +1,19 @@
 //! Token, signing-key, admin-role, issuer and KEK commands.
 
 use anyhow::{Context, Result};
-use modelgate_gateway::Config;
-use modelgate_gateway::gateway::unix_now;
+use modelgate_config::Config;
 use modelgate_identity::admin::AdminScope;
 use modelgate_identity::federation::{Federation, IssuerSummary};
 use modelgate_identity::{AccessTokenSettings, AccessTokens, IdentityService, SigningKeyring};
+use modelgate_types::clock::unix_now;
 
 use crate::cli::{AdminCommand, Format, IssuerCommand, SigningKeyCommand, TokenCommand};
 use crate::commands::{load_kek, open_store, optional_time, print_table, time};
 
 /// Validates the configured issuers (no network).
 pub fn federation(config: &Config) -> Result<Federation> {
-    let source =
-        modelgate_gateway::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
-            .map_err(|e| anyhow::anyhow!("issuer key fetcher: {e}"))?;
+    let source = modelgate_core::jwks_fetch::HttpJwksSource::new(std::time::Duration::from_secs(5))
+        .map_err(|e| anyhow::anyhow!("issuer key fetcher: {e}"))?;
     Ok(Federation::new(config.issuers.clone(), source)?)
 }
 

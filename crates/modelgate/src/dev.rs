@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use modelgate_gateway::Config;
-use modelgate_gateway::gateway::unix_now;
+use modelgate_config::Config;
 use modelgate_identity::{IdentityKind, IdentityService, KeyEncryptionKey, KeyPolicy, NewIdentity};
 use modelgate_mock::MockUpstream;
 use modelgate_store::Store;
+use modelgate_types::clock::unix_now;
 
 /// The embedded configuration, pointed at the demo upstream.
 fn dev_config(demo: &str) -> String {

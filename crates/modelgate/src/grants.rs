@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use clap::Subcommand;
-use modelgate_gateway::Config;
-use modelgate_gateway::gateway::unix_now;
+use modelgate_config::Config;
 use modelgate_identity::access::{
     AccessEvent, Grant, GrantFilter, GrantRequest, GrantState, Requester,
 };
 use modelgate_identity::{IdentityService, KeyPolicy};
+use modelgate_types::clock::unix_now;
 use serde_json::{Value, json};
 
 use crate::cli::Format;

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use modelgate_gateway::Config;
-use modelgate_gateway::gateway::unix_now;
+use modelgate_config::Config;
 use modelgate_identity::{IdentityService, NewIdentity};
+use modelgate_types::clock::unix_now;
 use serde_json::json;
 
 use crate::cli::{Format, IdentityCommand, KeyCommand};

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
 use modelgate_audit::{AuditEvent, decode_record};
-use modelgate_gateway::Config;
-use modelgate_gateway::policy::{DefaultPermit, compile, policy_roles};
-use modelgate_gateway::screening::DataClasses;
+use modelgate_config::Config;
+use modelgate_config::DataClasses;
+use modelgate_core::policy::{DefaultPermit, compile, policy_roles};
 use modelgate_policy::{RecordedDecision, RequestFacts, SCHEMA, builtin_text, replay, run_tests};
 use modelgate_store::AuditQuery;
 

@@ -10,15 +10,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Subcommand, ValueEnum};
-use modelgate_gateway::Config;
-use modelgate_gateway::gateway::unix_now;
-use modelgate_gateway::posture_review::{AnswerRequest, answer_review, start_review};
-use modelgate_gateway::posture_state::{
-    PostureContext, SnapshotOptions, build_snapshot, kind_categories, stored_reviews,
+use modelgate_config::Config;
+use modelgate_control::posture::review::{AnswerRequest, answer_review, start_review};
+use modelgate_control::posture::snapshot::{
+    SnapshotOptions, build_snapshot, kind_categories, stored_reviews,
 };
+use modelgate_core::posture_context::PostureContext;
 use modelgate_identity::access::Requester;
 use modelgate_identity::{IdentityService, KeyPolicy};
 use modelgate_posture::{PostureSnapshot, Report, ReportFormat, Requirements, ReviewDecision};
+use modelgate_types::clock::unix_now;
 
 use crate::cli::Format;
 use crate::commands::{open_store, optional_time, print_table, time};
@@ -124,7 +125,7 @@ async fn open(config: &Config) -> Result<IdentityService> {
 async fn snapshot(config: &Config, window: Duration) -> Result<PostureSnapshot> {
     let identity = open(config).await?;
     let context = PostureContext::from_config(config);
-    let stage = modelgate_gateway::screening::ScreenStage::new(
+    let stage = modelgate_gateway::stages::screen::ScreenRules::new(
         &config.screen,
         &config.data_classes,
         &config.residency,

@@ -1,12 +1,17 @@
-//! `modelgate serve`: wiring the store, identities and gateway to a listener.
+//! `modelgate serve`: wiring the store, the shared services, the data plane
+//! and the control plane to a listener.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use modelgate_gateway::config::{LogConfig, LogFormat};
-use modelgate_gateway::{Config, Gateway};
+use modelgate_config::Config;
+use modelgate_config::{LogConfig, LogFormat};
+use modelgate_control::Control;
+use modelgate_core::Core;
+use modelgate_gateway::Gateway;
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
 use tracing_subscriber::EnvFilter;
@@ -63,7 +68,7 @@ pub async fn run(
     let bound = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let gateway = Gateway::new(&config, store, kek, &format!("http://{bound}"))
+    let (gateway, control) = build(&config, store, kek, &format!("http://{bound}"))
         .await
         .context("cannot start the gateway")?;
     {
@@ -75,13 +80,15 @@ pub async fn run(
         out.flush()?;
     }
     tracing::info!(%bound, models = ?gateway.model_names(), "modelgate serving");
-    let flusher = gateway.spawn_usage_flusher(Duration::from_secs(10));
-    let sync = gateway.spawn_state_sync();
-    let pruner = gateway.audit().spawn_pruner();
+    let flusher = control.spawn_usage_flusher(Duration::from_secs(10));
+    let sync = control.spawn_state_sync();
+    let pruner = gateway.core.audit.spawn_pruner();
     let _file_limit = ignore_file_size_signal();
-    let _hangup = reload_policies_on_sighup(gateway.clone());
-    let audit = gateway.audit().clone();
-    gateway.serve(listener, shutdown_signal()).await;
+    let _hangup = reload_policies_on_sighup(gateway.core.clone());
+    let audit = gateway.core.audit.clone();
+    gateway
+        .serve(listener, control.router(), shutdown_signal())
+        .await;
     flusher.abort();
     sync.abort();
     pruner.abort();
@@ -90,16 +97,31 @@ pub async fn run(
     Ok(())
 }
 
+/// The upstreams (each credential resolved, so a missing one stops
+/// start-up first), the shared services, then the two planes over them.
+async fn build(
+    config: &Config,
+    store: Store,
+    kek: KeyEncryptionKey,
+    default_issuer: &str,
+) -> Result<(Gateway, Control)> {
+    let upstreams = modelgate_gateway::upstreams(config)?;
+    let core = Arc::new(Core::new(config, store, kek, default_issuer).await?);
+    let gateway = Gateway::new(core.clone(), config, &upstreams)?;
+    let control = Control::new(core, config);
+    Ok((gateway, control))
+}
+
 /// SIGHUP re-reads the policy directory; a set with problems is rejected
 /// and the active one keeps enforcing.
-fn reload_policies_on_sighup(gateway: Gateway) -> Option<tokio::task::JoinHandle<()>> {
+fn reload_policies_on_sighup(core: Arc<Core>) -> Option<tokio::task::JoinHandle<()>> {
     #[cfg(unix)]
     {
         let kind = tokio::signal::unix::SignalKind::hangup();
         match tokio::signal::unix::signal(kind) {
             Ok(mut signal) => Some(tokio::spawn(async move {
                 while signal.recv().await.is_some() {
-                    let _ = gateway.reload_policies("signal:SIGHUP").await;
+                    let _ = core.reload_policies("signal:SIGHUP").await;
                 }
             })),
             Err(_) => None,
@@ -107,7 +129,7 @@ fn reload_policies_on_sighup(gateway: Gateway) -> Option<tokio::task::JoinHandle
     }
     #[cfg(not(unix))]
     {
-        let _ = gateway;
+        let _ = core;
         None
     }
 }

@@ -130,8 +130,8 @@ fn config_check_and_unknown_fields() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/modelgate.toml");
     let text = std::fs::read_to_string(example).unwrap();
     let example =
-        modelgate_gateway::Config::from_toml(&text).expect("the documented example parses");
-    modelgate_gateway::screening::ScreenStage::new(
+        modelgate_config::Config::from_toml(&text).expect("the documented example parses");
+    modelgate_gateway::stages::screen::ScreenRules::new(
         &example.screen,
         &example.data_classes,
         &example.residency,

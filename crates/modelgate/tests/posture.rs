@@ -334,7 +334,7 @@ fn assess_recommends_with_reasons_and_configuration() {
     assert!(snippet.contains("[[models]]"));
     // The snippet is a valid configuration, and readiness flags its owners
     // until they are filled in.
-    if let Err(e) = modelgate_gateway::Config::from_toml(snippet) {
+    if let Err(e) = modelgate_config::Config::from_toml(snippet) {
         panic!("the generated configuration is refused: {e}\n{snippet}");
     }
     let generated = dir.path().join("generated.toml");

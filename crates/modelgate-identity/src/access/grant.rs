@@ -47,7 +47,7 @@ impl fmt::Display for GrantState {
 }
 
 impl std::str::FromStr for GrantState {
-    type Err = crate::kind::ParseEnumError;
+    type Err = modelgate_types::ParseEnumError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
@@ -57,7 +57,7 @@ impl std::str::FromStr for GrantState {
             "revoked" => GrantState::Revoked,
             "expired" => GrantState::Expired,
             _ => {
-                return Err(crate::kind::ParseEnumError::new(
+                return Err(modelgate_types::ParseEnumError::new(
                     "grant state",
                     "pending, approved, denied, revoked, expired",
                 ));

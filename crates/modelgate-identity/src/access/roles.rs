@@ -60,7 +60,7 @@ pub struct RoleDef {
     pub approvals_required: u32,
     /// Longest grant of this role (a duration such as `2h`); the tighter of
     /// this and `grants.max_duration` applies.
-    #[serde(default, with = "optional_duration")]
+    #[serde(default, with = "modelgate_types::duration::option")]
     pub max_grant_duration: Option<Duration>,
 }
 
@@ -73,10 +73,10 @@ fn one() -> u32 {
 #[serde(deny_unknown_fields, default)]
 pub struct GrantSettings {
     /// Longest a grant may last once approved.
-    #[serde(with = "duration")]
+    #[serde(with = "modelgate_types::duration")]
     pub max_duration: Duration,
     /// How long a request waits for approval before it lapses.
-    #[serde(with = "duration")]
+    #[serde(with = "modelgate_types::duration")]
     pub pending_ttl: Duration,
     /// The role whose holders may approve and deny grants. If no role of
     /// that name is defined, it is built in and gives no model access.
@@ -306,41 +306,6 @@ fn validate_role(role: &RoleDef, field: &dyn Fn(&str) -> String) -> Result<(), R
         return Err(invalid(field("max_grant_duration"), "at least 1s"));
     }
     Ok(())
-}
-
-/// Serde for a duration written as `"8h"`.
-mod duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text)
-            .map_err(|_| serde::de::Error::custom("expected a duration such as \"30m\" or \"8h\""))
-    }
-
-    pub fn serialize<S: Serializer>(value: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*value).to_string())
-    }
-}
-
-/// Serde for an optional duration written as `"2h"`.
-mod optional_duration {
-    use std::time::Duration;
-
-    use serde::{Deserializer, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        super::duration::deserialize(d).map(Some)
-    }
-
-    pub fn serialize<S: Serializer>(value: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(d) => super::duration::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::apikey::ApiKey;
 use crate::error::IdentityError;
 use crate::identity::{Identity, NewIdentity};
 use crate::ids::new_key_id;
-use crate::kind::{IdentityKind, IdentityStatus};
+use modelgate_types::{IdentityKind, IdentityStatus};
 
 /// The name of the identity `bootstrap_admin` creates.
 pub const BOOTSTRAP_ADMIN: &str = "modelgate-admin";

@@ -7,8 +7,8 @@ use super::{IdentityService, UsageBuffer};
 use crate::apikey::parse_api_key;
 use crate::error::{AuthError, IdentityError};
 use crate::identity::Identity;
-use crate::kind::IdentityStatus;
 use crate::principal::{AuthMethod, Principal};
+use modelgate_types::IdentityStatus;
 
 impl IdentityService {
     /// Turns a presented API key into a [`Principal`].

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
-use crate::kind::{IdentityKind, IdentityStatus};
+use modelgate_types::{IdentityKind, IdentityStatus};
 
 /// Most keys kept; when full, the cache starts over.
 const CAPACITY: usize = 50_000;

@@ -11,7 +11,7 @@ use crate::apikey::ApiKey;
 use crate::error::IdentityError;
 use crate::identity::{CorruptRecord, Identity};
 use crate::ids::new_key_id;
-use crate::kind::IdentityStatus;
+use modelgate_types::IdentityStatus;
 
 /// What offboarding an identity changed (all in one store transaction).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

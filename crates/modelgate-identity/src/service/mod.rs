@@ -23,8 +23,8 @@ use crate::apikey::ApiKey;
 use crate::error::IdentityError;
 use crate::identity::{Identity, NewIdentity};
 use crate::ids::new_key_id;
-use crate::kind::IdentityStatus;
 use crate::tokens::AccessTokens;
+use modelgate_types::IdentityStatus;
 
 pub use admin::{AdminScope, BOOTSTRAP_ADMIN};
 pub use keys::{KeyInfo, KeyStatus, MAX_LABEL_CHARS};

@@ -7,7 +7,7 @@
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
-use crate::kind::IdentityKind;
+use modelgate_types::IdentityKind;
 
 /// The header the gateway writes.
 #[derive(Serialize)]

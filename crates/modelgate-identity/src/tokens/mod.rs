@@ -29,9 +29,9 @@ use std::time::Duration;
 use modelgate_store::Store;
 
 use crate::error::IdentityError;
-use crate::kind::IdentityKind;
 use crate::revocation::RevocationCache;
 use crate::signing::SigningKeyring;
+use modelgate_types::IdentityKind;
 
 /// Largest token accepted, in bytes (checked before anything else).
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

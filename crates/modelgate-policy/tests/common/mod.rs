@@ -18,14 +18,14 @@ pub fn role(name: &str, models: &[&str], actions: &[Operation]) -> RoleDef {
 }
 
 pub fn roles() -> Vec<RoleDef> {
-    let mut capped = role("capped", &["gpt-*"], &[Operation::Chat]);
+    let mut capped = role("capped", &["gpt-*"], &[Operation::ChatCompletions]);
     capped.max_tokens = Some(1000);
     capped.max_data_class = Some(DataClass::Internal);
     vec![
         role(
             "chat",
             &["gpt-*", "claude-*"],
-            &[Operation::Chat, Operation::Messages],
+            &[Operation::ChatCompletions, Operation::Messages],
         ),
         role("embed", &["text-embedding-*"], &[Operation::Embeddings]),
         capped,
@@ -62,7 +62,7 @@ pub fn facts(roles: &[&str]) -> RequestFacts {
             })
             .collect(),
         delegation: Vec::new(),
-        action: Operation::Chat,
+        action: Operation::ChatCompletions,
         model: "gpt-4o".into(),
         max_tokens: Some(500),
         data_class: DataClass::Public,

@@ -14,7 +14,7 @@ mod signing_keys;
 mod wal_checkpointer;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -64,13 +64,7 @@ pub(crate) struct SqliteBackend {
     busy_timeout: Duration,
 }
 
-/// Current unix time in seconds (0 if the clock is before 1970).
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use modelgate_types::clock::unix_now;
 
 impl SqliteBackend {
     /// Opens (creating if missing) the database at `path` and migrates it.

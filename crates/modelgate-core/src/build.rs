@@ -1,0 +1,142 @@
+//! Building the shared services from the configuration, in the order a
+//! mistake should be reported: detectors and data classes, policies, the
+//! audit log, the signing keys, tokens, identities, issuers.
+
+use std::sync::Arc;
+
+use modelgate_config::{Config, ConfigError, DataClasses};
+use modelgate_identity::exchange::TokenExchange;
+use modelgate_identity::federation::{Federation, FederationConfigError};
+use modelgate_identity::{
+    AccessTokenSettings, AccessTokens, IdentityError, IdentityKind, IdentityService,
+    KeyEncryptionKey, KeyPolicy, KeyringError, SigningKeyring,
+};
+use modelgate_screen::{ScreenConfig, Screener};
+use modelgate_store::Store;
+use modelgate_types::clock::unix_now;
+
+use crate::Core;
+use crate::audit::{AuditStartError, AuditTrail};
+use crate::jwks_fetch::HttpJwksSource;
+use crate::metrics::Metrics;
+use crate::policy::PolicySet;
+use crate::posture_context::PostureContext;
+
+/// Why the shared services could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The trusted issuers are misconfigured.
+    #[error("issuers: {0}")]
+    Issuers(#[from] FederationConfigError),
+    /// Signing keys or token settings could not be loaded.
+    #[error("access tokens: {0}")]
+    Tokens(#[from] IdentityError),
+    /// The signing keyring could not be loaded (wrong key-encryption key?).
+    #[error("signing keys: {0}")]
+    Keyring(#[from] KeyringError),
+    /// The HTTP client for issuer keys could not be built.
+    #[error("issuer key fetcher: {0}")]
+    Fetcher(String),
+    /// The policies could not be loaded (each problem with file and line).
+    #[error("{0}")]
+    Policy(String),
+    /// Screening is misconfigured.
+    #[error("screening: {0}")]
+    Screen(String),
+    /// The audit log could not start.
+    #[error(transparent)]
+    Audit(#[from] AuditStartError),
+    /// The roles or grant rules are invalid.
+    #[error(transparent)]
+    Roles(#[from] ConfigError),
+}
+
+impl Core {
+    /// Builds the shared services from validated configuration: compiles
+    /// the detectors and policies, starts the audit log, loads (or creates)
+    /// the signing keys with `kek`, and validates the trusted issuers, so a
+    /// bad setting stops start-up. `default_issuer` is the gateway's URL
+    /// when `tokens.issuer` is unset.
+    pub async fn new(
+        config: &Config,
+        store: Store,
+        kek: KeyEncryptionKey,
+        default_issuer: &str,
+    ) -> Result<Core, CoreError> {
+        let now = unix_now();
+        let issuer = config
+            .tokens
+            .issuer
+            .clone()
+            .unwrap_or_else(|| default_issuer.trim_end_matches('/').to_owned());
+        let audience = config
+            .tokens
+            .audience
+            .clone()
+            .unwrap_or_else(|| issuer.clone());
+        let screener = Screener::new(&ScreenConfig {
+            disabled: config.screen.disabled.clone(),
+            custom: config.screen.custom.clone(),
+            ..ScreenConfig::default()
+        })
+        .map_err(|e| CoreError::Screen(format!("screen: {e}")))?;
+        let classes = DataClasses::new(&config.data_classes)
+            .map_err(|(field, reason)| CoreError::Screen(format!("{field}: {reason}")))?;
+        let policy = PolicySet::new(config, &classes).map_err(CoreError::Policy)?;
+        let replica = config.server.replica_id.as_deref().unwrap_or("gateway");
+        let audit =
+            AuditTrail::start(&config.audit, &config.models, replica, &store, &kek, now).await?;
+        let keyring = SigningKeyring::load(store.clone(), kek).await?;
+        keyring.ensure_active(now).await?;
+        let settings = AccessTokenSettings {
+            issuer: issuer.clone(),
+            audience: audience.clone(),
+            default_lifetime: config.tokens.default_lifetime,
+            max_lifetime: config.tokens.max_lifetime,
+            max_lifetime_by_kind: config
+                .tokens
+                .max_lifetime_by_kind
+                .iter()
+                .filter_map(|(kind, d)| Some((kind.parse::<IdentityKind>().ok()?, *d)))
+                .collect(),
+            ..AccessTokenSettings::default()
+        };
+        let tokens = AccessTokens::new(store.clone(), keyring.clone(), settings, now).await?;
+        let identity = IdentityService::new(
+            store.clone(),
+            KeyPolicy {
+                max_lifetime: config.keys.max_lifetime,
+            },
+        )
+        .with_tokens(tokens.clone())
+        .with_key_cache()
+        .with_roles(config.role_catalog()?);
+        let source =
+            HttpJwksSource::new(std::time::Duration::from_secs(5)).map_err(CoreError::Fetcher)?;
+        let federation = Federation::new(config.issuers.clone(), source)?;
+        let mut targets = vec![audience];
+        if !targets.contains(&issuer) {
+            targets.push(issuer.clone());
+        }
+        let exchange = TokenExchange::new(
+            identity.clone(),
+            tokens.clone(),
+            Arc::new(federation),
+            targets,
+        );
+        Ok(Core {
+            identity,
+            tokens,
+            keyring,
+            exchange,
+            issuer,
+            store,
+            metrics: Arc::new(Metrics::new()),
+            audit: Arc::new(audit),
+            policy,
+            screener: Arc::new(screener),
+            classes,
+            posture: PostureContext::from_config(config),
+        })
+    }
+}

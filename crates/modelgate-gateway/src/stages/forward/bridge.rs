@@ -1,0 +1,196 @@
+//! Crossing dialects: the body sent to a target, and what comes back, when
+//! the caller and the upstream speak different APIs (an Anthropic Messages
+//! caller served by vLLM, an OpenAI chat caller served by Anthropic), built
+//! on the pure translators in `modelgate-translate`.
+//!
+//! Same-dialect calls pass through here unchanged apart from the upstream
+//! model name and the usage request (see [`ModelCall::rewrite_body`]).
+
+use bytes::Bytes;
+use http::StatusCode;
+
+use modelgate_types::Dialect;
+
+use crate::api_error::{ApiError, ErrorKind};
+use modelgate_types::Operation;
+
+use crate::routes::Target;
+use crate::stages::parse::ModelCall;
+use modelgate_translate::sse_tap::{MalformedStream, SseTap};
+use modelgate_translate::{
+    AnthropicToOpenAiStream, EventSplitter, OpenAiToAnthropicStream, StreamTranslator,
+    anthropic_error_to_openai, anthropic_to_openai_request, anthropic_to_openai_response,
+    openai_error_to_anthropic, openai_to_anthropic_request, openai_to_anthropic_response,
+};
+use modelgate_types::Usage;
+
+/// `max_tokens` sent to an Anthropic upstream when an OpenAI caller set
+/// none (Anthropic requires it).
+pub const DEFAULT_TRANSLATED_MAX_TOKENS: u64 = 4096;
+
+/// Whether the call to `target` crosses dialects.
+pub fn crosses(call: &ModelCall, target: &Target) -> bool {
+    target.upstream.dialect() != call.operation.dialect()
+}
+
+/// The operation and body to send to `target`.
+pub fn upstream_request(
+    call: &ModelCall,
+    target: &Target,
+    body: &Bytes,
+) -> Result<(Operation, Bytes), ApiError> {
+    if !crosses(call, target) {
+        let rewritten = call.rewrite_body(body, &target.model, call.needs_usage_injection());
+        return Ok((
+            call.operation,
+            rewritten.map_or_else(|| body.clone(), Bytes::from),
+        ));
+    }
+    let translated = match call.operation {
+        Operation::Messages => anthropic_to_openai_request(body, &target.model)
+            .map(|b| (Operation::ChatCompletions, b)),
+        Operation::ChatCompletions => {
+            openai_to_anthropic_request(body, &target.model, DEFAULT_TRANSLATED_MAX_TOKENS)
+                .map(|b| (Operation::Messages, b))
+        }
+        Operation::Completions | Operation::Embeddings | Operation::ModelsList => {
+            return Err(ApiError::new(
+                ErrorKind::NotFound,
+                "this operation is not available on the model's upstreams",
+            ));
+        }
+    };
+    translated
+        .map(|(op, bytes)| (op, Bytes::from(bytes)))
+        .map_err(|e| {
+            ApiError::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "the request cannot be served by this model's upstream ({}): {e}",
+                    target.upstream.dialect().name()
+                ),
+            )
+            .with_code("untranslatable_request")
+        })
+}
+
+/// A complete upstream response in the caller's dialect, with its usage.
+/// `Err` when a successful response could not be translated.
+pub fn caller_response(
+    call: &ModelCall,
+    target: &Target,
+    status: StatusCode,
+    body: Bytes,
+) -> Result<(Bytes, Usage), MalformedStream> {
+    let upstream_dialect = target.upstream.dialect();
+    let usage = if status.is_success() {
+        Usage::from_body(upstream_dialect, &body)
+    } else {
+        Usage::default()
+    };
+    if !crosses(call, target) {
+        return Ok((body, usage));
+    }
+    let caller = call.operation.dialect();
+    let translated = match (status.is_success(), caller) {
+        (true, Dialect::Anthropic) => {
+            openai_to_anthropic_response(&body, &call.model).map_err(|_| MalformedStream)?
+        }
+        (true, Dialect::OpenAi) => {
+            anthropic_to_openai_response(&body, &call.model).map_err(|_| MalformedStream)?
+        }
+        (false, Dialect::Anthropic) => openai_error_to_anthropic(&body, status.as_u16()),
+        (false, Dialect::OpenAi) => anthropic_error_to_openai(&body, status.as_u16()),
+    };
+    Ok((Bytes::from(translated), usage))
+}
+
+/// Reads an upstream event stream: passes it through (reading usage), or
+/// translates it event by event into the caller's dialect.
+pub enum StreamTap {
+    /// Same dialect.
+    Pass(SseTap),
+    /// Crossing dialects.
+    Translate {
+        /// Bytes → events.
+        splitter: EventSplitter,
+        /// Events → caller's events.
+        translator: Box<dyn StreamTranslator>,
+    },
+}
+
+impl std::fmt::Debug for StreamTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamTap::Pass(_) => f.write_str("StreamTap::Pass"),
+            StreamTap::Translate { .. } => f.write_str("StreamTap::Translate"),
+        }
+    }
+}
+
+impl StreamTap {
+    /// The tap for a stream of `call` from `upstream_dialect`.
+    pub fn new(call: &ModelCall, upstream_dialect: Dialect, max_event_bytes: usize) -> StreamTap {
+        let caller = call.operation.dialect();
+        if caller == upstream_dialect {
+            return StreamTap::Pass(SseTap::new(
+                caller,
+                call.needs_usage_injection(),
+                max_event_bytes,
+            ));
+        }
+        let translator: Box<dyn StreamTranslator> = match caller {
+            Dialect::Anthropic => Box::new(OpenAiToAnthropicStream::new(&call.model)),
+            Dialect::OpenAi => Box::new(AnthropicToOpenAiStream::new(
+                &call.model,
+                call.caller_wants_usage,
+            )),
+        };
+        StreamTap::Translate {
+            splitter: EventSplitter::new(max_event_bytes),
+            translator,
+        }
+    }
+
+    /// Feeds upstream bytes; returns the bytes to send to the caller.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Bytes, MalformedStream> {
+        match self {
+            StreamTap::Pass(tap) => tap.feed(chunk),
+            StreamTap::Translate {
+                splitter,
+                translator,
+            } => {
+                let mut out = Vec::new();
+                splitter
+                    .feed(chunk, translator.as_mut(), &mut out)
+                    .map_err(|_| MalformedStream)?;
+                Ok(Bytes::from(out))
+            }
+        }
+    }
+
+    /// The upstream ended: the rest for the caller.
+    pub fn finish(&mut self) -> Result<Bytes, MalformedStream> {
+        match self {
+            StreamTap::Pass(tap) => tap.finish(),
+            StreamTap::Translate {
+                splitter,
+                translator,
+            } => {
+                let mut out = Vec::new();
+                splitter
+                    .finish(translator.as_mut(), &mut out)
+                    .map_err(|_| MalformedStream)?;
+                Ok(Bytes::from(out))
+            }
+        }
+    }
+
+    /// Usage seen so far.
+    pub fn usage(&self) -> Usage {
+        match self {
+            StreamTap::Pass(tap) => tap.usage(),
+            StreamTap::Translate { translator, .. } => translator.usage(),
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The forward stage: try each eligible target in order, fall back on
+//! failures that happen before the caller has received a byte, and hand
+//! back either a complete response or a live stream (translated into the
+//! caller's dialect by [`bridge`] when the target speaks the other).
+
+pub mod bridge;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+use crate::api_error::{ApiError, ErrorKind};
+use crate::upstream::breaker::Admission;
+use modelgate_types::Operation;
+
+use crate::record::{Attempt, CallRecord};
+use crate::refusal::Refusal;
+use crate::routes::Target;
+use crate::stages::parse::ModelCall;
+use crate::upstream::Upstream;
+use modelgate_types::Usage;
+
+/// Why one attempt at one upstream failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The breaker is open; retry after this long.
+    CircuitOpen(Duration),
+    /// The connection could not be made.
+    Connect,
+    /// No response headers within the first-byte timeout.
+    Timeout,
+    /// The body stalled past the idle timeout.
+    IdleTimeout,
+    /// The connection broke while reading.
+    Reset,
+    /// 429 from the upstream, with its `retry-after` in seconds.
+    RateLimited(u64),
+    /// A 5xx from the upstream.
+    ServerError(u16),
+    /// 401 or 403: the gateway's own upstream credential was refused.
+    CredentialRefused,
+    /// A non-streamed body over the configured limit.
+    TooLarge,
+    /// The request could not be built.
+    Request,
+    /// A successful response that could not be read or translated.
+    Malformed,
+}
+
+impl Failure {
+    /// Metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Failure::CircuitOpen(_) => "circuit_open",
+            Failure::Connect => "connect",
+            Failure::Timeout => "timeout",
+            Failure::IdleTimeout => "idle_timeout",
+            Failure::Reset => "reset",
+            Failure::RateLimited(_) => "status_429",
+            Failure::ServerError(_) => "status_5xx",
+            Failure::CredentialRefused => "credential_refused",
+            Failure::TooLarge => "too_large",
+            Failure::Request => "request",
+            Failure::Malformed => "malformed",
+        }
+    }
+
+    /// Whether this failure counts against the upstream's health.
+    fn trips_breaker(self) -> bool {
+        !matches!(
+            self,
+            Failure::CircuitOpen(_) | Failure::RateLimited(_) | Failure::Request
+        )
+    }
+
+    /// What the caller sees when this was the last failure.
+    pub fn into_api_error(self) -> ApiError {
+        match self {
+            Failure::CircuitOpen(wait) => ApiError::new(
+                ErrorKind::Unavailable,
+                "no upstream for this model is available right now",
+            )
+            .with_retry_after(wait.as_secs().max(1)),
+            Failure::Timeout | Failure::IdleTimeout => ApiError::new(
+                ErrorKind::UpstreamTimeout,
+                "the upstream did not respond in time",
+            ),
+            Failure::RateLimited(seconds) => ApiError::new(
+                ErrorKind::RateLimited,
+                "the upstream is rate limiting requests",
+            )
+            .with_retry_after(seconds),
+            Failure::Connect
+            | Failure::Reset
+            | Failure::ServerError(_)
+            | Failure::CredentialRefused
+            | Failure::TooLarge
+            | Failure::Request
+            | Failure::Malformed => {
+                ApiError::new(ErrorKind::Upstream, "the upstream failed to answer")
+            }
+        }
+    }
+}
+
+/// The outcome of forwarding.
+pub enum Forwarded {
+    /// A complete response (any status) to relay.
+    Complete {
+        /// Status to return.
+        status: StatusCode,
+        /// Headers the caller may see.
+        headers: HeaderMap,
+        /// Body (already scrubbed of the upstream credential).
+        body: Bytes,
+        /// Usage read from the body.
+        usage: Usage,
+    },
+    /// Response headers of a stream; the body is still coming.
+    Stream {
+        /// Headers the caller may see.
+        headers: HeaderMap,
+        /// The upstream body.
+        body: Incoming,
+        /// The upstream that is streaming.
+        upstream: Arc<Upstream>,
+    },
+}
+
+/// The forward stage: sends the call to `targets` (the eligible ones the
+/// policy allows) in order until one answers; when every one failed, the
+/// last failure decides the refusal.
+pub async fn forward(
+    call: &ModelCall,
+    targets: &[&Target],
+    body: &Bytes,
+    caller_headers: &HeaderMap,
+    max_response_bytes: usize,
+    record: &mut CallRecord,
+) -> Result<Forwarded, Refusal> {
+    try_targets(
+        call,
+        targets,
+        body,
+        caller_headers,
+        max_response_bytes,
+        record,
+    )
+    .await
+    .map_err(Refusal::Upstream)
+}
+
+async fn try_targets(
+    call: &ModelCall,
+    targets: &[&Target],
+    body: &Bytes,
+    caller_headers: &HeaderMap,
+    max_response_bytes: usize,
+    record: &mut CallRecord,
+) -> Result<Forwarded, ApiError> {
+    let mut last: Option<Failure> = None;
+    let mut untranslatable: Option<ApiError> = None;
+    for target in targets.iter().copied() {
+        let upstream = &target.upstream;
+        let now = Instant::now();
+        if let Admission::Rejected(wait) = upstream.breaker.admit(now) {
+            record
+                .attempts
+                .push(Attempt::new(upstream, Failure::CircuitOpen(wait).label()));
+            last = Some(Failure::CircuitOpen(wait));
+            continue;
+        }
+        let (operation, upstream_body) = match bridge::upstream_request(call, target, body) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                record
+                    .attempts
+                    .push(Attempt::new(upstream, "untranslatable"));
+                untranslatable = Some(error);
+                continue;
+            }
+        };
+        let started = Instant::now();
+        let result = attempt(
+            call,
+            target,
+            operation,
+            upstream_body,
+            caller_headers,
+            max_response_bytes,
+        )
+        .await;
+        let elapsed = started.elapsed();
+        record.upstream_time += elapsed;
+        record.metrics.upstream_time(&upstream.name, elapsed);
+        match result {
+            Ok(forwarded) => {
+                upstream.breaker.success();
+                record.metrics.breaker_open_set(&upstream.name, false);
+                record.attempts.push(Attempt::new(upstream, "ok"));
+                record.upstream = Some(upstream.name.clone());
+                record.deployment = Some(upstream.deployment.as_str());
+                record.region = Some(upstream.region.clone());
+                return Ok(forwarded);
+            }
+            Err(failure) => {
+                record
+                    .metrics
+                    .upstream_error(&upstream.name, failure.label());
+                record
+                    .attempts
+                    .push(Attempt::new(upstream, failure.label()));
+                if failure.trips_breaker() && upstream.breaker.failure(Instant::now()) {
+                    record.metrics.breaker_open_set(&upstream.name, true);
+                    tracing::warn!(upstream = %upstream.name, "circuit breaker opened");
+                }
+                last = Some(failure);
+            }
+        }
+    }
+    Err(match (last, untranslatable) {
+        (None, Some(error)) => error,
+        (Some(failure), _) => failure.into_api_error(),
+        (None, None) => ApiError::new(
+            ErrorKind::NotFound,
+            format!(
+                "model `{}` is not available through this API on this gateway",
+                call.model
+            ),
+        )
+        .with_param("model")
+        .with_code("model_not_found"),
+    })
+}
+
+async fn attempt(
+    call: &ModelCall,
+    target: &Target,
+    operation: Operation,
+    body: Bytes,
+    caller_headers: &HeaderMap,
+    max_response_bytes: usize,
+) -> Result<Forwarded, Failure> {
+    let upstream = &target.upstream;
+    let request = upstream
+        .request(operation, &target.model, caller_headers, body)
+        .map_err(|_| Failure::Request)?;
+    let response = match tokio::time::timeout(
+        upstream.first_byte_timeout,
+        upstream.client().request(request),
+    )
+    .await
+    {
+        Err(_) => return Err(Failure::Timeout),
+        Ok(Err(e)) if e.is_connect() => return Err(Failure::Connect),
+        Ok(Err(_)) => return Err(Failure::Reset),
+        Ok(Ok(response)) => response,
+    };
+    let (parts, incoming) = response.into_parts();
+    let status = parts.status;
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let seconds = parts
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or(1);
+        return Err(Failure::RateLimited(seconds));
+    }
+    if status.is_server_error() {
+        return Err(Failure::ServerError(status.as_u16()));
+    }
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return Err(Failure::CredentialRefused);
+    }
+    let mut headers = HeaderMap::new();
+    crate::upstream::headers::caller_response_headers(&parts.headers, &mut headers);
+    let is_event_stream = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if call.stream && status.is_success() && is_event_stream {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Ok(Forwarded::Stream {
+            headers,
+            body: incoming,
+            upstream: upstream.clone(),
+        });
+    }
+    let body = read_body(incoming, max_response_bytes, upstream.idle_timeout).await?;
+    let (body, usage) =
+        bridge::caller_response(call, target, status, body).map_err(|_| Failure::Malformed)?;
+    if bridge::crosses(call, target) {
+        // The translated body is JSON of the caller's dialect.
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    let body = match upstream.secret() {
+        Some(secret) if !status.is_success() => scrub(body, secret.expose().as_bytes()),
+        _ => body,
+    };
+    Ok(Forwarded::Complete {
+        status,
+        headers,
+        body,
+        usage,
+    })
+}
+
+/// Reads a whole body within a size limit and an idle timeout.
+async fn read_body(mut body: Incoming, max: usize, idle: Duration) -> Result<Bytes, Failure> {
+    let mut out = BytesMut::new();
+    loop {
+        match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(Failure::IdleTimeout),
+            Ok(None) => return Ok(out.freeze()),
+            Ok(Some(Err(_))) => return Err(Failure::Reset),
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if out.len() + data.len() > max {
+                        return Err(Failure::TooLarge);
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+}
+
+/// Replaces every occurrence of `secret` in `body`.
+pub fn scrub(body: Bytes, secret: &[u8]) -> Bytes {
+    if secret.is_empty() || memchr::memmem::find(&body, secret).is_none() {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest: &[u8] = &body;
+    while let Some(i) = memchr::memmem::find(rest, secret) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(b"[redacted]");
+        rest = &rest[i + secret.len()..];
+    }
+    out.extend_from_slice(rest);
+    Bytes::from(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrub_replaces_all() {
+        let out = scrub(Bytes::from_static(b"a sk-X b sk-X"), b"sk-X");
+        assert_eq!(&out[..], b"a [redacted] b [redacted]");
+        let same = Bytes::from_static(b"clean");
+        assert_eq!(scrub(same.clone(), b"sk-X"), same);
+    }
+
+    #[test]
+    fn failures_map_to_statuses() {
+        assert_eq!(Failure::Timeout.into_api_error().kind.status(), 504);
+        assert_eq!(
+            Failure::RateLimited(3).into_api_error().retry_after,
+            Some(3)
+        );
+        assert_eq!(
+            Failure::ServerError(500).into_api_error().kind.status(),
+            502
+        );
+        assert_eq!(
+            Failure::CircuitOpen(Duration::from_millis(10))
+                .into_api_error()
+                .retry_after,
+            Some(1)
+        );
+        assert!(!Failure::RateLimited(1).trips_breaker());
+        assert!(Failure::Connect.trips_breaker());
+    }
+}

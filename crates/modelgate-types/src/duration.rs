@@ -1,0 +1,134 @@
+//! Durations as the configuration and role files write them (`"500ms"`,
+//! `"30s"`, `"8h"`, `"90d"`): the one serde helper for all of them.
+//!
+//! Use `#[serde(with = "modelgate_types::duration")]` on a `Duration` and
+//! `#[serde(default, with = "modelgate_types::duration::option")]` on an
+//! `Option<Duration>`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serializer};
+
+/// What a bad duration's error says (never the value written).
+const EXPECTED: &str = "expected a duration such as \"500ms\", \"30s\", \"5m\", \"8h\", \"90d\"";
+
+/// Parses a human-readable duration.
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text).map_err(|_| serde::de::Error::custom(EXPECTED))
+}
+
+/// Writes a duration as humantime does (`"8h"`, `"1h 30m"`).
+pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&humantime::format_duration(*value).to_string())
+}
+
+/// The same for an optional duration (absent or `null` is `None`).
+pub mod option {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Parses an optional human-readable duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| {
+                humantime::parse_duration(&text)
+                    .map_err(|_| serde::de::Error::custom(super::EXPECTED))
+            })
+            .transpose()
+    }
+
+    /// Writes an optional duration (`None` as nothing).
+    pub fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(d) => super::serialize(d, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+/// The same for a map of durations by name (`{ agent = "10m" }`).
+pub mod map {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Parses a map of human-readable durations.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<String, Duration>, D::Error> {
+        BTreeMap::<String, String>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(name, text)| {
+                humantime::parse_duration(&text)
+                    .map(|d| (name, d))
+                    .map_err(|_| serde::de::Error::custom(super::EXPECTED))
+            })
+            .collect()
+    }
+
+    /// Writes a map of durations.
+    pub fn serialize<S: Serializer>(
+        value: &BTreeMap<String, Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(
+            value
+                .iter()
+                .map(|(name, d)| (name, humantime::format_duration(*d).to_string())),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    struct Doc {
+        #[serde(with = "crate::duration")]
+        every: Duration,
+        #[serde(default, with = "crate::duration::option")]
+        grace: Option<Duration>,
+    }
+
+    #[test]
+    fn reads_and_writes_both_forms() {
+        let doc: Doc = serde_json::from_str(r#"{"every":"90s","grace":"8h"}"#).unwrap();
+        assert_eq!(doc.every, Duration::from_secs(90));
+        assert_eq!(doc.grace, Some(Duration::from_secs(8 * 3600)));
+        let back: Doc = serde_json::from_str(&serde_json::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(back, doc);
+        let doc: Doc = serde_json::from_str(r#"{"every":"500ms"}"#).unwrap();
+        assert_eq!(doc.grace, None);
+    }
+
+    #[test]
+    fn maps_of_durations() {
+        #[derive(Deserialize)]
+        struct Caps {
+            #[serde(with = "crate::duration::map")]
+            caps: std::collections::BTreeMap<String, Duration>,
+        }
+        let c: Caps = serde_json::from_str(r#"{"caps":{"agent":"10m"}}"#).unwrap();
+        assert_eq!(c.caps["agent"], Duration::from_secs(600));
+        assert!(serde_json::from_str::<Caps>(r#"{"caps":{"agent":"x"}}"#).is_err());
+    }
+
+    #[test]
+    fn a_bad_duration_is_not_echoed() {
+        let err = serde_json::from_str::<Doc>(r#"{"every":"mgk_canary"}"#).unwrap_err();
+        assert!(err.to_string().contains("expected a duration"), "{err}");
+        assert!(!err.to_string().contains("mgk_canary"), "{err}");
+        assert!(serde_json::from_str::<Doc>(r#"{"every":"1s","grace":"soon"}"#).is_err());
+    }
+}
