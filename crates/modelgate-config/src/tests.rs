@@ -1,3 +1,5 @@
+//! Tests of parsing and validating the configuration.
+
 use std::time::Duration;
 
 use super::*;

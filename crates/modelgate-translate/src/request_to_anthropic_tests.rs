@@ -1,3 +1,5 @@
+//! Tests of OpenAI requests rewritten for Anthropic.
+
 use serde_json::{Value, json};
 
 use super::*;

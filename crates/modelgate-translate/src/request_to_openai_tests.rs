@@ -1,3 +1,5 @@
+//! Tests of Anthropic requests rewritten for OpenAI.
+
 use serde_json::{Value, json};
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Tests of complete responses rendered in the caller's dialect.
+
 use serde_json::{Value, json};
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Tests of the OpenAI-to-Anthropic stream translator.
+
 use serde_json::{Value, json};
 
 use super::*;

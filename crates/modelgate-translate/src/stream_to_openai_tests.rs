@@ -1,3 +1,5 @@
+//! Tests of the Anthropic-to-OpenAI stream translator.
+
 use serde_json::{Value, json};
 
 use super::*;

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::output::Format;
+use clap::{Args, Parser, Subcommand};
 
 /// modelgate: a governing gateway in front of hosted and self-hosted AI models.
 #[derive(Debug, Parser)]
@@ -300,16 +301,6 @@ pub struct ServeArgs {
 pub enum ConfigCommand {
     /// Parse and validate the configuration, resolving every secret reference.
     Check,
-}
-
-/// Output format for listings.
-#[derive(Debug, Clone, Copy, ValueEnum, Default)]
-pub enum Format {
-    /// Aligned columns.
-    #[default]
-    Table,
-    /// A JSON array.
-    Json,
 }
 
 /// `modelgate identity ...`.

@@ -7,8 +7,10 @@ use modelgate_identity::federation::{Federation, IssuerSummary};
 use modelgate_identity::{AccessTokenSettings, AccessTokens, IdentityService, SigningKeyring};
 use modelgate_types::clock::unix_now;
 
-use crate::cli::{AdminCommand, Format, IssuerCommand, SigningKeyCommand, TokenCommand};
-use crate::commands::{load_kek, open_store, optional_time, print_table, time};
+use crate::cli::{AdminCommand, IssuerCommand, SigningKeyCommand, TokenCommand};
+use crate::output::Format;
+use crate::output::{optional_time, print_table, time};
+use crate::setup::{load_kek, open_store};
 
 /// Validates the configured issuers (no network).
 pub fn federation(config: &Config) -> Result<Federation> {

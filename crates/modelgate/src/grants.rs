@@ -14,8 +14,9 @@ use modelgate_identity::{IdentityService, KeyPolicy};
 use modelgate_types::clock::unix_now;
 use serde_json::{Value, json};
 
-use crate::cli::Format;
-use crate::commands::{open_store, optional_time, print_table, time};
+use crate::output::Format;
+use crate::output::{optional_time, print_table, time};
+use crate::setup::open_store;
 
 /// `modelgate role ...`.
 #[derive(Debug, Subcommand)]

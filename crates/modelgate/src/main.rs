@@ -4,14 +4,18 @@
 
 mod audit;
 mod cli;
+mod cli_audit;
 mod commands;
 mod credentials;
 mod dev;
 mod grants;
 mod manage;
+mod notes;
+mod output;
 mod policy;
 mod posture;
 mod serve;
+mod setup;
 
 use std::process::ExitCode;
 

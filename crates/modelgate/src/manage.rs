@@ -9,8 +9,9 @@ use modelgate_identity::{IdentityService, NewIdentity};
 use modelgate_types::clock::unix_now;
 use serde_json::json;
 
-use crate::cli::{Format, IdentityCommand, KeyCommand};
-use crate::commands::{optional_time, print_table, time};
+use crate::cli::{IdentityCommand, KeyCommand};
+use crate::output::Format;
+use crate::output::{optional_time, print_table, time};
 
 /// Runs an `identity` command.
 pub async fn identity_command(identity: &IdentityService, command: IdentityCommand) -> Result<()> {

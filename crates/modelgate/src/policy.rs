@@ -13,7 +13,7 @@ use modelgate_policy::{RecordedDecision, RequestFacts, SCHEMA, builtin_text, rep
 use modelgate_store::AuditQuery;
 
 use crate::cli::PolicyCommand;
-use crate::commands::open_store;
+use crate::setup::open_store;
 
 /// Runs one `policy` subcommand.
 pub async fn policy_command(config: &Config, command: PolicyCommand) -> Result<()> {

@@ -21,8 +21,9 @@ use modelgate_identity::{IdentityService, KeyPolicy};
 use modelgate_posture::{PostureSnapshot, Report, ReportFormat, Requirements, ReviewDecision};
 use modelgate_types::clock::unix_now;
 
-use crate::cli::Format;
-use crate::commands::{open_store, optional_time, print_table, time};
+use crate::output::Format;
+use crate::output::{optional_time, print_table, time};
+use crate::setup::open_store;
 
 /// Output of `modelgate inventory`.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
@@ -312,9 +313,9 @@ pub async fn review_command(config: &Config, command: ReviewCommand) -> Result<(
             let due_at = now.saturating_add(i64::try_from(due.as_secs()).unwrap_or(i64::MAX));
             let context = PostureContext::from_config(config);
             let review = start_review(&identity, &context, now, due_at).await?;
-            crate::audit::note("target", &review.id);
-            crate::audit::note("items", &review.items.len().to_string());
-            crate::audit::note("due_at", &review.due_at.to_string());
+            crate::notes::note("target", &review.id);
+            crate::notes::note("items", &review.items.len().to_string());
+            crate::notes::note("due_at", &review.due_at.to_string());
             println!(
                 "opened review {} with {} items, due {}",
                 review.id,
@@ -393,9 +394,9 @@ pub async fn review_command(config: &Config, command: ReviewCommand) -> Result<(
             )
             .await?;
             if let Some(applied) = &answered.applied {
-                crate::audit::note("applied", applied);
+                crate::notes::note("applied", applied);
             }
-            crate::audit::note("identity", &answered.item.identity_name);
+            crate::notes::note("identity", &answered.item.identity_name);
             println!(
                 "{}: {} {} of {}{}",
                 review,

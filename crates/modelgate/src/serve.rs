@@ -32,13 +32,6 @@ pub fn init_logging(config: &LogConfig) {
     };
 }
 
-/// Opens the store named by the configuration.
-pub async fn open_store(config: &Config) -> Result<Store> {
-    Store::open_sqlite(&config.store.path)
-        .await
-        .with_context(|| format!("cannot open store {}", config.store.path.display()))
-}
-
 /// Serves with the configured store.
 pub async fn serve(
     config: Config,
@@ -46,8 +39,8 @@ pub async fn serve(
     banner: Option<String>,
 ) -> Result<()> {
     init_logging(&config.log);
-    let kek = crate::commands::load_kek(&config)?;
-    let store = open_store(&config).await?;
+    let kek = crate::setup::load_kek(&config)?;
+    let store = crate::setup::open_store(&config).await?;
     run(config, store, kek, listen, |_| banner).await
 }
 

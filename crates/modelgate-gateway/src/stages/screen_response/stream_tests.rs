@@ -1,3 +1,5 @@
+//! Tests of response screening, streamed and complete.
+
 use super::*;
 use crate::stages::screen_response::screen_body;
 
