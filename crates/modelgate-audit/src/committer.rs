@@ -15,11 +15,12 @@ use tokio::sync::oneshot;
 
 use crate::chain::AuditChain;
 use crate::checkpoint::AuditSigner;
+use crate::config::AuditConfig;
 use crate::error::{AuditError, SinkError};
 use crate::fanout::SinkSet;
+use crate::handoff::{Msg, Pending, Shared};
 use crate::record::{ChainHead, Receipt};
 use crate::sink::{AuditSink, Entry};
-use crate::writer::{AuditConfig, Msg, Pending, Shared};
 
 type Reply = oneshot::Sender<Result<Receipt, AuditError>>;
 

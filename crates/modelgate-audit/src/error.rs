@@ -1,8 +1,6 @@
 //! Errors of the audit log. None of them carries a body, a credential or a
 //! key: only seqs, sink names and I/O causes.
 
-use crate::line::LineFault;
-
 /// Why a sink could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -81,19 +79,8 @@ pub enum AuditError {
     Io(#[from] std::io::Error),
     /// The source being exported does not verify.
     #[error("audit source does not verify: {0}")]
-    Verify(#[from] crate::verify::VerifyError),
+    Verify(#[from] crate::verify_error::VerifyError),
 }
 
-impl From<LineFault> for AuditError {
-    fn from(fault: LineFault) -> Self {
-        match fault {
-            LineFault::Malformed(why) => AuditError::Decode(why),
-            LineFault::HashMismatch(seq) => {
-                AuditError::Decode(format!("record {seq}: hash mismatch"))
-            }
-            LineFault::BodyMismatch(seq, body) => AuditError::Decode(format!(
-                "record {seq}: {body} does not match its commitment"
-            )),
-        }
-    }
-}
+// `From<LineFault> for AuditError` lives in `line`, next to the fault, so
+// that these errors do not depend on the line checker.

@@ -15,7 +15,8 @@ use crate::digest::Digest;
 use crate::error::AuditError;
 use crate::line::{LineKind, line_kind};
 use crate::seal::{EXPORT_FORMAT, ExportHeader, Seal};
-use crate::verify::{ChainVerifier, VerifyError};
+use crate::verify::ChainVerifier;
+use crate::verify_error::VerifyError;
 
 /// The time range of an export, unix ms: `since` included, `until`
 /// excluded; `None` is unbounded.

@@ -93,6 +93,20 @@ pub enum LineFault {
     BodyMismatch(u64, &'static str),
 }
 
+impl From<LineFault> for AuditError {
+    fn from(fault: LineFault) -> Self {
+        match fault {
+            LineFault::Malformed(why) => AuditError::Decode(why),
+            LineFault::HashMismatch(seq) => {
+                AuditError::Decode(format!("record {seq}: hash mismatch"))
+            }
+            LineFault::BodyMismatch(seq, body) => AuditError::Decode(format!(
+                "record {seq}: {body} does not match its commitment"
+            )),
+        }
+    }
+}
+
 fn offset_of(line: &[u8], part: &str) -> usize {
     (part.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize)
 }

@@ -4,86 +4,21 @@
 //! `committer`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::chain::validate_replica;
 use crate::checkpoint::{AuditPublicKey, AuditSigner};
 use crate::codec::PreparedEvent;
 use crate::committer::Committer;
+use crate::config::AuditConfig;
 use crate::error::AuditError;
+use crate::handoff::{Msg, Pending, Shared};
 use crate::record::{AuditEvent, Receipt};
 use crate::sink::AuditSink;
-
-/// Settings of an [`AuditLog`].
-#[derive(Debug, Clone)]
-pub struct AuditConfig {
-    /// This replica's id; each replica keeps its own chain.
-    pub replica: String,
-    /// Sign a checkpoint at least every this many records.
-    pub checkpoint_every: u64,
-    /// ... and at least this often while records come in.
-    pub checkpoint_interval: Duration,
-    /// Appends queued at most; further appends wait (within
-    /// `append_timeout`).
-    pub queue_capacity: usize,
-    /// Records written in one batch at most.
-    pub max_batch: usize,
-    /// An append not durable within this time fails with
-    /// [`AuditError::Unavailable`].
-    pub append_timeout: Duration,
-    /// How often a failed log probes its sinks to recover.
-    pub retry_interval: Duration,
-    /// Longest a batch waits for appends already under way (started but not
-    /// yet queued) to join it, capped by the last write's duration. Only
-    /// applies when such appends exist, so a lone append never waits.
-    pub commit_delay: Duration,
-    /// How long a batch holding only lazy appends ([`AuditLog::append_lazy`])
-    /// waits for an urgent one to join it, so that a record nobody waits
-    /// on does not cost a write of its own ahead of one somebody does.
-    pub lazy_delay: Duration,
-}
-
-impl AuditConfig {
-    /// Defaults: checkpoint every 1,000 records or 10 s, queue 16,384,
-    /// batches of up to 4,096, 5 s append timeout, retry every 500 ms,
-    /// commit delay up to 250 µs.
-    pub fn new(replica: impl Into<String>) -> Self {
-        Self {
-            replica: replica.into(),
-            checkpoint_every: 1000,
-            checkpoint_interval: Duration::from_secs(10),
-            queue_capacity: 16_384,
-            max_batch: 4096,
-            append_timeout: Duration::from_secs(5),
-            retry_interval: Duration::from_millis(500),
-            commit_delay: Duration::from_micros(250),
-            lazy_delay: Duration::from_millis(5),
-        }
-    }
-}
-
-/// State shared by the handles and the writer thread.
-#[derive(Debug, Default)]
-pub(crate) struct Shared {
-    /// Whether the last write reached every required sink.
-    pub healthy: AtomicBool,
-    /// Seq of the last durable record.
-    pub last_seq: AtomicU64,
-    /// Batches made durable.
-    pub batches: AtomicU64,
-    /// Records made durable.
-    pub records: AtomicU64,
-    /// Batches that failed.
-    pub failed_batches: AtomicU64,
-    /// Time spent writing and syncing required sinks, ns.
-    pub write_nanos: AtomicU64,
-    /// Appends between their start and their return to the caller.
-    pub in_flight: AtomicU64,
-}
 
 /// Counts an append in flight from its start until it returns (or is
 /// dropped).
@@ -111,25 +46,6 @@ pub struct AuditStats {
     pub failed_batches: u64,
     /// Time spent writing and syncing the required sinks.
     pub write_time: Duration,
-}
-
-/// An append waiting for the writer.
-pub(crate) struct Pending {
-    pub event: PreparedEvent,
-    /// May wait up to `lazy_delay` for an urgent append to share its batch.
-    pub lazy: bool,
-    pub reply: oneshot::Sender<Result<Receipt, AuditError>>,
-    pub _permit: OwnedSemaphorePermit,
-}
-
-/// What the handles send the writer thread.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "appends dominate; close is sent once"
-)]
-pub(crate) enum Msg {
-    Append(Pending),
-    Close(oneshot::Sender<()>),
 }
 
 /// The audit log of one replica. Cheap to clone; all clones share one

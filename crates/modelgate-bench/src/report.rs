@@ -167,7 +167,7 @@ pub struct Report {
     /// Throughput at saturation per scenario.
     pub saturation: Vec<Saturation>,
     /// What each stage of the full path costs.
-    pub stage_costs: Vec<crate::stagecost::StageCost>,
+    pub stage_costs: Vec<StageCost>,
     /// Peak RSS with open streams.
     pub streams: Option<StreamsResult>,
     /// The targets.
@@ -376,6 +376,24 @@ pub fn check_targets(
         None => not_run(t, "--streams 0"),
     });
     out
+}
+
+/// One stage's cost: full path minus the scenario without the stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageCost {
+    /// The stage, in words.
+    pub stage: String,
+    /// The scenario without it.
+    pub without: String,
+    /// Gateway CPU per request, µs, at c=16 (user + system).
+    pub cpu_us_per_request: Option<f64>,
+    /// p50 at c=1, µs: one request alone.
+    pub p50_c1_us: Option<f64>,
+    /// p99 at c=16, µs.
+    pub p99_c16_us: Option<f64>,
+    /// Saturation throughput of the full path over the scenario's (below 1:
+    /// the stage costs throughput).
+    pub throughput_ratio: Option<f64>,
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the Unix epoch.

@@ -173,7 +173,7 @@ fn markdown_has_every_section() {
         round_rows: Vec::new(),
         rows: with_error,
         saturation: sat,
-        stage_costs: vec![crate::stagecost::StageCost {
+        stage_costs: vec![crate::report::StageCost {
             stage: "screening".into(),
             without: "gateway-no-screen".into(),
             cpu_us_per_request: Some(12.3),

@@ -2,30 +2,10 @@
 //! against the scenario that switches that one stage off, at the same load
 //! points of the same run (summary rows: medians over rounds).
 
-use serde::Serialize;
-
-use crate::report::{Row, Saturation};
+use crate::report::{Row, Saturation, StageCost};
 
 /// The full request path's scenario.
 pub const FULL_PATH: &str = "gateway";
-
-/// One stage's cost: full path minus the scenario without the stage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StageCost {
-    /// The stage, in words.
-    pub stage: String,
-    /// The scenario without it.
-    pub without: String,
-    /// Gateway CPU per request, µs, at c=16 (user + system).
-    pub cpu_us_per_request: Option<f64>,
-    /// p50 at c=1, µs: one request alone.
-    pub p50_c1_us: Option<f64>,
-    /// p99 at c=16, µs.
-    pub p99_c16_us: Option<f64>,
-    /// Saturation throughput of the full path over the scenario's (below 1:
-    /// the stage costs throughput).
-    pub throughput_ratio: Option<f64>,
-}
 
 fn find<'a>(rows: &'a [Row], scenario: &str, load: &str) -> Option<&'a Row> {
     rows.iter()

@@ -9,19 +9,8 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 
+use crate::reset::InjectedReset;
 use crate::sse::EventStream;
-
-/// Error yielded by a response body when a fault aborts the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InjectedReset;
-
-impl std::fmt::Display for InjectedReset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("modelgate-mock: injected connection reset")
-    }
-}
-
-impl std::error::Error for InjectedReset {}
 
 /// Response body of the mock: a complete buffer or a paced SSE stream.
 #[derive(Debug)]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::body::{MockBody, json_response, json_value, sse_response};
+use crate::openai_stream::{ChunkChoice, Delta, Envelope, StreamHead, Usage};
 use crate::openai_tools::{ToolCallReply, tool_call};
 use crate::sse::{EventBuf, EventStream};
 use crate::state::RequestCtx;
@@ -103,23 +104,6 @@ struct CompletionRequest {
     stream_options: Option<StreamOptions>,
 }
 
-#[derive(Serialize, Clone, Copy)]
-pub(crate) struct Usage {
-    prompt_tokens: usize,
-    completion_tokens: usize,
-    total_tokens: usize,
-}
-
-impl Usage {
-    pub(crate) fn new(prompt: usize, completion: usize) -> Self {
-        Self {
-            prompt_tokens: prompt,
-            completion_tokens: completion,
-            total_tokens: prompt + completion,
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct AssistantMessage<'a> {
     role: &'a str,
@@ -144,77 +128,12 @@ struct ChatCompletion<'a> {
     usage: Usage,
 }
 
-#[derive(Serialize, Default)]
-struct Delta<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    role: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct ChunkChoice<'a> {
-    index: u32,
-    delta: Delta<'a>,
-    logprobs: Option<()>,
-    finish_reason: Option<&'a str>,
-}
-
 #[derive(Serialize)]
 struct TextChoice<'a> {
     text: &'a str,
     index: u32,
     logprobs: Option<()>,
     finish_reason: Option<&'a str>,
-}
-
-/// A chat chunk or a text completion (streamed or not); `usage` is omitted
-/// when `None`, `null` when `Some(None)`.
-#[derive(Serialize)]
-struct Envelope<'a, C> {
-    id: &'a str,
-    object: &'a str,
-    created: u64,
-    model: &'a str,
-    choices: &'a [C],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    usage: Option<Option<Usage>>,
-}
-
-/// What a stream needs to wrap its choices in an [`Envelope`].
-pub(crate) struct StreamHead<'a> {
-    pub(crate) id: &'a str,
-    pub(crate) object: &'a str,
-    pub(crate) created: u64,
-    pub(crate) model: &'a str,
-    pub(crate) include_usage: bool,
-}
-
-impl StreamHead<'_> {
-    pub(crate) fn push<C: Serialize>(&self, buf: &mut EventBuf, choice: C) {
-        buf.data_json(&Envelope {
-            id: self.id,
-            object: self.object,
-            created: self.created,
-            model: self.model,
-            choices: &[choice],
-            usage: self.include_usage.then_some(None),
-        });
-    }
-
-    pub(crate) fn finish(&self, buf: &mut EventBuf, usage: Usage) {
-        if self.include_usage {
-            buf.data_json(&Envelope::<ChunkChoice<'_>> {
-                id: self.id,
-                object: self.object,
-                created: self.created,
-                model: self.model,
-                choices: &[],
-                usage: Some(Some(usage)),
-            });
-        }
-        buf.raw(b"data: [DONE]\n\n");
-    }
 }
 
 fn stream_capacity(reply: &Reply, model: &str) -> usize {

@@ -6,7 +6,7 @@ use http::{Response, StatusCode};
 use serde_json::json;
 
 use crate::body::{MockBody, json_value, sse_response};
-use crate::openai::{StreamHead, Usage};
+use crate::openai_stream::{StreamHead, Usage};
 use crate::sse::{EventBuf, EventStream};
 use crate::state::RequestCtx;
 use crate::tools::fragments;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::{Instant, Sleep};
 
-use crate::body::InjectedReset;
+use crate::reset::InjectedReset;
 
 /// The event sent by `Behavior::malformed_after_chunks`.
 pub const MALFORMED_EVENT: &[u8] = b"data: {not json\n\n";

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::FindingFamily;
+use crate::family::FindingFamily;
 
 /// NIST CSF 2.0 subcategories this crate maps to.
 /// (CSF 1.1's PR.AC-4 became PR.AA-05 in 2.0.)

@@ -12,7 +12,9 @@
 
 pub mod assess;
 mod checks;
+mod entitlement;
 pub mod error;
+mod family;
 pub mod finding;
 pub mod frameworks;
 pub mod inventory;

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 pub use modelgate_types::{Deployment, IdentityStatus, Isolation};
 
-use crate::review::Review;
+pub use crate::entitlement::{Entitlement, EntitlementKind};
+pub use crate::time::UnixSeconds;
 
-/// Unix time in seconds, UTC.
-pub type UnixSeconds = i64;
+use crate::review::Review;
 
 /// Everything the posture checks look at, as of [`PostureSnapshot::now`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -174,53 +174,6 @@ impl CredentialRecord {
     pub fn is_live(&self, now: UnixSeconds) -> bool {
         !self.revoked && self.expires_at.is_none_or(|e| e > now)
     }
-}
-
-/// What an entitlement grants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntitlementKind {
-    /// A role (standing access to its models).
-    Role,
-    /// A grant to one model (standing or just-in-time).
-    Model,
-}
-
-impl EntitlementKind {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntitlementKind::Role => "role",
-            EntitlementKind::Model => "model",
-        }
-    }
-}
-
-/// A role or model held by an identity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Entitlement {
-    /// Id of the identity holding it.
-    pub identity: String,
-    /// Role or model.
-    pub kind: EntitlementKind,
-    /// The role name or the model name.
-    pub name: String,
-    /// Where it comes from: `direct`, `jit:GRANT_ID`, `group:NAME`, ...
-    #[serde(default = "default_source")]
-    pub source: String,
-    /// When it was granted.
-    pub granted_at: UnixSeconds,
-    /// When a just-in-time grant ends; `None` for standing access.
-    #[serde(default)]
-    pub expires_at: Option<UnixSeconds>,
-    /// Last request this role or model allowed.
-    #[serde(default)]
-    pub last_used_at: Option<UnixSeconds>,
-}
-
-fn default_source() -> String {
-    "direct".to_owned()
 }
 
 /// A trusted workload-identity issuer.

@@ -1,6 +1,7 @@
 //! Day arithmetic and ISO dates over Unix seconds, without a date library.
 
-use crate::snapshot::UnixSeconds;
+/// Unix time in seconds, UTC.
+pub type UnixSeconds = i64;
 
 /// Seconds in a day.
 pub const DAY: i64 = 86_400;

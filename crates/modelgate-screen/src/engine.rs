@@ -256,11 +256,6 @@ impl Screener {
     pub fn redact(&self, text: &str, findings: &Findings) -> String {
         crate::redact::redact(text, findings)
     }
-
-    /// An incremental scanner for a response stream.
-    pub fn stream(&self) -> crate::StreamScanner<'_> {
-        crate::StreamScanner::new(self)
-    }
 }
 
 /// Widens spans to `char` boundaries and merges any that then touch.

@@ -71,6 +71,15 @@ impl std::fmt::Debug for StreamScanner<'_> {
     }
 }
 
+// `Screener::stream` is defined here, next to the scanner it makes, so that
+// the engine does not depend on this module.
+impl Screener {
+    /// An incremental scanner for a response stream.
+    pub fn stream(&self) -> StreamScanner<'_> {
+        StreamScanner::new(self)
+    }
+}
+
 impl StreamScanner<'static> {
     /// A scanner holding a share of `screener`, for a stream that outlives
     /// any borrow (a response body).

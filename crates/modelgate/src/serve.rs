@@ -12,6 +12,7 @@ use modelgate_config::{LogConfig, LogFormat};
 use modelgate_control::Control;
 use modelgate_core::Core;
 use modelgate_gateway::Gateway;
+use modelgate_gateway::stages::screen::ScreenRules;
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
 use tracing_subscriber::EnvFilter;
@@ -90,8 +91,10 @@ pub async fn run(
     Ok(())
 }
 
-/// The upstreams (each credential resolved, so a missing one stops
-/// start-up first), the shared services, then the two planes over them.
+/// The upstreams (each credential resolved) and the whole screen section
+/// (detectors, data classes, rules, residency) are checked first, so a
+/// mistake in either stops start-up before the shared services load or
+/// create any key; then the shared services, then the two planes over them.
 async fn build(
     config: &Config,
     store: Store,
@@ -99,6 +102,8 @@ async fn build(
     default_issuer: &str,
 ) -> Result<(Gateway, Control)> {
     let upstreams = modelgate_gateway::upstreams(config)?;
+    ScreenRules::new(&config.screen, &config.data_classes, &config.residency)
+        .map_err(|(field, reason)| anyhow::anyhow!("screening: {field}: {reason}"))?;
     let core = Arc::new(Core::new(config, store, kek, default_issuer).await?);
     let gateway = Gateway::new(core.clone(), config, &upstreams)?;
     let control = Control::new(core, config);

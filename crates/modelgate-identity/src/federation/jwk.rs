@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::jws::{Algorithm, decode_member};
+use super::material::{Curve, KeyMaterial};
 use super::preset::Preset;
 
 /// Largest JWKS or discovery document accepted, in bytes.
@@ -19,48 +20,6 @@ const MIN_RSA_BITS: usize = 2048;
 const MAX_RSA_BITS: usize = 8192;
 /// JWK members that only a private key has.
 const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
-
-/// An elliptic curve that ES256/ES384 use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Curve {
-    /// NIST P-256 (`crv: "P-256"`).
-    P256,
-    /// NIST P-384 (`crv: "P-384"`).
-    P384,
-}
-
-impl Curve {
-    fn coordinate_len(self) -> usize {
-        match self {
-            Curve::P256 => 32,
-            Curve::P384 => 48,
-        }
-    }
-}
-
-/// Public key material, decoded and size-checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum KeyMaterial {
-    /// RSA: modulus and exponent, big-endian without leading zeros.
-    Rsa {
-        /// Modulus.
-        n: Vec<u8>,
-        /// Public exponent.
-        e: Vec<u8>,
-    },
-    /// EC: the uncompressed point `0x04 || x || y`.
-    Ec {
-        /// The curve.
-        curve: Curve,
-        /// Uncompressed point.
-        point: Vec<u8>,
-    },
-    /// OKP Ed25519: the 32-byte public key.
-    Ed25519 {
-        /// Public key.
-        x: Vec<u8>,
-    },
-}
 
 /// One usable public key of a JWKS.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::error::FederationError;
 use super::json;
-use super::jwk::{Curve, KeyMaterial};
+use super::material::{Curve, KeyMaterial};
 
 /// A JWS algorithm that federation can verify. HMAC and `none` are not
 /// representable: a token naming them is refused before any key is chosen.

@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
 
-use super::JwksSource;
 use super::error::FederationError;
 use super::issuer::{IssuerConfig, JwksLocation, check_fetch_url};
 use super::jwk::{Jwk, MAX_JWKS_BYTES, Unfit, parse_jwks};
 use super::jws::Algorithm;
 use super::preset::Preset;
+use super::source::JwksSource;
 
 /// Longest wait between load attempts while no key set has ever loaded.
 const MAX_RETRY_WITHOUT_KEYS: i64 = 10;

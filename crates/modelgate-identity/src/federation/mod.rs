@@ -54,14 +54,14 @@ mod json;
 mod jwk;
 mod jws;
 mod keys;
+mod material;
 mod preset;
 mod rules;
+mod source;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -76,22 +76,12 @@ pub use jwk::{MAX_JWKS_BYTES, MAX_JWKS_KEYS};
 pub use jws::Algorithm;
 pub use preset::{GITHUB_ACTIONS_ISSUER, Preset};
 pub use rules::ClaimRule;
+pub use source::JwksSource;
 
 use claims::Expectations;
 use issuer::{IssuerConfig, JwksLocation};
 use jwk::Unfit;
 use keys::{KeyCache, KeySet, Selection, select};
-
-/// Fetches a JWKS or OpenID discovery document. The gateway implements this
-/// with its HTTP client (which must bound time and body size); tests with an
-/// in-memory map. The error text is logged, never shown to callers.
-pub trait JwksSource: Send + Sync + 'static {
-    /// The body of a successful GET of `url`.
-    fn fetch<'a>(
-        &'a self,
-        url: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
-}
 
 /// A verified external token, mapped to one registered identity.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -8,10 +8,6 @@ use serde::Serialize;
 
 use super::IdentityService;
 use crate::error::IdentityError;
-use crate::identity::ValidationError;
-
-/// Longest key label, in characters.
-pub const MAX_LABEL_CHARS: usize = 200;
 
 /// Whether a key works at a given time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -77,16 +73,6 @@ impl KeyInfo {
         } else {
             KeyStatus::Active
         }
-    }
-}
-
-/// At most [`MAX_LABEL_CHARS`] characters, no control characters.
-pub(super) fn validate_label(label: Option<&str>) -> Result<(), ValidationError> {
-    match label {
-        Some(l) if l.chars().count() > MAX_LABEL_CHARS || l.chars().any(char::is_control) => {
-            Err(ValidationError::Label)
-        }
-        _ => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod grants;
 mod key_cache;
+mod key_label;
 mod keys;
 mod leak;
 mod lifecycle;
@@ -27,7 +28,8 @@ use crate::tokens::AccessTokens;
 use modelgate_types::IdentityStatus;
 
 pub use admin::{AdminScope, BOOTSTRAP_ADMIN};
-pub use keys::{KeyInfo, KeyStatus, MAX_LABEL_CHARS};
+pub use key_label::MAX_LABEL_CHARS;
+pub use keys::{KeyInfo, KeyStatus};
 pub use leak::LeakedKey;
 pub use lifecycle::OffboardSummary;
 
@@ -313,7 +315,7 @@ impl IdentityService {
         if lifetime > max {
             return Err(IdentityError::LifetimeTooLong { max });
         }
-        keys::validate_label(label.as_deref())?;
+        key_label::validate_label(label.as_deref())?;
         let expires_at = i64::try_from(lifetime.as_secs())
             .ok()
             .and_then(|secs| now.checked_add(secs))

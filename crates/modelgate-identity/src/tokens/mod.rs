@@ -17,6 +17,7 @@
 //! [`Principal`]: crate::Principal
 
 mod claims;
+mod limits;
 mod mint;
 mod verified;
 mod verify;
@@ -33,14 +34,8 @@ use crate::revocation::RevocationCache;
 use crate::signing::SigningKeyring;
 use modelgate_types::IdentityKind;
 
-/// Largest token accepted, in bytes (checked before anything else).
-pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
-/// Longest `scope` accepted when minting, in characters.
-pub const MAX_SCOPE_CHARS: usize = 1024;
-/// Longest actor subject accepted when minting, in characters.
-pub const MAX_ACTOR_CHARS: usize = 255;
-/// Most actors in a delegation chain.
-pub const MAX_DELEGATION_DEPTH: usize = 8;
+pub use limits::{MAX_ACTOR_CHARS, MAX_DELEGATION_DEPTH, MAX_SCOPE_CHARS, MAX_TOKEN_BYTES};
+
 /// Length of a `jti`: random base62 characters (about 131 bits).
 pub const JTI_LEN: usize = 22;
 /// The header `typ` the gateway writes.

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::Recommendation;
+use super::recommendation::Recommendation;
 use super::requirements::{DataClass, Requirements, RotationCapacity};
 
 /// A string as a TOML basic string, escaped by the toml crate.

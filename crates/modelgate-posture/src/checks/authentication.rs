@@ -1,7 +1,7 @@
 //! NHI4 Insecure Authentication: API keys in use where a federated issuer
 //! rule exists for the workload, and keys sent outside the token endpoint.
 
-use super::{live_keys, when};
+use super::helpers::{live_keys, when};
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::{IdentityStatus, PostureSnapshot};

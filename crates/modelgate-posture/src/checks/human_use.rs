@@ -1,7 +1,7 @@
 //! NHI10 Human Use of NHI: interactive user agents, browser origins, or a
 //! working-hours activity pattern on a non-human identity.
 
-use super::record_ids;
+use super::helpers::record_ids;
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::{IdentityUsage, PostureSnapshot};

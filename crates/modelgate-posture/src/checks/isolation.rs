@@ -1,7 +1,7 @@
 //! NHI8 Environment Isolation: an identity reaching upstreams of another
 //! environment, or minted for federated subjects from several environments.
 
-use super::record_ids;
+use super::helpers::record_ids;
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::PostureSnapshot;

@@ -1,7 +1,7 @@
 //! NHI2 Secret Leakage: gateway keys in prompts, and identities whose
 //! prompts keep carrying credentials.
 
-use super::{live_keys, name_of, record_ids};
+use super::helpers::{live_keys, name_of, record_ids};
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::PostureSnapshot;

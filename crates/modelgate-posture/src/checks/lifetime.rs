@@ -1,7 +1,7 @@
 //! NHI7 Long-Lived Secrets: API keys whose lifetime exceeds the policy or
 //! that are past their rotation date.
 
-use super::{name_of, when};
+use super::helpers::{name_of, when};
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::{CredentialType, IdentityStatus, PostureSnapshot};

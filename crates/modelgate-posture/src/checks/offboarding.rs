@@ -1,7 +1,7 @@
 //! NHI1 Improper Offboarding: unused identities, missing or departed
 //! owners, live credentials on disabled identities.
 
-use super::{name_of, when};
+use super::helpers::{name_of, when};
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::{CredentialType, IdentityStatus, PostureSnapshot};

@@ -1,6 +1,6 @@
 //! NHI5 Overprivileged NHI: roles or models granted and unused.
 
-use super::{name_of, when};
+use super::helpers::{name_of, when};
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::{EntitlementKind, IdentityStatus, PostureSnapshot};

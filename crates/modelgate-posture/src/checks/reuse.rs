@@ -1,7 +1,7 @@
 //! NHI9 NHI Reuse: one identity used by many distinct workloads
 //! (federation subjects, client addresses, user agents).
 
-use super::record_ids;
+use super::helpers::record_ids;
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::PostureSnapshot;

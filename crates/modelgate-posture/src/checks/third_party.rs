@@ -1,7 +1,7 @@
 //! NHI3 Vulnerable Third-Party NHI: confidential data sent to a hosted
 //! upstream that retains prompts or isolates tenants only by contract.
 
-use super::{name_of, record_ids};
+use super::helpers::{name_of, record_ids};
 use crate::finding::{Evidence, Finding, FindingFamily, Severity};
 use crate::settings::PostureSettings;
 use crate::snapshot::{Deployment, Isolation, PostureSnapshot};

@@ -7,47 +7,24 @@
 
 pub(crate) mod context;
 mod jwt;
+mod raw;
 pub(crate) mod structured;
 pub(crate) mod tokens;
 mod window;
 
+pub(crate) use raw::Raw;
 pub(crate) use window::{Span, Value, Window, WindowSpec, run_windows};
 
 use std::ops::Range;
 
 use crate::charset::{self, Charset};
-use crate::finding::{Category, Confidence, Kind};
-use crate::kinds;
+use crate::finding::Confidence;
 
 /// Settings that validators read.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Tuning {
     /// Minimum entropy of a generic secret value, bits per byte.
     pub entropy_threshold: f64,
-}
-
-/// A finding before overlaps are merged.
-#[derive(Clone, Debug)]
-pub(crate) struct Raw {
-    pub kind: Kind,
-    pub category: Category,
-    pub priority: u8,
-    pub span: Range<usize>,
-    pub confidence: Confidence,
-}
-
-impl Raw {
-    /// A finding of a built-in kind.
-    pub(crate) fn builtin(id: &'static str, span: Range<usize>, confidence: Confidence) -> Raw {
-        let def = kinds::known(id);
-        Raw {
-            kind: Kind::builtin(def.id),
-            category: def.category,
-            priority: def.priority,
-            span,
-            confidence,
-        }
-    }
 }
 
 /// What a token check returns: the secret's range inside the run, and how

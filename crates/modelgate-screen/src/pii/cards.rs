@@ -1,7 +1,7 @@
 //! Payment card numbers in digit tokens: grouping, issuer prefixes (IIN)
 //! and lengths, the Luhn check, and cards listed one after another.
 
-use super::numeric::Token;
+use super::token::Token;
 use crate::detect::Raw;
 use crate::finding::Confidence::High;
 use crate::validate;

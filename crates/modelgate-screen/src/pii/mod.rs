@@ -9,6 +9,7 @@
 mod cards;
 mod numeric;
 mod phone;
+mod token;
 mod words;
 
 pub(crate) use cards::iin_ok;

@@ -6,49 +6,10 @@
 //! `.`, `/`, parentheses). It is classified once, by its group lengths and
 //! separators, then validated (Luhn and IIN, SSN ranges, NANP rules, octets).
 
+use super::token::{MAX_GROUPS, Token};
 use super::{cards, phone};
 use crate::detect::Raw;
 use crate::finding::Confidence::{Low, Medium};
-
-pub(super) const MAX_GROUPS: usize = 12;
-
-/// A digit token: groups and the separator before each (index 0 unused).
-pub(super) struct Token<'t> {
-    pub(super) text: &'t [u8],
-    pub(super) start: usize,
-    pub(super) plus: bool,
-    pub(super) paren: bool,
-    pub(super) groups: [(usize, usize); MAX_GROUPS],
-    pub(super) seps: [(usize, usize); MAX_GROUPS],
-    pub(super) n: usize,
-}
-
-impl Token<'_> {
-    pub(super) fn group(&self, i: usize) -> &[u8] {
-        &self.text[self.groups[i].0..self.groups[i].1]
-    }
-    pub(super) fn sep(&self, i: usize) -> &[u8] {
-        &self.text[self.seps[i].0..self.seps[i].1]
-    }
-    pub(super) fn lens(&self) -> impl Iterator<Item = usize> + '_ {
-        self.groups[..self.n].iter().map(|(s, e)| e - s)
-    }
-    pub(super) fn digits(&self) -> usize {
-        self.lens().sum()
-    }
-    pub(super) fn end(&self) -> usize {
-        self.groups[self.n - 1].1
-    }
-    /// All separators are exactly `sep`.
-    pub(super) fn seps_all(&self, sep: &[u8]) -> bool {
-        (1..self.n).all(|i| self.sep(i) == sep)
-    }
-    pub(super) fn digit_string(&self) -> Vec<u8> {
-        (0..self.n)
-            .flat_map(|i| self.group(i).iter().copied())
-            .collect()
-    }
-}
 
 fn is_sep(b: u8) -> bool {
     matches!(b, b' ' | b'-' | b'.' | b'/' | b'(' | b')')

@@ -1,7 +1,7 @@
 //! Phone numbers in digit tokens: E.164 and `00` international forms,
 //! NANP (`(415) 555-0132`), and European national formats with a trunk 0.
 
-use super::numeric::{MAX_GROUPS, Token};
+use super::token::{MAX_GROUPS, Token};
 use crate::detect::Raw;
 use crate::finding::Confidence::Medium;
 

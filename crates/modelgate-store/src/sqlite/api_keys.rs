@@ -1,6 +1,7 @@
 //! API key queries, including the batched usage update.
 
 use super::SqliteBackend;
+use super::revision::bump_revision;
 use super::rows::{self, IDENTITY_COLUMNS, KEY_COLUMN_COUNT, KEY_COLUMNS};
 use crate::{ApiKeyRecord, IdentityRecord, StoreError};
 
@@ -85,7 +86,7 @@ impl SqliteBackend {
         let revoked = done.rows_affected() > 0;
         if revoked {
             // Replicas caching the key must drop it.
-            super::lifecycle::bump_revision(&mut *tx)
+            bump_revision(&mut *tx)
                 .await
                 .map_err(|e| StoreError::from_sqlx(OP, e))?;
         }

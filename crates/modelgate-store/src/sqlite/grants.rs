@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::SqliteBackend;
-use super::lifecycle::bump_revision;
+use super::revision::bump_revision;
 use crate::{GrantApprovalRecord, GrantDecision, GrantRecord, RoleAssignmentRecord, StoreError};
 
 /// Grant columns, table alias `g`. Fifteen columns.

@@ -1,32 +1,13 @@
-//! The state revision, revoked tokens, identity status changes, offboarding
-//! (with its grants and role assignments)
-//! and API key rotation: the writes that invalidate in-memory caches bump
-//! the revision in the same transaction.
+//! Revoked tokens, identity status changes, offboarding (with its grants
+//! and role assignments) and API key rotation: the writes that invalidate
+//! in-memory caches bump the state revision in the same transaction.
 
 use super::SqliteBackend;
 use super::api_keys::insert_api_key;
+use super::revision::bump_revision;
 use crate::{ApiKeyRecord, OffboardSummary, RevokedTokenRecord, StoreError};
 
-/// Bumps the single-row state revision inside the caller's transaction.
-pub(super) async fn bump_revision<'e, E>(executor: E) -> Result<(), sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query("UPDATE state_revision SET revision = revision + 1 WHERE id = 1")
-        .execute(executor)
-        .await?;
-    Ok(())
-}
-
 impl SqliteBackend {
-    pub(crate) async fn revision(&self) -> Result<i64, StoreError> {
-        let row: (i64,) = sqlx::query_as("SELECT revision FROM state_revision WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| StoreError::from_sqlx("read state revision", e))?;
-        Ok(row.0)
-    }
-
     pub(crate) async fn revoke_token(
         &self,
         jti: &str,

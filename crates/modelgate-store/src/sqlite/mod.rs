@@ -9,6 +9,7 @@ mod identities;
 mod lifecycle;
 pub(crate) mod migrate;
 mod reviews;
+mod revision;
 mod rows;
 mod signing_keys;
 mod wal_checkpointer;

@@ -2,7 +2,7 @@
 //! the state revision so other replicas reload their keyrings.
 
 use super::SqliteBackend;
-use super::lifecycle::bump_revision;
+use super::revision::bump_revision;
 use super::rows::{self, SIGNING_KEY_COLUMNS};
 use crate::{SigningKeyRecord, StoreError};
 
