@@ -52,13 +52,16 @@ async fn a_lazy_append_joins_the_next_urgent_batch_and_is_durable_alone() -> Tes
     assert_eq!(alone.seq, 1);
     assert_eq!(log.stats().batches, before + 1);
     // Followed within the delay by an urgent one, both share one batch.
-    let lazy = {
-        let log = log.clone();
-        tokio::spawn(async move { log.append_lazy(request_event(2)).await })
-    };
-    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    // The lazy append is polled once here, which queues it, so it is
+    // surely ahead of the urgent one (a spawned task and a 1 ms sleep were
+    // not, on a loaded machine).
+    let mut lazy = Box::pin(log.append_lazy(request_event(2)));
+    let waiting =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(lazy.as_mut().poll(cx).is_pending()))
+            .await;
+    assert!(waiting, "a lazy append waits for its batch");
     let urgent = log.append(request_event(3)).await?;
-    let lazy = lazy.await??;
+    let lazy = lazy.await?;
     assert_eq!((lazy.seq, urgent.seq), (2, 3));
     assert_eq!(log.stats().batches, before + 2, "one batch for both");
     log.close().await;
