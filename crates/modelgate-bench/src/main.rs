@@ -118,9 +118,7 @@ async fn run(s: Settings) -> Result<bool> {
     let targets = report::check_targets(&rows, &saturation, streams.as_ref());
     let stage_costs = stagecost::stage_costs(&rows, &saturation, scenario::STAGES);
     let machine = process::machine(h.load_at_start.clone());
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let unix = u64::try_from(modelgate_types::clock::unix_now()).unwrap_or(0);
     let report = Report {
         date: report::rfc3339(unix),
         command: h.s.command_line.clone(),

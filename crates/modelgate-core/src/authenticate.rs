@@ -9,6 +9,9 @@ use http::header::AUTHORIZATION;
 use modelgate_identity::{AccessTokens, AuthError, IdentityService, Principal, looks_like_jwt};
 use modelgate_types::Dialect;
 
+/// The label of a credential that could not be checked.
+const STORE: &str = "store";
+
 /// Why a request is not authenticated.
 #[derive(Debug)]
 pub enum AuthFailure {
@@ -19,6 +22,12 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
+    /// Whether the credential could not be checked (the store failed), as
+    /// opposed to refused.
+    pub fn is_unavailable(&self) -> bool {
+        self.reason() == STORE
+    }
+
     /// Why, as a fixed metric label (`missing`, `unknown`, `expired`, ...,
     /// `store` when the credential could not be checked).
     pub fn reason(&self) -> &'static str {
@@ -33,7 +42,7 @@ impl AuthFailure {
                 AuthError::InvalidToken(_) => "invalid_token",
                 AuthError::TokenExpired => "token_expired",
                 AuthError::TokenRevoked => "token_revoked",
-                _ => "store",
+                _ => STORE,
             },
         }
     }
@@ -80,7 +89,7 @@ pub async fn authenticate(
     };
     result.map_err(|e| {
         let failure = AuthFailure::Refused(e);
-        if failure.reason() == "store"
+        if failure.is_unavailable()
             && let AuthFailure::Refused(e) = &failure
         {
             tracing::error!(error = %e, "credential lookup failed");

@@ -14,7 +14,7 @@ mod common_federation;
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common_federation::{MemorySource, TestIssuer, TestKey};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -34,10 +34,7 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = modelgate_types::clock::unix_now();
     let dir = tempfile::tempdir().unwrap();
     let (exchange, github_token, api_key) = runtime.block_on(async {
         let store = Store::open_sqlite(&dir.path().join("bench.db"))
