@@ -211,7 +211,9 @@ impl Default for TokenConfig {
 pub struct LogConfig {
     /// `text` for people, `json` for log shippers.
     pub format: LogFormat,
-    /// A `tracing` filter such as `info` or `modelgate_gateway=debug`.
+    /// A `tracing` filter such as `info`, or `info,modelgate_gateway=debug`
+    /// for the data plane (`modelgate_control`, `modelgate_core` for the
+    /// control plane and the shared services).
     pub level: String,
 }
 
