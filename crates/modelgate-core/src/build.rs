@@ -1,59 +1,31 @@
 //! Building the shared services from the configuration, in the order a
-//! mistake should be reported: detectors and data classes, policies, the
-//! audit log, the signing keys, tokens, identities, issuers.
+//! mistake should be reported: policies, the audit log, the signing keys,
+//! tokens, identities, issuers (the detectors and data classes come first,
+//! from [`crate::detectors`]).
 
 use std::sync::Arc;
 
-use modelgate_config::{Config, ConfigError, DataClasses};
+use modelgate_config::Config;
 use modelgate_identity::exchange::TokenExchange;
-use modelgate_identity::federation::{Federation, FederationConfigError};
+use modelgate_identity::federation::Federation;
 use modelgate_identity::{
-    AccessTokenSettings, AccessTokens, IdentityError, IdentityKind, IdentityService,
-    KeyEncryptionKey, KeyPolicy, KeyringError, SigningKeyring,
+    AccessTokenSettings, AccessTokens, IdentityKind, IdentityService, KeyEncryptionKey, KeyPolicy,
+    SigningKeyring,
 };
-use modelgate_screen::{ScreenConfig, Screener};
 use modelgate_store::Store;
 use modelgate_types::clock::unix_now;
 
-use crate::Core;
-use crate::audit::{AuditStartError, AuditTrail};
+use crate::audit::AuditTrail;
+use crate::detectors::Detectors;
 use crate::jwks_fetch::HttpJwksSource;
 use crate::metrics::Metrics;
 use crate::policy::PolicySet;
 use crate::posture_context::PostureContext;
-
-/// Why the shared services could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum CoreError {
-    /// The trusted issuers are misconfigured.
-    #[error("issuers: {0}")]
-    Issuers(#[from] FederationConfigError),
-    /// Signing keys or token settings could not be loaded.
-    #[error("access tokens: {0}")]
-    Tokens(#[from] IdentityError),
-    /// The signing keyring could not be loaded (wrong key-encryption key?).
-    #[error("signing keys: {0}")]
-    Keyring(#[from] KeyringError),
-    /// The HTTP client for issuer keys could not be built.
-    #[error("issuer key fetcher: {0}")]
-    Fetcher(String),
-    /// The policies could not be loaded (each problem with file and line).
-    #[error("{0}")]
-    Policy(String),
-    /// Screening is misconfigured.
-    #[error("screening: {0}")]
-    Screen(String),
-    /// The audit log could not start.
-    #[error(transparent)]
-    Audit(#[from] AuditStartError),
-    /// The roles or grant rules are invalid.
-    #[error(transparent)]
-    Roles(#[from] ConfigError),
-}
+use crate::{Core, CoreError};
 
 impl Core {
-    /// Builds the shared services from validated configuration: compiles
-    /// the detectors and policies, starts the audit log, loads (or creates)
+    /// Builds the shared services from validated configuration and the
+    /// `detectors` built from it: compiles the policies, starts the audit log, loads (or creates)
     /// the signing keys with `kek`, and validates the trusted issuers, so a
     /// bad setting stops start-up. `default_issuer` is the gateway's URL
     /// when `tokens.issuer` is unset.
@@ -62,6 +34,7 @@ impl Core {
         store: Store,
         kek: KeyEncryptionKey,
         default_issuer: &str,
+        detectors: Detectors,
     ) -> Result<Core, CoreError> {
         let now = unix_now();
         let issuer = config
@@ -74,14 +47,7 @@ impl Core {
             .audience
             .clone()
             .unwrap_or_else(|| issuer.clone());
-        let screener = Screener::new(&ScreenConfig {
-            disabled: config.screen.disabled.clone(),
-            custom: config.screen.custom.clone(),
-            ..ScreenConfig::default()
-        })
-        .map_err(|e| CoreError::Screen(format!("screen: {e}")))?;
-        let classes = DataClasses::new(&config.data_classes)
-            .map_err(|(field, reason)| CoreError::Screen(format!("{field}: {reason}")))?;
+        let Detectors { screener, classes } = detectors;
         let policy = PolicySet::new(config, &classes).map_err(CoreError::Policy)?;
         let replica = config.server.replica_id.as_deref().unwrap_or("gateway");
         let audit =
@@ -134,7 +100,7 @@ impl Core {
             metrics: Arc::new(Metrics::new()),
             audit: Arc::new(audit),
             policy,
-            screener: Arc::new(screener),
+            screener,
             classes,
             posture: PostureContext::from_config(config),
         })

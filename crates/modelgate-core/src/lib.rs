@@ -16,6 +16,8 @@
 pub mod audit;
 pub mod authenticate;
 mod build;
+pub mod detectors;
+mod error;
 pub mod jwks_fetch;
 pub mod metrics;
 pub mod policy;
@@ -31,7 +33,8 @@ use modelgate_store::Store;
 use modelgate_types::Dialect;
 
 pub use authenticate::AuthFailure;
-pub use build::CoreError;
+pub use detectors::Detectors;
+pub use error::CoreError;
 
 use crate::audit::AuditTrail;
 use crate::metrics::Metrics;

@@ -19,9 +19,6 @@ pub enum GatewayError {
     /// An upstream could not be set up.
     #[error(transparent)]
     Upstream(#[from] UpstreamSetupError),
-    /// Screening is misconfigured.
-    #[error("screening: {0}")]
-    Screen(String),
 }
 
 /// The upstreams of `config`, ready to receive requests (each credential
@@ -63,24 +60,19 @@ pub(crate) struct Inner {
 
 impl Gateway {
     /// The data plane over `core`, routing to `upstreams` (from
-    /// [`upstreams`]) as `config` says.
+    /// [`upstreams`]) as `config` says and screening with `screen` (built
+    /// over the same detectors as `core`).
     pub fn new(
         core: Arc<Core>,
         config: &Config,
         upstreams: &[Arc<Upstream>],
-    ) -> Result<Gateway, GatewayError> {
+        screen: ScreenRules,
+    ) -> Gateway {
         let routes = RouteTable::new(config, upstreams);
-        let screen = ScreenRules::with(
-            core.screener.clone(),
-            core.classes.clone(),
-            &config.screen,
-            &config.residency,
-        )
-        .map_err(|(field, reason)| GatewayError::Screen(format!("{field}: {reason}")))?;
         let mut random = [0u8; 6];
         let _ = getrandom::fill(&mut random);
         let request_prefix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Gateway {
+        Gateway {
             core,
             inner: Arc::new(Inner {
                 limits: config.limits.clone(),
@@ -92,7 +84,7 @@ impl Gateway {
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),
-        })
+        }
     }
 
     /// Configured model names, in order.

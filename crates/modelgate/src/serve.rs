@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use modelgate_config::Config;
 use modelgate_config::{LogConfig, LogFormat};
 use modelgate_control::Control;
-use modelgate_core::Core;
+use modelgate_core::{Core, Detectors};
 use modelgate_gateway::Gateway;
 use modelgate_gateway::stages::screen::ScreenRules;
 use modelgate_identity::KeyEncryptionKey;
@@ -95,6 +95,7 @@ pub async fn run(
 /// (detectors, data classes, rules, residency) are checked first, so a
 /// mistake in either stops start-up before the shared services load or
 /// create any key; then the shared services, then the two planes over them.
+/// The detectors are compiled once, for the rules and the shared services.
 async fn build(
     config: &Config,
     store: Store,
@@ -102,10 +103,16 @@ async fn build(
     default_issuer: &str,
 ) -> Result<(Gateway, Control)> {
     let upstreams = modelgate_gateway::upstreams(config)?;
-    ScreenRules::new(&config.screen, &config.data_classes, &config.residency)
-        .map_err(|(field, reason)| anyhow::anyhow!("screening: {field}: {reason}"))?;
-    let core = Arc::new(Core::new(config, store, kek, default_issuer).await?);
-    let gateway = Gateway::new(core.clone(), config, &upstreams)?;
+    let detectors = Detectors::from_config(config)?;
+    let screen = ScreenRules::with(
+        detectors.screener.clone(),
+        detectors.classes.clone(),
+        &config.screen,
+        &config.residency,
+    )
+    .map_err(|(field, reason)| anyhow::anyhow!("screening: {field}: {reason}"))?;
+    let core = Arc::new(Core::new(config, store, kek, default_issuer, detectors).await?);
+    let gateway = Gateway::new(core.clone(), config, &upstreams, screen);
     let control = Control::new(core, config);
     Ok((gateway, control))
 }
