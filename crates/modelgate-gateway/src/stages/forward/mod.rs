@@ -142,26 +142,6 @@ pub async fn forward(
     max_response_bytes: usize,
     record: &mut CallRecord,
 ) -> Result<Forwarded, Refusal> {
-    try_targets(
-        call,
-        targets,
-        body,
-        caller_headers,
-        max_response_bytes,
-        record,
-    )
-    .await
-    .map_err(Refusal::Upstream)
-}
-
-async fn try_targets(
-    call: &ModelCall,
-    targets: &[&Target],
-    body: &Bytes,
-    caller_headers: &HeaderMap,
-    max_response_bytes: usize,
-    record: &mut CallRecord,
-) -> Result<Forwarded, ApiError> {
     let mut last: Option<Failure> = None;
     let mut untranslatable: Option<ApiError> = None;
     for target in targets.iter().copied() {
@@ -222,7 +202,7 @@ async fn try_targets(
             }
         }
     }
-    Err(match (last, untranslatable) {
+    Err(Refusal::Upstream(match (last, untranslatable) {
         (None, Some(error)) => error,
         (Some(failure), _) => failure.into_api_error(),
         (None, None) => ApiError::new(
@@ -234,7 +214,7 @@ async fn try_targets(
         )
         .with_param("model")
         .with_code("model_not_found"),
-    })
+    }))
 }
 
 async fn attempt(
