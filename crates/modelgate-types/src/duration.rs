@@ -12,10 +12,14 @@ use serde::{Deserialize, Deserializer, Serializer};
 /// What a bad duration's error says (never the value written).
 const EXPECTED: &str = "expected a duration such as \"500ms\", \"30s\", \"5m\", \"8h\", \"90d\"";
 
+/// `text` as a duration; the error names the form, never the text.
+fn parse<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
+    humantime::parse_duration(text).map_err(|_| E::custom(EXPECTED))
+}
+
 /// Parses a human-readable duration.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text).map_err(|_| serde::de::Error::custom(EXPECTED))
+    parse(&String::deserialize(deserializer)?)
 }
 
 /// Writes a duration as humantime does (`"8h"`, `"1h 30m"`).
@@ -34,10 +38,7 @@ pub mod option {
         deserializer: D,
     ) -> Result<Option<Duration>, D::Error> {
         Option::<String>::deserialize(deserializer)?
-            .map(|text| {
-                humantime::parse_duration(&text)
-                    .map_err(|_| serde::de::Error::custom(super::EXPECTED))
-            })
+            .map(|text| super::parse(&text))
             .transpose()
     }
 
@@ -66,11 +67,7 @@ pub mod map {
     ) -> Result<BTreeMap<String, Duration>, D::Error> {
         BTreeMap::<String, String>::deserialize(deserializer)?
             .into_iter()
-            .map(|(name, text)| {
-                humantime::parse_duration(&text)
-                    .map(|d| (name, d))
-                    .map_err(|_| serde::de::Error::custom(super::EXPECTED))
-            })
+            .map(|(name, text)| Ok((name, super::parse(&text)?)))
             .collect()
     }
 
