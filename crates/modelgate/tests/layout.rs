@@ -298,11 +298,9 @@ fn references(code: &str) -> (Vec<String>, Vec<(String, String)>) {
         .min()
     {
         let tail = &rest[i..];
-        let end = tail
-            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-            .unwrap_or(tail.len());
-        paths.push(tail[..end].trim_end_matches(':').to_owned());
-        rest = &tail[end..];
+        let path = path_at(tail);
+        paths.push(path.to_owned());
+        rest = &tail[path.len().max(1)..];
     }
     (paths, reexports)
 }
@@ -375,6 +373,46 @@ fn resolve(
     resolved
 }
 
+/// The paths in `text` (the code of `module`) that start at one of its
+/// child modules (`admin::routes()`, `stream::Tap`), as `self::` paths;
+/// re-exports and module declarations left out.
+fn child_paths(module: &str, text: &str, files: &BTreeMap<String, PathBuf>) -> Vec<String> {
+    let text: String = text
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            !(l.starts_with("pub use ")
+                || l.starts_with("pub(crate) use ")
+                || l.starts_with("pub(super) use ")
+                || l.starts_with("mod ")
+                || l.starts_with("pub mod "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut paths = Vec::new();
+    for child in children(module, files) {
+        let needle = format!("{child}::");
+        let mut at = 0;
+        while let Some(i) = text[at..].find(&needle) {
+            let start = at + i;
+            let before = text[..start].chars().next_back();
+            if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                paths.push(format!("self::{}", path_at(&text[start..])));
+            }
+            at = start + needle.len();
+        }
+    }
+    paths
+}
+
+/// The path that `tail` starts with (`a::b::c` of `a::b::c(x)`).
+fn path_at(tail: &str) -> &str {
+    let end = tail
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(tail.len());
+    tail[..end].trim_end_matches(':')
+}
+
 /// The names of `module`'s child modules that have files of their own.
 fn children(module: &str, files: &BTreeMap<String, PathBuf>) -> Vec<String> {
     let prefix = if module.is_empty() {
@@ -398,43 +436,12 @@ fn circles(src: &Path) -> Vec<Vec<String>> {
     let mut reexports = HashMap::new();
     for (module, path) in &files {
         let text = code(&std::fs::read_to_string(path).unwrap());
-        let (paths, re) = references(&text);
+        let (mut paths, re) = references(&text);
+        paths.extend(child_paths(module, &text, &files));
         codes.insert(module.clone(), paths);
         reexports.insert(module.clone(), re);
     }
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (module, paths) in &mut codes {
-        // Paths relative to the module that start at one of its children
-        // (`admin::routes()`, `use stream::Tap`).
-        let text: String = code(&std::fs::read_to_string(&files[module]).unwrap())
-            .lines()
-            .filter(|l| {
-                let l = l.trim_start();
-                !(l.starts_with("pub use ")
-                    || l.starts_with("pub(crate) use ")
-                    || l.starts_with("pub(super) use ")
-                    || l.starts_with("mod ")
-                    || l.starts_with("pub mod "))
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        for child in children(module, &files) {
-            let needle = format!("{child}::");
-            let mut at = 0;
-            while let Some(i) = text[at..].find(&needle) {
-                let start = at + i;
-                let before = text[..start].chars().next_back();
-                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                    let tail = &text[start..];
-                    let end = tail
-                        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
-                        .unwrap_or(tail.len());
-                    paths.push(format!("self::{}", tail[..end].trim_end_matches(':')));
-                }
-                at = start + needle.len();
-            }
-        }
-    }
     for (module, paths) in &codes {
         for path in paths {
             if !(path.starts_with("crate::")
