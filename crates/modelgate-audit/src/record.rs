@@ -121,6 +121,10 @@ pub struct RequestRecord {
     /// Completion tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens_out: Option<u64>,
+    /// Whether the tokens are the gateway's estimate (a stream whose
+    /// upstream reported no usage), not the upstream's count.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub usage_estimated: bool,
     /// Whether the response streamed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub streamed: bool,

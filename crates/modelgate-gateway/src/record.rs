@@ -61,6 +61,9 @@ pub struct CallRecord {
     pub status: u16,
     /// Tokens used.
     pub usage: Usage,
+    /// Whether `usage` is the gateway's estimate (a stream whose upstream
+    /// reported none), not the upstream's count.
+    pub usage_estimated: bool,
     /// Time spent waiting on upstreams.
     pub upstream_time: Duration,
     /// Time spent in the gateway, when it differs from total minus upstream.
@@ -126,6 +129,7 @@ impl CallRecord {
             stream: false,
             status: 0,
             usage: Usage::default(),
+            usage_estimated: false,
             upstream_time: Duration::ZERO,
             gateway_time: None,
             attempts: Vec::new(),
@@ -213,6 +217,7 @@ impl CallRecord {
                 .then_some(self.upstream_time.as_micros() as u64),
             tokens_in: (done && self.usage.input > 0).then_some(self.usage.input),
             tokens_out: (done && self.usage.output > 0).then_some(self.usage.output),
+            usage_estimated: done && self.usage_estimated,
             streamed: self.stream,
             fallbacks: if done { fallbacks } else { Vec::new() },
             bodies_expire: self.bodies_expire,

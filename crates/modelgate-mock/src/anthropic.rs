@@ -10,7 +10,9 @@ use crate::anthropic_tools::{ToolUseReply, tool_use};
 use crate::body::{MockBody, json_value, sse_response};
 use crate::sse::{EventBuf, EventStream};
 use crate::state::RequestCtx;
-use crate::text::{Reply, content_text, count_words, for_each_text, reply_text};
+use crate::text::{
+    ECHO_MAX_CHARS, Reply, content_text, count_words, for_each_text, reply_text, truncate_chars,
+};
 use crate::tools::{ToolTurn, anthropic_turn};
 use crate::util::parse_json;
 
@@ -79,6 +81,7 @@ struct MessagesRequest {
     stream: Option<bool>,
     tools: Value,
     tool_choice: Value,
+    thinking: Value,
 }
 
 impl MessagesRequest {
@@ -190,11 +193,19 @@ pub fn messages(ctx: &RequestCtx<'_>, body: &[u8]) -> Response<MockBody> {
         .map(|m| &m.content);
     let base = match anthropic_turn(&req.tools, &req.tool_choice, last_user) {
         Some(ToolTurn::Call { name, arguments }) => {
+            // Extended thinking: the model thinks aloud about the last
+            // user text before calling the tool.
+            let thinking = (req.thinking.get("type").and_then(Value::as_str) == Some("enabled"))
+                .then(|| {
+                    let text = last_user.and_then(content_text).unwrap_or_default();
+                    format!("The user asked: {}", truncate_chars(&text, ECHO_MAX_CHARS))
+                });
             let r = ToolUseReply {
                 id: &id,
                 model,
                 input_tokens,
                 stream: req.stream == Some(true),
+                thinking: thinking.as_deref(),
             };
             return tool_use(ctx, &r, status, &name, &arguments);
         }

@@ -1,7 +1,9 @@
 //! The Anthropic shape of a tool call by the demo model: a `tool_use`
 //! content block with `stop_reason: "tool_use"`, or streamed as
 //! `content_block_start` (type `tool_use`) then `input_json_delta`
-//! fragments.
+//! fragments. When the request enables extended thinking, a `thinking`
+//! block (streamed as `thinking_delta` fragments and a `signature_delta`)
+//! comes first.
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -21,7 +23,12 @@ pub struct ToolUseReply<'a> {
     pub input_tokens: usize,
     /// Whether to stream.
     pub stream: bool,
+    /// The thinking shown before the call, when the request enables it.
+    pub thinking: Option<&'a str>,
 }
+
+/// The signature the mock puts on a thinking block.
+const SIGNATURE: &str = "mock-signature";
 
 /// The reply calling `name` with `arguments` (a JSON object string).
 pub fn tool_use(
@@ -36,18 +43,25 @@ pub fn tool_use(
         model,
         input_tokens,
         stream,
+        thinking,
     } = *r;
     let tool_id = format!("toolu_mock{:08}", ctx.next_id());
     let pieces = fragments(arguments);
     let output_tokens = pieces.len() + 1;
     let input: Value = serde_json::from_str(arguments).unwrap_or_else(|_| json!({}));
+    let tool_index = u32::from(thinking.is_some());
     if !stream {
+        let mut content: Vec<Value> = thinking
+            .map(|t| json!({"type": "thinking", "thinking": t, "signature": SIGNATURE}))
+            .into_iter()
+            .collect();
+        content.push(json!({"type": "tool_use", "id": tool_id, "name": name, "input": input}));
         let body = json!({
             "id": id,
             "type": "message",
             "role": "assistant",
             "model": model,
-            "content": [{"type": "tool_use", "id": tool_id, "name": name, "input": input}],
+            "content": content,
             "stop_reason": "tool_use",
             "stop_sequence": null,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
@@ -64,22 +78,25 @@ pub fn tool_use(
         "message_start",
         &json!({"type": "message_start", "message": message}),
     );
+    if let Some(thinking) = thinking {
+        thinking_block(&mut buf, thinking);
+    }
     buf.named_json(
         "content_block_start",
-        &json!({"type": "content_block_start", "index": 0,
+        &json!({"type": "content_block_start", "index": tool_index,
                 "content_block": {"type": "tool_use", "id": tool_id, "name": name, "input": {}}}),
     );
     buf.named_json("ping", &json!({"type": "ping"}));
     for piece in std::iter::once("").chain(pieces) {
         buf.named_json(
             "content_block_delta",
-            &json!({"type": "content_block_delta", "index": 0,
+            &json!({"type": "content_block_delta", "index": tool_index,
                     "delta": {"type": "input_json_delta", "partial_json": piece}}),
         );
     }
     buf.named_json(
         "content_block_stop",
-        &json!({"type": "content_block_stop", "index": 0}),
+        &json!({"type": "content_block_stop", "index": tool_index}),
     );
     buf.named_json(
         "message_delta",
@@ -88,4 +105,30 @@ pub fn tool_use(
     );
     buf.named_json("message_stop", &json!({"type": "message_stop"}));
     sse_response(status, EventStream::new(buf.finish(), ctx.stream_plan()))
+}
+
+/// A streamed thinking block at index 0: `thinking` in fragments, then its
+/// signature.
+fn thinking_block(buf: &mut EventBuf, thinking: &str) {
+    buf.named_json(
+        "content_block_start",
+        &json!({"type": "content_block_start", "index": 0,
+                "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+    );
+    for piece in fragments(thinking) {
+        buf.named_json(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "thinking_delta", "thinking": piece}}),
+        );
+    }
+    buf.named_json(
+        "content_block_delta",
+        &json!({"type": "content_block_delta", "index": 0,
+                "delta": {"type": "signature_delta", "signature": SIGNATURE}}),
+    );
+    buf.named_json(
+        "content_block_stop",
+        &json!({"type": "content_block_stop", "index": 0}),
+    );
 }

@@ -46,6 +46,10 @@ pub struct Behavior {
     /// server's base behavior (`Behavior::default()` unless the server was
     /// started with another one).
     pub times: Option<u32>,
+    /// OpenAI streams: never send the usage chunk, even when the request
+    /// asks for it (`stream_options.include_usage`), like an upstream that
+    /// ignores the option.
+    pub omit_usage: bool,
     /// Dimension of embedding vectors (default 8). A `dimensions` field in
     /// the embeddings request takes precedence.
     pub embedding_dims: Option<usize>,

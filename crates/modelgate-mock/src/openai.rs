@@ -167,7 +167,7 @@ pub fn chat(ctx: &RequestCtx<'_>, body: &[u8], deployment: Option<&str>) -> Resp
                 created,
                 prompt_tokens,
                 stream: req.stream == Some(true),
-                include_usage: include_usage(req.stream_options.as_ref()),
+                include_usage: include_usage(ctx, req.stream_options.as_ref()),
             };
             return tool_call(ctx, &r, status, &name, &arguments);
         }
@@ -212,7 +212,7 @@ pub fn chat(ctx: &RequestCtx<'_>, body: &[u8], deployment: Option<&str>) -> Resp
         object: "chat.completion.chunk",
         created,
         model,
-        include_usage: include_usage(req.stream_options.as_ref()),
+        include_usage: include_usage(ctx, req.stream_options.as_ref()),
     };
     let mut buf = EventBuf::with_capacity(reply.tokens() + 4, stream_capacity(&reply, model));
     let first = Delta {
@@ -255,8 +255,10 @@ fn chunk<'a>(delta: Delta<'a>, finish_reason: Option<&'a str>) -> ChunkChoice<'a
     }
 }
 
-fn include_usage(opts: Option<&StreamOptions>) -> bool {
-    opts.and_then(|o| o.include_usage).unwrap_or(false)
+/// Whether the stream ends with a usage chunk: the caller asked for one
+/// and the behavior does not say to leave it out.
+fn include_usage(ctx: &RequestCtx<'_>, opts: Option<&StreamOptions>) -> bool {
+    !ctx.behavior.omit_usage && opts.and_then(|o| o.include_usage).unwrap_or(false)
 }
 
 /// Count prompt words and pick the echoed text of a legacy `prompt`.
@@ -330,7 +332,7 @@ pub fn completions(
         object: "text_completion",
         created,
         model,
-        include_usage: include_usage(req.stream_options.as_ref()),
+        include_usage: include_usage(ctx, req.stream_options.as_ref()),
     };
     let mut buf = EventBuf::with_capacity(reply.tokens() + 3, stream_capacity(&reply, model));
     let choice = |text, finish_reason| TextChoice {

@@ -194,6 +194,26 @@ impl Findings {
         Findings { items, truncated }
     }
 
+    /// Findings from spans found elsewhere (such as the pieces of a secret
+    /// split across strings): sorted by span start, overlapping spans
+    /// merged into the first.
+    pub fn from_spans(mut items: Vec<Finding>) -> Findings {
+        items.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.span.end)));
+        let mut out: Vec<Finding> = Vec::with_capacity(items.len());
+        for f in items {
+            match out.last_mut() {
+                Some(prev) if prev.span.end > f.span.start => {
+                    prev.span.end = prev.span.end.max(f.span.end);
+                }
+                _ => out.push(f),
+            }
+        }
+        Findings {
+            items: out,
+            truncated: false,
+        }
+    }
+
     /// Iterates over the findings in span order.
     pub fn iter(&self) -> std::slice::Iter<'_, Finding> {
         self.items.iter()

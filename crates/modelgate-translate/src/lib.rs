@@ -29,6 +29,7 @@ mod request_to_anthropic;
 mod request_to_openai;
 mod response;
 pub mod sse_tap;
+mod stream_text;
 mod stream_to_anthropic;
 mod stream_to_openai;
 
@@ -40,6 +41,7 @@ pub use events::EventSplitter;
 pub use request_to_anthropic::{openai_stream_include_usage, openai_to_anthropic_request};
 pub use request_to_openai::anthropic_to_openai_request;
 pub use response::{anthropic_to_openai_response, openai_to_anthropic_response};
+pub use stream_text::{estimate_tokens, text_bytes};
 pub use stream_to_anthropic::OpenAiToAnthropicStream;
 pub use stream_to_openai::AnthropicToOpenAiStream;
 

@@ -21,9 +21,9 @@ pub fn openai_stream_include_usage(body: &[u8]) -> bool {
 }
 
 /// Translates an OpenAI Chat Completions request body into an Anthropic
-/// Messages body naming `upstream_model`. `default_max_tokens` is used when
-/// the request sets neither `max_completion_tokens` nor `max_tokens`
-/// (Anthropic requires one).
+/// Messages body naming `upstream_model`. Its `max_tokens` is the larger of
+/// `max_completion_tokens` and `max_tokens`; `default_max_tokens` is used
+/// when the request sets neither (Anthropic requires one).
 pub fn openai_to_anthropic_request(
     body: &[u8],
     upstream_model: &str,
@@ -67,9 +67,13 @@ pub fn openai_to_anthropic_request(
     }
     out.insert("messages".into(), Value::Array(messages));
 
-    let max = match opt_u64(&req, "max_completion_tokens", "")? {
-        Some(n) => n,
-        None => opt_u64(&req, "max_tokens", "")?.unwrap_or(default_max_tokens),
+    // The largest ceiling the caller stated: what a gateway decides on.
+    let max = match (
+        opt_u64(&req, "max_completion_tokens", "")?,
+        opt_u64(&req, "max_tokens", "")?,
+    ) {
+        (Some(a), Some(b)) => a.max(b),
+        (a, b) => a.or(b).unwrap_or(default_max_tokens),
     };
     out.insert("max_tokens".into(), max.into());
     if let Some(t) = opt_number(&req, "temperature", "")? {

@@ -122,10 +122,17 @@ fn max_tokens_sources_and_merging() {
         json!([{"type": "text", "text": "c"}])
     );
     assert_eq!(base(json!({"max_tokens": 12}))["max_tokens"], 12);
+    // Both set: the larger, whichever field holds it (a ceiling decided on
+    // one field cannot be passed by the other).
     assert_eq!(
         base(json!({"max_tokens": 12, "max_completion_tokens": 9}))["max_tokens"],
-        9
+        12
     );
+    assert_eq!(
+        base(json!({"max_tokens": 9, "max_completion_tokens": 12}))["max_tokens"],
+        12
+    );
+    assert_eq!(base(json!({"max_completion_tokens": 7}))["max_tokens"], 7);
     assert_eq!(
         base(json!({"stop": ["x", "y"]}))["stop_sequences"],
         json!(["x", "y"])

@@ -7,13 +7,11 @@
 //! chunk are forwarded together, so the caller sees the upstream's pace.
 
 use bytes::{Bytes, BytesMut};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 
-use modelgate_types::usage::{AnthropicUsage, OpenAiUsage};
 use modelgate_types::{Dialect, Usage};
 
 use crate::frame::{event_end, event_fields};
+use crate::stream_text::{AnthropicEvent, OpenAiChunk};
 
 /// The upstream sent something that is not a well-formed event stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,24 +25,8 @@ pub struct SseTap {
     hide_usage_chunk: bool,
     pending: BytesMut,
     usage: Usage,
+    text_bytes: u64,
     max_event_bytes: usize,
-}
-
-#[derive(Deserialize)]
-struct OpenAiChunk {
-    usage: Option<OpenAiUsage>,
-    choices: Option<Vec<IgnoredAny>>,
-}
-
-#[derive(Deserialize)]
-struct AnthropicEvent {
-    usage: Option<AnthropicUsage>,
-    message: Option<AnthropicMessage>,
-}
-
-#[derive(Deserialize)]
-struct AnthropicMessage {
-    usage: Option<AnthropicUsage>,
 }
 
 impl SseTap {
@@ -56,6 +38,7 @@ impl SseTap {
             hide_usage_chunk,
             pending: BytesMut::new(),
             usage: Usage::default(),
+            text_bytes: 0,
             max_event_bytes,
         }
     }
@@ -63,6 +46,12 @@ impl SseTap {
     /// Usage read so far.
     pub fn usage(&self) -> Usage {
         self.usage
+    }
+
+    /// Bytes of generated text seen so far (see [`crate::stream_text`]),
+    /// to estimate usage the upstream did not report.
+    pub fn text_bytes(&self) -> u64 {
+        self.text_bytes
     }
 
     /// Takes a chunk from the upstream; returns the bytes to forward now.
@@ -119,20 +108,21 @@ impl SseTap {
                 if data == b"[DONE]" {
                     return Ok(true);
                 }
-                let chunk: OpenAiChunk =
+                let chunk: OpenAiChunk<'_> =
                     serde_json::from_slice(&data).map_err(|_| MalformedStream)?;
+                self.text_bytes += chunk.text_bytes();
                 if let Some(u) = &chunk.usage {
                     self.usage.set_openai(u);
-                    let usage_only = chunk.choices.is_none_or(|c| c.is_empty());
-                    if self.hide_usage_chunk && usage_only {
+                    if self.hide_usage_chunk && chunk.has_no_choices() {
                         return Ok(false);
                     }
                 }
                 Ok(true)
             }
             Dialect::Anthropic => {
-                let event: AnthropicEvent =
+                let event: AnthropicEvent<'_> =
                     serde_json::from_slice(&data).map_err(|_| MalformedStream)?;
+                self.text_bytes += event.text_bytes();
                 if let Some(u) = &event.usage {
                     self.usage.merge_anthropic(u);
                 }
@@ -170,6 +160,7 @@ mod tests {
         let out = feed_all(&mut tap, &[CONTENT, USAGE, DONE]).unwrap();
         assert_eq!(out, format!("{CONTENT}{DONE}"));
         assert_eq!((tap.usage().input, tap.usage().output), (2, 9));
+        assert_eq!(tap.text_bytes(), 2, "the streamed text");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub fn finish(mut record: CallRecord) {
         stream = record.stream,
         tokens_in = record.usage.input,
         tokens_out = record.usage.output,
+        usage_estimated = record.usage_estimated,
         gateway_us = gateway.as_micros() as u64,
         upstream_ms = record.upstream_time.as_millis() as u64,
         total_ms = total.as_millis() as u64,

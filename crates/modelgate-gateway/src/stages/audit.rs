@@ -16,6 +16,7 @@ use modelgate_types::clock::now_ms;
 use crate::api_error::ApiError;
 use crate::record::CallRecord;
 use crate::refusal::Refusal;
+use crate::stages::screen::redact_retained;
 
 /// Ends a refused request: the refusal goes on the record and is recorded
 /// as the request's one audit record; the caller gets the refusal in its
@@ -110,8 +111,8 @@ pub fn keep_response(core: &Core, record: &mut CallRecord, body: &[u8]) {
 }
 
 /// What `bodies` keeps of `bytes` (redaction by the detectors under
-/// `redacted`).
+/// `redacted`, of the decoded JSON strings as the screen reads them).
 fn retained(screener: &Screener, bodies: &BodyPolicy, bytes: &[u8]) -> Option<Body> {
     let text = String::from_utf8_lossy(bytes);
-    bodies.body(&text, &|t| screener.redact(t, &screener.scan(t)))
+    bodies.body(&text, &|t| redact_retained(screener, t))
 }

@@ -2,7 +2,8 @@
 //! arrives, through the [`StreamTap`] (passing through or translating),
 //! with idle and total-duration limits.
 //! A failure after the first byte reaches the caller as a well-formed error
-//! event in its dialect, then the stream closes.
+//! event in its dialect, then the stream closes. A stream that ends without
+//! the upstream's usage is charged an estimate, and its record says so.
 //!
 //! The caller's connection polls [`TapBody`] directly, which polls the
 //! upstream body: no task or channel in between, so each event costs no
@@ -20,8 +21,9 @@ use http::HeaderMap;
 use http_body::{Body, Frame};
 use hyper::body::Incoming;
 use modelgate_config::Limits;
+use modelgate_translate::estimate_tokens;
 use modelgate_translate::sse_tap::MalformedStream;
-use modelgate_types::Dialect;
+use modelgate_types::{Dialect, Usage};
 use tokio::time::Sleep;
 
 use crate::api_error::{ApiError, ErrorKind};
@@ -52,6 +54,7 @@ pub struct TapBody {
     last_data: tokio::time::Instant,
     deadline: Pin<Box<Sleep>>,
     started: Instant,
+    prompt_bytes: usize,
     record: Option<CallRecord>,
     done: bool,
 }
@@ -104,6 +107,7 @@ pub fn respond(
         screen,
         call.operation.dialect(),
         stream_limits,
+        call.body_len,
         stream_record,
     );
     let mut response = Response::new(axum::body::Body::new(body));
@@ -112,13 +116,16 @@ pub fn respond(
 }
 
 /// Starts forwarding `upstream` to the caller, through `screen` (response
-/// screening of the caller-bound events) if given.
+/// screening of the caller-bound events) if given. `prompt_bytes` is the
+/// size of the request body, for estimating usage the upstream does not
+/// report.
 pub fn tap(
     upstream: Incoming,
     tap: StreamTap,
     screen: Option<ResponseStreamScreen>,
     dialect: Dialect,
     limits: StreamLimits,
+    prompt_bytes: usize,
     mut record: CallRecord,
 ) -> TapBody {
     record.metrics.open_streams.inc();
@@ -135,6 +142,7 @@ pub fn tap(
         last_data: tokio::time::Instant::now(),
         deadline: Box::pin(tokio::time::sleep(limits.max_duration)),
         started: Instant::now(),
+        prompt_bytes,
         record: Some(record),
         done: false,
     }
@@ -154,7 +162,8 @@ impl TapBody {
                 }
             }
             record.upstream_time += self.started.elapsed();
-            record.usage = self.tap.usage();
+            record.usage = self.usage();
+            record.usage_estimated = !record.usage.reported;
             if let Some(screen) = &self.screen {
                 record.response_findings = screen
                     .findings()
@@ -164,6 +173,22 @@ impl TapBody {
             }
             record.metrics.open_streams.dec();
             crate::stages::account::finish(record);
+        }
+    }
+
+    /// The stream's usage: as the upstream reported it or, when it reported
+    /// none (it ignored `stream_options`, or the stream ended before its
+    /// usage), estimated at about four bytes a token: the input from the
+    /// request body's size, the output from the generated text streamed.
+    fn usage(&self) -> Usage {
+        let reported = self.tap.usage();
+        if reported.reported {
+            return reported;
+        }
+        Usage {
+            input: estimate_tokens(self.prompt_bytes as u64),
+            output: estimate_tokens(self.tap.text_bytes()),
+            reported: false,
         }
     }
 

@@ -33,19 +33,30 @@ pub fn crosses(call: &ModelCall, target: &Target) -> bool {
     target.upstream.dialect() != call.operation.dialect()
 }
 
-/// The operation and body to send to `target`.
+/// The operation and body to send to `target`. The caller's body is first
+/// brought to one output-ceiling field carrying the value decided on, so a
+/// translator reads exactly that value too.
 pub fn upstream_request(
     call: &ModelCall,
     target: &Target,
     body: &Bytes,
 ) -> Result<(Operation, Bytes), ApiError> {
+    let unrewritable = |e: crate::stages::parse::Unrewritable| {
+        ApiError::new(ErrorKind::InvalidRequest, e.to_string()).with_code("invalid_request_body")
+    };
     if !crosses(call, target) {
-        let rewritten = call.rewrite_body(body, &target.model, call.needs_usage_injection());
+        let rewritten = call
+            .rewrite_body(body, &target.model, call.needs_usage_injection())
+            .map_err(unrewritable)?;
         return Ok((
             call.operation,
             rewritten.map_or_else(|| body.clone(), Bytes::from),
         ));
     }
+    let normalised = call
+        .rewrite_body(body, &call.model, false)
+        .map_err(unrewritable)?;
+    let body: &[u8] = normalised.as_deref().unwrap_or(body);
     let translated = match call.operation {
         Operation::Messages => anthropic_to_openai_request(body, &target.model)
             .map(|b| (Operation::ChatCompletions, b)),
@@ -114,9 +125,41 @@ pub enum StreamTap {
     Translate {
         /// Bytes → events.
         splitter: EventSplitter,
-        /// Events → caller's events.
-        translator: Box<dyn StreamTranslator>,
+        /// Events → caller's events, counting the generated text.
+        translator: Counting,
     },
+}
+
+/// A stream translator that also counts the generated text of the
+/// upstream's events (see [`modelgate_translate::text_bytes`]).
+pub struct Counting {
+    inner: Box<dyn StreamTranslator>,
+    upstream: Dialect,
+    text_bytes: u64,
+}
+
+impl StreamTranslator for Counting {
+    fn push(
+        &mut self,
+        event: Option<&str>,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), modelgate_translate::TranslateError> {
+        self.text_bytes += modelgate_translate::text_bytes(self.upstream, data);
+        self.inner.push(event, data, out)
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        self.inner.finish(out);
+    }
+
+    fn is_done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    fn usage(&self) -> Usage {
+        self.inner.usage()
+    }
 }
 
 impl std::fmt::Debug for StreamTap {
@@ -148,7 +191,11 @@ impl StreamTap {
         };
         StreamTap::Translate {
             splitter: EventSplitter::new(max_event_bytes),
-            translator,
+            translator: Counting {
+                inner: translator,
+                upstream: upstream_dialect,
+                text_bytes: 0,
+            },
         }
     }
 
@@ -162,7 +209,7 @@ impl StreamTap {
             } => {
                 let mut out = Vec::new();
                 splitter
-                    .feed(chunk, translator.as_mut(), &mut out)
+                    .feed(chunk, translator, &mut out)
                     .map_err(|_| MalformedStream)?;
                 Ok(Bytes::from(out))
             }
@@ -179,7 +226,7 @@ impl StreamTap {
             } => {
                 let mut out = Vec::new();
                 splitter
-                    .finish(translator.as_mut(), &mut out)
+                    .finish(translator, &mut out)
                     .map_err(|_| MalformedStream)?;
                 Ok(Bytes::from(out))
             }
@@ -191,6 +238,14 @@ impl StreamTap {
         match self {
             StreamTap::Pass(tap) => tap.usage(),
             StreamTap::Translate { translator, .. } => translator.usage(),
+        }
+    }
+
+    /// Bytes of generated text the upstream streamed so far.
+    pub fn text_bytes(&self) -> u64 {
+        match self {
+            StreamTap::Pass(tap) => tap.text_bytes(),
+            StreamTap::Translate { translator, .. } => translator.text_bytes,
         }
     }
 }

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::api_error::{ApiError, ErrorKind};
-use crate::upstream::breaker::Admission;
+use crate::upstream::breaker::{Admission, Transition};
 use modelgate_types::Operation;
 
 use crate::record::{Attempt, CallRecord};
@@ -69,7 +69,8 @@ impl Failure {
         }
     }
 
-    /// Whether this failure counts against the upstream's health.
+    /// Whether this failure counts against the upstream's health. A 429 and
+    /// a request that could not be built say nothing about it: neutral.
     fn trips_breaker(self) -> bool {
         !matches!(
             self,
@@ -146,17 +147,30 @@ pub async fn forward(
     let mut untranslatable: Option<ApiError> = None;
     for target in targets.iter().copied() {
         let upstream = &target.upstream;
-        let now = Instant::now();
-        if let Admission::Rejected(wait) = upstream.breaker.admit(now) {
-            record
-                .attempts
-                .push(Attempt::new(upstream, Failure::CircuitOpen(wait).label()));
-            last = Some(Failure::CircuitOpen(wait));
-            continue;
-        }
+        let permit = match upstream.breaker.admit(Instant::now()) {
+            Admission::Rejected(wait) => {
+                record
+                    .attempts
+                    .push(Attempt::new(upstream, Failure::CircuitOpen(wait).label()));
+                last = Some(Failure::CircuitOpen(wait));
+                continue;
+            }
+            Admission::Allowed(permit) => permit,
+            Admission::Trial(permit) => {
+                tracing::info!(
+                    upstream = %upstream.name,
+                    "circuit breaker half-open: sending one trial request"
+                );
+                permit
+            }
+        };
+        // From here the permit is settled by an outcome below, or dropped
+        // without one (untranslatable, 429, request error, the caller gone):
+        // neutral, and a trial's slot is given back.
         let (operation, upstream_body) = match bridge::upstream_request(call, target, body) {
             Ok(prepared) => prepared,
             Err(error) => {
+                drop(permit);
                 record
                     .attempts
                     .push(Attempt::new(upstream, "untranslatable"));
@@ -179,7 +193,9 @@ pub async fn forward(
         record.metrics.upstream_time(&upstream.name, elapsed);
         match result {
             Ok(forwarded) => {
-                upstream.breaker.success();
+                if permit.success() == Transition::Closed {
+                    tracing::info!(upstream = %upstream.name, "circuit breaker closed");
+                }
                 record.metrics.breaker_open_set(&upstream.name, false);
                 record.attempts.push(Attempt::new(upstream, "ok"));
                 record.upstream = Some(upstream.name.clone());
@@ -194,9 +210,19 @@ pub async fn forward(
                 record
                     .attempts
                     .push(Attempt::new(upstream, failure.label()));
-                if failure.trips_breaker() && upstream.breaker.failure(Instant::now()) {
-                    record.metrics.breaker_open_set(&upstream.name, true);
-                    tracing::warn!(upstream = %upstream.name, "circuit breaker opened");
+                if failure.trips_breaker() {
+                    let trial = permit.is_trial();
+                    if permit.failure(Instant::now()) == Transition::Opened {
+                        record.metrics.breaker_open_set(&upstream.name, true);
+                        tracing::warn!(
+                            upstream = %upstream.name,
+                            failure = failure.label(),
+                            trial,
+                            "circuit breaker opened"
+                        );
+                    }
+                } else {
+                    drop(permit);
                 }
                 last = Some(failure);
             }

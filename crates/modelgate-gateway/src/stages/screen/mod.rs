@@ -1,11 +1,14 @@
-//! The screen stage: detectors run once over the prompt's string values;
+//! The screen stage: detectors run once over the prompt's strings (object
+//! keys included, and the prose joined across parts and messages);
 //! the findings (kinds and counts, never the text), the request's data
 //! class and the action go on the record. A live modelgate key found in
 //! the prompt is revoked at once; `block` refuses the request (400 naming
 //! the kinds); `redact` hands the forward stage a body with the findings
 //! replaced.
 
+mod body_scan;
 pub mod json_text;
+mod redact_body;
 mod rules;
 
 use std::collections::BTreeMap;
@@ -16,6 +19,8 @@ use modelgate_core::Core;
 use modelgate_types::Operation;
 use modelgate_types::clock::unix_now;
 
+pub use body_scan::BodyScan;
+pub use redact_body::redact_retained;
 pub use rules::{LeakedSecret, ScreenConfigError, ScreenRules, Screening};
 
 use crate::record::CallRecord;

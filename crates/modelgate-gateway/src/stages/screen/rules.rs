@@ -2,9 +2,11 @@
 //! stage finds in a prompt and does about it, the request's data class, and
 //! which upstreams may receive it.
 //!
-//! Detectors run once over every string value of the request body (keys
-//! and the `model` field excepted) → findings (kind and count; matched text
-//! is never kept). Rules turn findings into an action (`allow`, `log_only`,
+//! Detectors run once over every string of the request body, object keys
+//! included (the `model` field's value excepted), and once more over the
+//! prose values joined in document order around their boundaries
+//! ([`super::body_scan`]) → findings (kind and count; matched text is never
+//! kept). Rules turn findings into an action (`allow`, `log_only`,
 //! `redact`, `reroute`, `block`); the most severe applicable one wins. The
 //! request's data class is the highest of its identity's default, the
 //! `x-modelgate-data-class` header (which may raise it, never lower it) and
@@ -25,7 +27,8 @@ use modelgate_config::{
 };
 use modelgate_types::Deployment;
 
-use super::json_text::{CheckedJson, splice_strings};
+use super::body_scan::BodyScan;
+use super::json_text::CheckedJson;
 use crate::api_error::{ApiError, ErrorKind};
 use crate::upstream::Upstream;
 
@@ -187,8 +190,8 @@ impl ScreenRules {
         if !self.settings.enabled {
             return Ok(screening);
         }
-        let values = CheckedJson::parsed(body, call)
-            .and_then(|json| json.string_values(&["model"]))
+        let scan = CheckedJson::parsed(body, call)
+            .and_then(|json| BodyScan::new(&self.screener, json, &["model"]))
             .map_err(|_| {
                 ApiError::new(
                     ErrorKind::InvalidRequest,
@@ -196,40 +199,30 @@ impl ScreenRules {
                 )
             })?;
         let mut counts: std::collections::BTreeMap<String, u32> = Default::default();
-        let mut found: Vec<(usize, modelgate_screen::Findings)> = Vec::new();
-        for (i, value) in values.iter().enumerate() {
-            let findings = self.screener.scan(&value.text);
-            if findings.is_empty() {
-                continue;
+        for finding in scan.findings() {
+            *counts.entry(finding.kind.as_str().to_owned()).or_default() += 1;
+            match finding.category {
+                Category::Credential => screening.has_credential = true,
+                Category::PersonalData => screening.has_personal_data = true,
+                Category::Custom => {}
             }
-            for finding in findings.iter() {
-                *counts.entry(finding.kind.as_str().to_owned()).or_default() += 1;
-                match finding.category {
-                    Category::Credential => screening.has_credential = true,
-                    Category::PersonalData => screening.has_personal_data = true,
-                    Category::Custom => {}
-                }
-                if finding.kind.as_str() == "modelgate_api_key"
-                    && let Some(text) = value.text.get(finding.span.clone())
-                {
-                    screening.leaked.push(LeakedSecret(text.to_owned()));
-                }
-            }
-            found.push((i, findings));
         }
+        screening.leaked = scan
+            .leaked()
+            .iter()
+            .map(|text| LeakedSecret(text.clone()))
+            .collect();
         let stated = screening.class;
         screening.class = screening.class.max(
             self.classes
                 .for_findings(screening.has_credential, screening.has_personal_data),
         );
         let class_name = self.classes.name(screening.class).to_owned();
-        for (_, findings) in &found {
-            for finding in findings.iter() {
-                let action = self.action_for(principal, model, &class_name, finding);
-                screening.action = screening.action.max(action);
-            }
+        for finding in scan.findings() {
+            let action = self.action_for(principal, model, &class_name, finding);
+            screening.action = screening.action.max(action);
         }
-        if found.is_empty() {
+        if scan.is_empty() {
             screening.action = ScreenAction::Allow;
         }
         if screening.action == ScreenAction::Redact {
@@ -238,17 +231,7 @@ impl ScreenRules {
         }
         screening.findings = counts.into_iter().collect();
         if screening.action == ScreenAction::Redact {
-            let edits = found
-                .iter()
-                .map(|(i, findings)| {
-                    let value = &values[*i];
-                    (
-                        value.span.clone(),
-                        self.screener.redact(&value.text, findings),
-                    )
-                })
-                .collect();
-            screening.body = Some(splice_strings(body, edits));
+            screening.body = Some(scan.redacted(&self.screener, body));
         }
         Ok(screening)
     }

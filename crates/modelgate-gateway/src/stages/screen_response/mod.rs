@@ -1,10 +1,14 @@
 //! The screen-response stage: screening of responses as `[screen]
 //! responses` says (`off`, `log_only`, `redact`): a complete body's string
-//! values, or a stream's text deltas as they pass ([`stream`]), with a
-//! secret split across events still found. Findings (kinds and counts) go
+//! values, or a stream's deltas as they pass ([`stream`]: text, tool call
+//! arguments, tool input JSON, thinking), with a secret split across events
+//! still found. Findings (kinds and counts) go
 //! on the complete record.
 
+mod lanes;
 mod stream;
+mod stream_anthropic;
+mod stream_openai;
 
 use std::collections::BTreeMap;
 

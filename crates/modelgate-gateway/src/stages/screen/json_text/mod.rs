@@ -1,6 +1,9 @@
-//! The text of a JSON body: every string value (not object keys), decoded,
-//! with the byte range of its JSON literal, so a redacted string can be
-//! spliced back without re-serialising the rest of the body.
+//! The text of a JSON body: every string value (and, for the request
+//! screen, every object key), decoded, with the byte range of its JSON
+//! literal, so a redacted string can be spliced back without re-serialising
+//! the rest of the body. Values under a prose key ([`TEXT_KEYS`]: message
+//! content, content-part text, system prompts, tool arguments) are marked
+//! as text, so the screen can read them joined in document order.
 //!
 //! One pass: the body is checked once as a JSON document ([`CheckedJson`];
 //! on the request path the parse stage has already done it), then a scanner
@@ -31,6 +34,42 @@ pub struct TextValue {
     pub span: Range<usize>,
     /// The decoded text.
     pub text: String,
+}
+
+/// Keys whose string values (directly, or in an array under the key) are
+/// prose the model reads as one conversation.
+pub const TEXT_KEYS: &[&str] = &[
+    "content",
+    "text",
+    "input",
+    "instructions",
+    "system",
+    "prompt",
+    "arguments",
+    "thinking",
+    "refusal",
+];
+
+/// What a string of the body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An object key.
+    Key,
+    /// A value under one of [`TEXT_KEYS`].
+    Text,
+    /// Any other value.
+    Value,
+}
+
+/// A string of the body: a key or a value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct JsonString {
+    /// Byte range of the JSON string literal (quotes included).
+    pub span: Range<usize>,
+    /// The decoded text.
+    pub text: String,
+    /// Key, prose value or other value.
+    pub role: Role,
 }
 
 /// Why the body's strings could not be read.
@@ -76,7 +115,20 @@ impl<'a> CheckedJson<'a> {
     /// key of the walked objects must decode, and no walked value may be
     /// nested deeper than [`MAX_DEPTH`].
     pub fn string_values(&self, skip: &[&str]) -> Result<Vec<TextValue>, JsonTextError> {
-        scan(self.text, skip)
+        let strings = scan(self.text, skip, false)?;
+        Ok(strings
+            .into_iter()
+            .map(|s| TextValue {
+                span: s.span,
+                text: s.text,
+            })
+            .collect())
+    }
+
+    /// Every string, keys included, except the members under the top-level
+    /// keys in `skip` (whose keys are still read), in document order.
+    pub fn strings(&self, skip: &[&str]) -> Result<Vec<JsonString>, JsonTextError> {
+        scan(self.text, skip, true)
     }
 }
 
@@ -86,13 +138,36 @@ pub fn string_values(body: &[u8], skip: &[&str]) -> Result<Vec<TextValue>, JsonT
     CheckedJson::check(body)?.string_values(skip)
 }
 
+/// An open container around the scanner's cursor.
+#[derive(Clone, Copy)]
+struct Frame {
+    /// An object (else an array).
+    object: bool,
+    /// The container sits under a prose key (an array's values are text).
+    text: bool,
+    /// An object: the current member's key is a prose key.
+    key_text: bool,
+}
+
+impl Frame {
+    /// Whether a value here is prose.
+    fn holds_text(self) -> bool {
+        if self.object {
+            self.key_text
+        } else {
+            self.text
+        }
+    }
+}
+
 /// The scanner over a checked document. Each byte is looked at once (the
-/// skipped members' too); string literals are crossed with `memchr`.
-fn scan(text: &str, skip: &[&str]) -> Result<Vec<TextValue>, JsonTextError> {
+/// skipped members' too); string literals are crossed with `memchr`. With
+/// `keys`, object keys are returned too.
+fn scan(text: &str, skip: &[&str], keys: bool) -> Result<Vec<JsonString>, JsonTextError> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
-    // The containers around the cursor, innermost last: `true` for an object.
-    let mut open: Vec<bool> = Vec::new();
+    // The containers around the cursor, innermost last.
+    let mut open: Vec<Frame> = Vec::new();
     // Whether the next string is an object key.
     let mut expect_key = false;
     let mut at = 0;
@@ -104,12 +179,17 @@ fn scan(text: &str, skip: &[&str]) -> Result<Vec<TextValue>, JsonTextError> {
                 at += 1;
             }
             b',' => {
-                expect_key = open.last() == Some(&true);
+                expect_key = open.last().is_some_and(|f| f.object);
                 at += 1;
             }
             b'{' | b'[' => {
                 value_depth(open.len())?;
-                open.push(byte == b'{');
+                let text = open.last().is_some_and(|f| f.holds_text());
+                open.push(Frame {
+                    object: byte == b'{',
+                    text,
+                    key_text: false,
+                });
                 expect_key = byte == b'{';
                 at += 1;
             }
@@ -123,15 +203,31 @@ fn scan(text: &str, skip: &[&str]) -> Result<Vec<TextValue>, JsonTextError> {
                 let literal = &text[at..end];
                 if expect_key {
                     let key = decode(literal, plain)?;
-                    if open.len() == 1 && skip.contains(&key.as_ref()) {
+                    if let Some(frame) = open.last_mut() {
+                        frame.key_text = TEXT_KEYS.contains(&key.as_ref());
+                    }
+                    let skipped = open.len() == 1 && skip.contains(&key.as_ref());
+                    if keys {
+                        out.push(JsonString {
+                            span: at..end,
+                            text: key.into_owned(),
+                            role: Role::Key,
+                        });
+                    }
+                    if skipped {
                         at = skip_member_value(bytes, end)?;
                         continue;
                     }
                 } else {
                     value_depth(open.len())?;
-                    out.push(TextValue {
+                    let role = match open.last() {
+                        Some(frame) if frame.holds_text() => Role::Text,
+                        _ => Role::Value,
+                    };
+                    out.push(JsonString {
                         span: at..end,
                         text: decode(literal, plain)?.into_owned(),
+                        role,
                     });
                 }
                 at = end;
@@ -289,6 +385,40 @@ mod tests {
         let values = string_values(body, &[]).unwrap();
         let texts: Vec<&str> = values.iter().map(|v| v.text.as_str()).collect();
         assert_eq!(texts, ["first", "second"]);
+    }
+
+    #[test]
+    fn keys_and_prose_values_are_marked() {
+        let body = br#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},"b"]},{"content":"c"}],"metadata":{"k\u0041":"v"}}"#;
+        let strings = CheckedJson::check(body)
+            .unwrap()
+            .strings(&["model"])
+            .unwrap();
+        let got: Vec<(&str, Role)> = strings.iter().map(|s| (s.text.as_str(), s.role)).collect();
+        assert_eq!(
+            got,
+            [
+                ("model", Role::Key),
+                ("messages", Role::Key),
+                ("role", Role::Key),
+                ("user", Role::Value),
+                ("content", Role::Key),
+                ("type", Role::Key),
+                ("text", Role::Value),
+                ("text", Role::Key),
+                ("a", Role::Text),
+                ("b", Role::Text),
+                ("content", Role::Key),
+                ("c", Role::Text),
+                ("metadata", Role::Key),
+                ("kA", Role::Key),
+                ("v", Role::Value),
+            ]
+        );
+        for s in &strings {
+            let literal = std::str::from_utf8(&body[s.span.clone()]).unwrap();
+            assert_eq!(serde_json::from_str::<String>(literal).unwrap(), s.text);
+        }
     }
 
     #[test]
