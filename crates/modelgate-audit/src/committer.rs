@@ -5,6 +5,11 @@
 //! acknowledges nothing of the batch, moves the chain back to the last
 //! durable record, has the sinks discard what they got of the batch, and
 //! probes until a write succeeds again.
+//!
+//! Before it signs anything (the checkpoint at start, every checkpoint
+//! after) it verifies each required sink's unsigned tail against the last
+//! checkpoint (`tail`); a tail that does not verify is a fault: it records
+//! the fault, signs nothing more and refuses every append (`tail_fault`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,23 +19,29 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::chain::AuditChain;
-use crate::checkpoint::AuditSigner;
+use crate::checkpoint::{AuditPublicKey, AuditSigner};
 use crate::config::AuditConfig;
 use crate::error::{AuditError, SinkError};
-use crate::fanout::SinkSet;
+use crate::fanout::{SinkSet, TailCheck};
 use crate::handoff::{Msg, Pending, Shared};
 use crate::record::{ChainHead, Receipt};
 use crate::sink::{AuditSink, Entry};
 
-type Reply = oneshot::Sender<Result<Receipt, AuditError>>;
+mod fault;
+
+pub(super) type Reply = oneshot::Sender<Result<Receipt, AuditError>>;
 
 /// State of the writer thread.
 pub(crate) struct Committer {
     sinks: SinkSet,
     signer: Arc<AuditSigner>,
+    /// Keys whose checkpoints count when a tail is verified.
+    keys: Vec<AuditPublicKey>,
     config: AuditConfig,
     shared: Arc<Shared>,
     chain: Option<AuditChain>,
+    /// The stored tail did not verify: sign nothing, refuse appends.
+    faulted: bool,
     /// Entries chained but not yet written, and who waits for them.
     staged: Vec<Entry>,
     replies: Vec<(Reply, Receipt)>,
@@ -66,12 +77,16 @@ impl Committer {
         config: AuditConfig,
         shared: Arc<Shared>,
     ) -> Self {
+        let mut keys = config.trusted_keys.clone();
+        keys.push(signer.public_key().clone());
         Self {
             sinks: SinkSet::new(sinks),
             signer,
+            keys,
             config,
             shared,
             chain: None,
+            faulted: false,
             staged: Vec::new(),
             replies: Vec::new(),
             batch_start: ChainHead::default(),
@@ -141,6 +156,10 @@ impl Committer {
     /// Chains an append right away (its line and hash are ready when the
     /// batch is written), or refuses it if the chain is not resumed yet.
     fn stage(&mut self, pending: Pending) {
+        if self.faulted {
+            let _ = pending.reply.send(Err(crate::tail_fault::refusal()));
+            return;
+        }
         let Some(chain) = self.chain.as_mut() else {
             let refused = AuditError::Unavailable("audit sinks unavailable".into());
             let _ = pending.reply.send(Err(refused));
@@ -245,6 +264,26 @@ impl Committer {
     /// checkpoint over it (which also proves the sinks writable).
     fn init(&mut self) -> Result<(), AuditError> {
         self.last_attempt = Instant::now();
+        if self.faulted {
+            return Ok(());
+        }
+        match self.sinks.check_tails(&self.keys, None) {
+            Ok(()) => {}
+            Err(TailCheck::Unavailable(err)) => {
+                return Err(AuditError::Unavailable(err.to_string()));
+            }
+            Err(TailCheck::Fault { sink, fault }) => {
+                // Resume only to record the fault (the chain cannot be
+                // resumed if its last record is the one changed).
+                if let Ok(tail) = self.sinks.resume_point(self.config.max_batch as u64)
+                    && let Ok(chain) = AuditChain::resume(&self.config.replica, tail.as_ref())
+                {
+                    self.chain = Some(chain);
+                }
+                self.enter_fault(&sink, &fault.to_string());
+                return Ok(());
+            }
+        }
         let tail = self.sinks.resume_point(self.config.max_batch as u64)?;
         let chain = AuditChain::resume(&self.config.replica, tail.as_ref())?;
         self.shared
@@ -271,6 +310,13 @@ impl Committer {
         let count = replies.len() as u64;
         let due = self.since_checkpoint + count >= self.config.checkpoint_every
             || self.last_checkpoint.elapsed() >= self.config.checkpoint_interval;
+        if due
+            && self.chain.is_some()
+            && let Err(check) = self.sinks.check_tails(&self.keys, Some(start))
+        {
+            self.refuse_batch(start, replies, check);
+            return;
+        }
         if let (true, Some(chain)) = (due, self.chain.as_ref()) {
             let head = chain.head();
             let checkpoint = self.signer.checkpoint(chain.replica(), &head, head.time);
@@ -304,10 +350,26 @@ impl Committer {
     /// A batch of just a checkpoint over the head: periodic, at start, at
     /// close, or as the recovery probe.
     fn write_checkpoint_only(&mut self) -> Result<(), SinkError> {
+        let Some(head) = self.chain.as_ref().map(AuditChain::head) else {
+            return Ok(());
+        };
+        if self.faulted {
+            return Ok(());
+        }
+        match self.sinks.check_tails(&self.keys, Some(head)) {
+            Ok(()) => {}
+            Err(TailCheck::Unavailable(err)) => {
+                self.read_failed(&err);
+                return Err(err);
+            }
+            Err(TailCheck::Fault { sink, fault }) => {
+                self.enter_fault(&sink, &fault.to_string());
+                return Ok(());
+            }
+        }
         let Some(chain) = self.chain.as_ref() else {
             return Ok(());
         };
-        let head = chain.head();
         let checkpoint = self
             .signer
             .checkpoint(chain.replica(), &head, now_ms().max(head.time));

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::checkpoint::AuditPublicKey;
+
 /// Settings of an [`AuditLog`].
 ///
 /// [`AuditLog`]: crate::AuditLog
@@ -36,6 +38,11 @@ pub struct AuditConfig {
     ///
     /// [`AuditLog::append_lazy`]: crate::AuditLog::append_lazy
     pub lazy_delay: Duration,
+    /// Earlier checkpoint keys whose checkpoints still count when the
+    /// writer verifies the unsigned tail before it signs (the signer's own
+    /// key always does). Only keys bound to a sealed private key belong
+    /// here, never a key read from a plain column.
+    pub trusted_keys: Vec<AuditPublicKey>,
 }
 
 impl AuditConfig {
@@ -53,6 +60,7 @@ impl AuditConfig {
             retry_interval: Duration::from_millis(500),
             commit_delay: Duration::from_micros(250),
             lazy_delay: Duration::from_millis(5),
+            trusted_keys: Vec::new(),
         }
     }
 }

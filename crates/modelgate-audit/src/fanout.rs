@@ -3,9 +3,25 @@
 //! discard a batch that failed, and passing committed batches on to the
 //! sinks that are not required (best effort).
 
+use crate::checkpoint::AuditPublicKey;
 use crate::error::{AuditError, SinkError};
-use crate::record::Record;
+use crate::record::{ChainHead, Record};
 use crate::sink::{AuditSink, Entry};
+use crate::tail::{TailFault, verify_tail};
+
+/// Why the unsigned tails could not be vouched for.
+#[derive(Debug)]
+pub(crate) enum TailCheck {
+    /// A sink could not be read: try again later.
+    Unavailable(SinkError),
+    /// A sink's tail does not verify: never sign over it.
+    Fault {
+        /// Which sink.
+        sink: String,
+        /// What is wrong.
+        fault: TailFault,
+    },
+}
 
 struct Slot {
     sink: Box<dyn AuditSink>,
@@ -87,6 +103,37 @@ impl SinkSet {
             }
         }
         Ok(Some(low))
+    }
+
+    /// Verifies each required sink's unsigned tail against its last
+    /// checkpoint (signed by one of `keys`) and, if given, the writer's
+    /// head `expected`. Sinks holding part of a failed batch discard it
+    /// first.
+    pub(crate) fn check_tails(
+        &mut self,
+        keys: &[AuditPublicKey],
+        expected: Option<ChainHead>,
+    ) -> Result<(), TailCheck> {
+        for slot in self.required() {
+            if let (true, Some(head)) = (slot.needs_discard, expected) {
+                slot.sink
+                    .discard_after(head.seq)
+                    .map_err(TailCheck::Unavailable)?;
+                slot.needs_discard = false;
+            }
+            let Some(lines) = slot
+                .sink
+                .load_unsigned_tail()
+                .map_err(TailCheck::Unavailable)?
+            else {
+                continue;
+            };
+            verify_tail(&lines, keys, expected).map_err(|fault| TailCheck::Fault {
+                sink: slot.sink.name().to_owned(),
+                fault,
+            })?;
+        }
+        Ok(())
     }
 
     /// Writes `entries` to every required sink, then syncs each. Sinks that

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::SinkError;
-use crate::file_tail::{TailEntry, keep_until, last_record};
+use crate::file_tail::{TailEntry, keep_until, last_record, unsigned_tail};
 use crate::record::Record;
 use crate::sink::{AuditSink, Entry};
 
@@ -248,6 +248,11 @@ impl AuditSink for JsonlFileSink {
             }
         }
         Ok(None)
+    }
+
+    fn load_unsigned_tail(&mut self) -> Result<Option<Vec<Vec<u8>>>, SinkError> {
+        let files = self.files()?;
+        unsigned_tail(&files).map(Some).map_err(|e| self.io(e))
     }
 
     fn discard_after(&mut self, seq: u64) -> Result<(), SinkError> {

@@ -152,6 +152,43 @@ pub fn last_record(file: &File, len: u64) -> io::Result<Option<Record>> {
     Ok(None)
 }
 
+/// The complete lines of the log `files` (oldest first) from the record
+/// the last checkpoint covers to the end, in order (see
+/// [`crate::AuditSink::load_unsigned_tail`]), read backwards from the end.
+pub fn unsigned_tail(files: &[std::path::PathBuf]) -> io::Result<Vec<Vec<u8>>> {
+    let mut found = Vec::new();
+    let mut covered: Option<u64> = None;
+    let mut scratch = Vec::new();
+    'files: for path in files.iter().rev() {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut lines = ReverseLines::new(&file, len);
+        while let Some(line) = lines.prev_line()? {
+            if !line.complete {
+                continue;
+            }
+            match (covered, line_kind(&line.bytes)) {
+                (None, LineKind::Checkpoint) => {
+                    covered = Checkpoint::from_line(&line.bytes).ok().map(|cp| cp.seq);
+                    found.push(line.bytes);
+                }
+                (Some(_), LineKind::Checkpoint) => found.push(line.bytes),
+                (Some(seq), LineKind::Record) => {
+                    if matches!(classify(&line.bytes, &mut scratch), TailEntry::Record(s) if s == seq)
+                    {
+                        found.push(line.bytes);
+                    }
+                    break 'files;
+                }
+                (Some(_), _) => break 'files,
+                (None, _) => found.push(line.bytes),
+            }
+        }
+    }
+    found.reverse();
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! (`committer`) hand each other: the counters they share, and the
 //! messages the handles send (appends waiting to be written, close).
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
@@ -27,6 +28,11 @@ pub(crate) struct Shared {
     pub write_nanos: AtomicU64,
     /// Appends between their start and their return to the caller.
     pub in_flight: AtomicU64,
+    /// Why the stored chain's unsigned tail did not verify, once it did
+    /// not: the writer then signs nothing and refuses appends.
+    pub tail_fault: Mutex<Option<String>>,
+    /// Tail faults found.
+    pub tail_faults: AtomicU64,
 }
 
 /// An append waiting for the writer.

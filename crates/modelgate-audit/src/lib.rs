@@ -97,6 +97,15 @@
 //! the raw public key; `--public-key` takes the raw 32-byte key in base64
 //! ([`AuditPublicKey::to_base64`]).
 //!
+//! Before it signs anything the writer reads back each required sink's
+//! records after the last checkpoint ([`AuditSink::load_unsigned_tail`])
+//! and checks them against it ([`verify_tail`]): the checkpoint signed by
+//! the signer's key or one of [`AuditConfig::trusted_keys`], every record
+//! hashed and linked, and (while running) the stored chain ending at the
+//! writer's head. On a [`TailFault`] it signs nothing more, records an
+//! [`TAIL_FAULT_ACTION`] control record after the tail if it can, and
+//! refuses every append; [`AuditLog::tail_fault`] says why.
+//!
 //! # File sink
 //!
 //! [`JsonlFileSink`]: one line per entry in `DIR/audit-000001.jsonl`,
@@ -151,6 +160,8 @@ mod record;
 mod retention;
 mod seal;
 mod sink;
+mod tail;
+mod tail_fault;
 mod verify;
 mod verify_error;
 mod writer;
@@ -168,6 +179,8 @@ pub use record::{AuditEvent, Body, ChainHead, ControlRecord, Receipt, Record, Re
 pub use retention::{AuditHmacKey, BodyPolicy, Retention, hash_value};
 pub use seal::{EXPORT_FORMAT, ExportHeader, Seal};
 pub use sink::{AuditSink, Entry, StdoutSink, WriterSink};
+pub use tail::{TailFault, verify_tail};
+pub use tail_fault::TAIL_FAULT_ACTION;
 pub use verify::{VerifyReport, verify, verify_log};
 pub use verify_error::VerifyError;
 pub use writer::{AuditLog, AuditStats};

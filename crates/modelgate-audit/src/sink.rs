@@ -65,6 +65,9 @@ impl Entry {
 ///   continues from `head` without duplicates.
 /// - `load_tail` gives the last record durably stored (the chain resumes
 ///   from it); a sink that cannot tell returns `None`.
+/// - `load_unsigned_tail` gives the lines the last checkpoint does not
+///   cover, for the writer to verify before it signs again; a sink that
+///   cannot tell returns `None`.
 /// - Entries arrive in chain order; a checkpoint follows the record it
 ///   covers.
 pub trait AuditSink: Send {
@@ -83,6 +86,14 @@ pub trait AuditSink: Send {
     /// Drops every entry past `seq` (see the trait docs) and makes that
     /// durable.
     fn discard_after(&mut self, seq: u64) -> Result<(), SinkError>;
+    /// The stored lines from the record the last checkpoint covers (or, if
+    /// that record is gone, from the checkpoint; with no checkpoint, from
+    /// the first line) to the end, in written order: what the writer
+    /// verifies before it signs anything new. `None`: the sink cannot read
+    /// back what it wrote (the default).
+    fn load_unsigned_tail(&mut self) -> Result<Option<Vec<Vec<u8>>>, SinkError> {
+        Ok(None)
+    }
 }
 
 /// JSON lines to any writer; [`WriterSink::stdout`] for log shippers.

@@ -46,6 +46,8 @@ pub struct AuditStats {
     pub failed_batches: u64,
     /// Time spent writing and syncing the required sinks.
     pub write_time: Duration,
+    /// Stored tails found not to verify against their last checkpoint.
+    pub tail_faults: u64,
 }
 
 /// The audit log of one replica. Cheap to clone; all clones share one
@@ -69,8 +71,10 @@ impl std::fmt::Debug for AuditLog {
 }
 
 impl AuditLog {
-    /// Starts the writer thread over `sinks` (at least one required), resumes
-    /// the chain from the sinks' last record, and signs a checkpoint over it.
+    /// Starts the writer thread over `sinks` (at least one required), verifies
+    /// the records after the last checkpoint (see [`AuditLog::tail_fault`]),
+    /// resumes the chain from the sinks' last record, and signs a checkpoint
+    /// over it.
     ///
     /// Returns `Err` for a configuration that can never work (no required
     /// sink, a bad replica id, sinks holding different chains). If the sinks
@@ -167,6 +171,17 @@ impl AuditLog {
         self.shared.healthy.load(Ordering::Acquire)
     }
 
+    /// Why the stored chain's unsigned tail did not verify against its
+    /// last checkpoint, if it did not (found at start or before a
+    /// checkpoint). While this is set the writer signs nothing and every
+    /// append fails with [`AuditError::Unavailable`] (for `/readyz`).
+    pub fn tail_fault(&self) -> Option<String> {
+        self.shared.tail_fault.lock().map_or_else(
+            |_| Some("audit writer state poisoned".into()),
+            |f| f.clone(),
+        )
+    }
+
     /// Seq of the last durable record (0 if none).
     pub fn last_seq(&self) -> u64 {
         self.shared.last_seq.load(Ordering::Acquire)
@@ -182,6 +197,7 @@ impl AuditLog {
             records: s.records.load(Ordering::Relaxed),
             failed_batches: s.failed_batches.load(Ordering::Relaxed),
             write_time: Duration::from_nanos(s.write_nanos.load(Ordering::Relaxed)),
+            tail_faults: s.tail_faults.load(Ordering::Relaxed),
         }
     }
 

@@ -15,8 +15,11 @@ async fn rotated_audit_key_verifies_with_both_keys() -> TestResult {
     let log = start(dir.path(), 5).await?;
     append_range(&log, 0, 12).await?;
     log.close().await;
-    // Restart with a new audit key.
-    let log = AuditLog::start(vec![file_sink(dir.path())?], other_signer(), config(5)).await?;
+    // Restart with a new audit key, trusting the old one for the tail.
+    let mut trusting = config(5);
+    trusting.trusted_keys = vec![signer().public_key().clone()];
+    let log = AuditLog::start(vec![file_sink(dir.path())?], other_signer(), trusting).await?;
+    assert_eq!(log.tail_fault(), None);
     append_range(&log, 12, 20).await?;
     log.close().await;
 
@@ -58,6 +61,36 @@ async fn rotated_audit_key_verifies_with_both_keys() -> TestResult {
         Vec::new(),
     );
     assert!(refused.is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_key_that_does_not_trust_the_old_one_signs_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let log = start(dir.path(), 5).await?;
+    append_range(&log, 0, 3).await?;
+    log.close().await;
+    let log = AuditLog::start(vec![file_sink(dir.path())?], other_signer(), config(5)).await?;
+    let fault = log.tail_fault().unwrap_or_default();
+    assert!(fault.contains("not signed by a trusted key"), "{fault:?}");
+    assert!(log.append(control_event(3)).await.is_err());
+    log.close().await;
+    let lines = log_lines(dir.path())?;
+    let last_cp = lines
+        .iter()
+        .rposition(|l| l.starts_with(b"{\"checkpoint\""))
+        .unwrap_or_default();
+    // Nothing signed by the new key; the fault is recorded after the tail.
+    assert!(!String::from_utf8_lossy(&lines[last_cp]).contains(other_signer().key_id()));
+    let after: Vec<String> = lines[last_cp + 1..]
+        .iter()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(
+        after[0].contains("\"action\":\"audit.tail_fault\""),
+        "{after:?}"
+    );
     Ok(())
 }
 

@@ -13,12 +13,16 @@ pub(crate) async fn healthz() -> Response {
     json_response(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the store answers and the audit log can write.
+/// `GET /readyz`: the store answers, the audit log can write, and this
+/// tail verifies against its last checkpoint.
 pub(crate) async fn readyz(State(c): State<Control>) -> Response {
     let reason = match c.core.store.ping().await {
         Err(e) => {
             tracing::warn!(error = %e, "store not reachable");
             Some("store unreachable")
+        }
+        Ok(()) if c.core.audit.tail_fault().is_some() => {
+            Some("audit log tail does not verify against its last checkpoint")
         }
         Ok(()) if !c.core.audit.healthy() => Some("audit log cannot write"),
         Ok(()) => None,
@@ -37,6 +41,8 @@ pub(crate) async fn readyz(State(c): State<Control>) -> Response {
 
 /// `GET /metrics`: the registry in the OpenMetrics text format.
 pub(crate) async fn metrics(State(c): State<Control>) -> Response {
+    let faulted = c.core.audit.tail_fault().is_some();
+    c.core.metrics.audit_tail_fault.set(i64::from(faulted));
     let mut r = Response::new(Body::from(c.core.metrics.render()));
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -92,6 +92,7 @@ impl AuditTrail {
         config.checkpoint_every = settings.checkpoint_every;
         config.checkpoint_interval = settings.checkpoint_interval;
         config.append_timeout = settings.append_timeout;
+        config.trusted_keys = keys.trusted.clone();
         let log = AuditLog::start(sinks, keys.signer.clone(), config).await?;
         let policy = |retention, period| {
             BodyPolicy::new(retention, Some(keys.hmac.clone()), period)
@@ -117,6 +118,12 @@ impl AuditTrail {
     /// Whether the last write reached every required sink.
     pub fn healthy(&self) -> bool {
         self.log.healthy()
+    }
+
+    /// Why the stored chain's records after its last checkpoint do not
+    /// verify, if they do not: nothing is signed and appends are refused.
+    pub fn tail_fault(&self) -> Option<String> {
+        self.log.tail_fault()
     }
 
     /// Seq of the last durable record.

@@ -95,6 +95,9 @@ pub struct Metrics {
     pub breaker_open: Family<UpstreamLabels, Gauge>,
     /// Streams currently open.
     pub open_streams: Gauge,
+    /// 1 while the audit log's records after its last checkpoint do not
+    /// verify (set when scraped).
+    pub audit_tail_fault: Gauge,
 }
 
 fn gateway_histogram() -> Histogram {
@@ -161,6 +164,12 @@ impl Metrics {
             "Streams currently open",
             open_streams.clone(),
         );
+        let audit_tail_fault = Gauge::default();
+        registry.register(
+            "audit_tail_fault",
+            "1 while the audit log's records after its last checkpoint do not verify",
+            audit_tail_fault.clone(),
+        );
         Self {
             registry,
             requests,
@@ -172,6 +181,7 @@ impl Metrics {
             token_exchanges,
             breaker_open,
             open_streams,
+            audit_tail_fault,
         }
     }
 

@@ -46,6 +46,17 @@ impl AuditAppender {
         }
     }
 
+    /// The lines of `replica`'s chain that the last checkpoint does not
+    /// cover, in written order, starting with the record that checkpoint
+    /// covers and the checkpoint itself (from the first line if there is
+    /// no checkpoint): what the audit writer verifies before it signs
+    /// again.
+    pub fn unsigned_tail(&mut self, replica: &str) -> Result<Vec<String>, StoreError> {
+        match &mut self.backend {
+            AppenderBackend::Sqlite(a) => a.unsigned_tail(replica),
+        }
+    }
+
     /// Deletes `replica`'s records with a seq above `seq` and checkpoints
     /// over them; returns how many entries went.
     pub fn discard_after(&mut self, replica: &str, seq: i64) -> Result<u64, StoreError> {

@@ -6,7 +6,8 @@ use std::io::{BufReader, BufWriter, Write};
 
 use anyhow::{Context, Result, anyhow, bail};
 use modelgate_audit::{
-    AuditEvent, AuditPublicKey, ExportRange, decode_record, export, hash_value, verify, verify_log,
+    AuditEvent, AuditPublicKey, ExportRange, VerifyError, VerifyReport, decode_record, export,
+    hash_value, verify, verify_log,
 };
 use modelgate_config::Config;
 use modelgate_core::audit::{AuditKeys, prune_expired_bodies};
@@ -66,26 +67,35 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
                 out.display()
             );
         }
-        AuditCommand::Verify { file, public_key } => {
-            let keys = public_key
-                .iter()
-                .map(|k| AuditPublicKey::from_base64(k).map_err(|e| anyhow!("--public-key: {e}")))
-                .collect::<Result<Vec<_>>>()?;
-            if keys.is_empty() {
-                bail!("give at least one --public-key (from `modelgate audit public-key`)");
-            }
-            let text =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let result = if text.starts_with(b"{\"export\"") {
-                verify(BufReader::new(text.as_slice()), &keys)
+        AuditCommand::Verify {
+            file,
+            replica,
+            public_key,
+        } => {
+            let keys = if public_key.is_empty() {
+                // Only keys derived from the sealed private keys: a public
+                // key written into the store by itself vouches for nothing.
+                load_keys(config, &store)
+                    .await
+                    .context("without --public-key the store's sealed audit keys are trusted")?
+                    .trusted
             } else {
-                // A live log file (no export header or seal).
-                verify_log(
-                    text.split(|b| *b == b'\n')
-                        .filter(|l| !l.is_empty())
-                        .map(|l| Ok(l.to_vec())),
-                    &keys,
-                )
+                public_key
+                    .iter()
+                    .map(|k| {
+                        AuditPublicKey::from_base64(k).map_err(|e| anyhow!("--public-key: {e}"))
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            };
+            let result = match (file, replica) {
+                (Some(file), _) => verify_file(&file, &keys)?,
+                (None, Some(replica)) => {
+                    let lines = read_chain(&store, &replica).await?;
+                    verify_log(lines.into_iter().map(|l| Ok(l.into_bytes())), &keys)
+                }
+                (None, None) => {
+                    bail!("give a file to verify, or --replica to verify a chain in the store")
+                }
             };
             match result {
                 Ok(report) => {
@@ -140,6 +150,24 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// Verifies an export, or a live log file (no export header or seal).
+fn verify_file(
+    file: &std::path::Path,
+    keys: &[AuditPublicKey],
+) -> Result<Result<VerifyReport, VerifyError>> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(if text.starts_with(b"{\"export\"") {
+        verify(BufReader::new(text.as_slice()), keys)
+    } else {
+        verify_log(
+            text.split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| Ok(l.to_vec())),
+            keys,
+        )
+    })
 }
 
 async fn load_keys(config: &Config, store: &Store) -> Result<AuditKeys> {

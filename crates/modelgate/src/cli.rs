@@ -169,13 +169,20 @@ pub enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Verify an export (or a log file) offline; names the first record
-    /// where the chain breaks. Exits non-zero on any problem.
+    /// Verify an export (or a log file) offline, or a chain in the store
+    /// (`--replica`); names the first record where the chain breaks. Exits
+    /// non-zero on any problem.
     Verify {
         /// The file to check.
-        file: PathBuf,
-        /// Trusted checkpoint public key(s), base64.
-        #[arg(long = "public-key", required = true)]
+        #[arg(required_unless_present = "replica", conflicts_with = "replica")]
+        file: Option<PathBuf>,
+        /// Check this chain in the store instead of a file.
+        #[arg(long)]
+        replica: Option<String>,
+        /// Trusted checkpoint public key(s), base64. Without it, the keys
+        /// sealed in the store with the key-encryption key are trusted
+        /// (needs the configuration and the key-encryption key).
+        #[arg(long = "public-key")]
         public_key: Vec<String>,
     },
     /// Search records, oldest first; page with `--after CURSOR`.
@@ -216,7 +223,9 @@ pub enum AuditCommand {
 /// `modelgate token ...`.
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Revoke one access token by its `jti`; refused until it would have expired.
+    /// Revoke a recorded access token by its `jti`, and with it its family
+    /// (every token exchanged from the same first token); refused until
+    /// they would have expired.
     Revoke {
         /// The token's `jti`.
         jti: String,

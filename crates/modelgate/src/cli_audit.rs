@@ -51,6 +51,12 @@ impl CliAudit {
         )
         .await
         .map_err(|e| anyhow!("cannot open the audit log (nothing was changed): {e}"))?;
+        if let Some(fault) = trail.tail_fault() {
+            trail.close().await;
+            return Err(anyhow!(
+                "cannot open the audit log (nothing was changed): {fault}"
+            ));
+        }
         Ok(CliAudit { trail })
     }
 

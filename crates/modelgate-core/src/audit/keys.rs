@@ -33,7 +33,10 @@ pub struct AuditKeys {
     pub signer: Arc<AuditSigner>,
     /// Keys `hmac` bodies and `modelgate audit hash`.
     pub hmac: Arc<AuditHmacKey>,
-    /// Every checkpoint public key the store knows (the active one too).
+    /// The public half of every checkpoint key whose sealed private key
+    /// opens with the key-encryption key (the active one too), derived
+    /// from that private key: a public key written into the store's plain
+    /// column is never trusted by itself.
     pub trusted: Vec<AuditPublicKey>,
 }
 
@@ -113,7 +116,7 @@ impl AuditKeys {
         let trusted = records
             .iter()
             .filter(|r| r.purpose == "checkpoint")
-            .filter_map(|r| AuditPublicKey::from_base64(r.public_key.as_deref()?).ok())
+            .filter_map(|r| bound_public_key(r, kek))
             .collect();
         Ok(AuditKeys {
             signer: Arc::new(signer_key),
@@ -121,6 +124,27 @@ impl AuditKeys {
             trusted,
         })
     }
+}
+
+/// The public key of checkpoint key `record`, derived from its sealed
+/// private key (bound to its key id by the sealing's associated data);
+/// `None`, with a warning, for a row whose private key does not open with
+/// the key-encryption key or does not match its key id: such a row was not
+/// written by modelgate and its key vouches for nothing.
+fn bound_public_key(record: &AuditKeyRecord, kek: &KeyEncryptionKey) -> Option<AuditPublicKey> {
+    let key = kek
+        .open(&record.sealed, &aad("checkpoint", &record.key_id))
+        .ok()
+        .and_then(|der| AuditSigner::from_pkcs8(&der).ok())
+        .map(|signer| signer.public_key().clone())
+        .filter(|public| public.key_id() == record.key_id);
+    if key.is_none() {
+        tracing::warn!(
+            key_id = %record.key_id,
+            "audit: a checkpoint key in the store is not sealed with the key-encryption key; not trusted"
+        );
+    }
+    key
 }
 
 async fn insert_checkpoint_key(

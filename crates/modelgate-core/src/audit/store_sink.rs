@@ -118,6 +118,14 @@ impl AuditSink for StoreAuditSink {
             .map_err(|e| SinkError::corrupt("store", e.to_string()))
     }
 
+    fn load_unsigned_tail(&mut self) -> Result<Option<Vec<Vec<u8>>>, SinkError> {
+        let lines = self
+            .appender
+            .unsigned_tail(&self.replica)
+            .map_err(|e| self.fail(e))?;
+        Ok(Some(lines.into_iter().map(String::into_bytes).collect()))
+    }
+
     fn discard_after(&mut self, seq: u64) -> Result<(), SinkError> {
         self.staged.clear();
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);

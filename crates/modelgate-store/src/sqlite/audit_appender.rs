@@ -21,6 +21,15 @@ const INSERT: &str = "INSERT INTO audit_entries (replica, seq, checkpoint, time,
 const TAIL: &str = "SELECT line FROM audit_entries WHERE replica = ?1 AND checkpoint = 0 \
      ORDER BY seq DESC LIMIT 1";
 
+/// Every line of `replica`'s chain from the record the last checkpoint
+/// covers (or from that checkpoint, if its record is gone; or from the
+/// start, if there is no checkpoint) to the end, in written order.
+const UNSIGNED_TAIL: &str = "WITH last_cp AS (SELECT id, seq FROM audit_entries \
+     WHERE replica = ?1 AND checkpoint = 1 ORDER BY id DESC LIMIT 1) \
+     SELECT line FROM audit_entries WHERE replica = ?1 AND id >= COALESCE(\
+     (SELECT r.id FROM audit_entries r, last_cp WHERE r.replica = ?1 AND r.checkpoint = 0 \
+     AND r.seq = last_cp.seq AND r.id < last_cp.id), (SELECT id FROM last_cp), 0) ORDER BY id";
+
 const DISCARD: &str = "DELETE FROM audit_entries WHERE replica = ?1 AND seq > ?2";
 
 /// One connection to the store's database file, owned by one thread, and
@@ -119,6 +128,16 @@ impl SqliteAuditAppender {
             .prepare_cached(TAIL)
             .and_then(|mut query| query.query_row([replica], |row| row.get(0)).optional())
             .map_err(|e| StoreError::from_rusqlite(OP, e))
+    }
+
+    /// The lines of `replica`'s chain from its last checkpoint on (see
+    /// [`UNSIGNED_TAIL`]).
+    pub(crate) fn unsigned_tail(&mut self, replica: &str) -> Result<Vec<String>, StoreError> {
+        const OP: &str = "read audit lines after the last checkpoint";
+        let err = |e| StoreError::from_rusqlite(OP, e);
+        let mut query = self.conn.prepare_cached(UNSIGNED_TAIL).map_err(err)?;
+        let rows = query.query_map([replica], |row| row.get(0)).map_err(err)?;
+        rows.collect::<Result<Vec<String>, _>>().map_err(err)
     }
 
     /// Deletes `replica`'s entries with a seq above `seq`; how many.

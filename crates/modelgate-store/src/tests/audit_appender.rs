@@ -127,3 +127,35 @@ async fn opening_fails_cleanly_when_the_file_is_gone() {
     let err = store.audit_appender().unwrap_err();
     assert!(matches!(err, StoreError::Backend { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn the_unsigned_tail_starts_at_the_record_the_last_checkpoint_covers() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let mut appender = store.audit_appender().unwrap();
+    assert!(appender.unsigned_tail("r1").unwrap().is_empty());
+    appender
+        .append(&[record("r1", 1, "one"), record("r1", 2, "two")])
+        .unwrap();
+    // No checkpoint: every line.
+    assert_eq!(appender.unsigned_tail("r1").unwrap(), ["one", "two"]);
+    appender
+        .append(&[
+            checkpoint("r1", 2),
+            record("r2", 1, "other chain"),
+            record("r1", 3, "three"),
+            checkpoint("r1", 3),
+            checkpoint("r1", 3),
+            record("r1", 4, "four"),
+        ])
+        .unwrap();
+    assert_eq!(
+        appender.unsigned_tail("r1").unwrap(),
+        ["three", "checkpoint 3", "checkpoint 3", "four"]
+    );
+    // The covered record gone: from the checkpoint on.
+    appender.discard_after("r2", 0).unwrap();
+    assert_eq!(appender.unsigned_tail("r2").unwrap(), Vec::<String>::new());
+    appender.append(&[checkpoint("r2", 0)]).unwrap();
+    assert_eq!(appender.unsigned_tail("r2").unwrap(), ["checkpoint 0"]);
+}
