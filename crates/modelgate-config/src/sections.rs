@@ -189,6 +189,13 @@ pub struct TokenConfig {
     /// other replicas or the CLI changed.
     #[serde(with = "duration")]
     pub sync_interval: Duration,
+    /// How long a replica may go without syncing successfully with the
+    /// store (whatever the backend) before it stops authenticating access
+    /// tokens and API keys (503) and `/readyz` says "state sync stale": a
+    /// revocation or a disabled identity may not have reached it. Longer
+    /// than `sync_interval`, at most one hour. Default 10 seconds.
+    #[serde(with = "duration")]
+    pub max_staleness: Duration,
 }
 
 impl Default for TokenConfig {
@@ -201,6 +208,7 @@ impl Default for TokenConfig {
             max_lifetime_by_kind: std::collections::BTreeMap::new(),
             kek: None,
             sync_interval: Duration::from_secs(1),
+            max_staleness: modelgate_identity::tokens::DEFAULT_MAX_STALENESS,
         }
     }
 }

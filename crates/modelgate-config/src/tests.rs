@@ -161,3 +161,22 @@ fn bad_duration_and_base_url_are_refused() {
             .contains("base_url")
     );
 }
+
+#[test]
+fn max_staleness_defaults_and_is_bounded() {
+    let config = Config::from_toml("").unwrap();
+    assert_eq!(config.tokens.max_staleness, Duration::from_secs(10));
+    let ok = Config::from_toml("[tokens]\nmax_staleness = \"3s\"\n").unwrap();
+    assert_eq!(ok.tokens.max_staleness, Duration::from_secs(3));
+    for bad in [
+        "max_staleness = \"0s\"",
+        "max_staleness = \"1s\"",
+        "max_staleness = \"2h\"",
+        "sync_interval = \"5s\"\nmax_staleness = \"4s\"",
+    ] {
+        let err = Config::from_toml(&format!("[tokens]\n{bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tokens.max_staleness"), "{bad}: {err}");
+    }
+}

@@ -155,6 +155,14 @@ impl Config {
         if tokens.sync_interval < Duration::from_millis(100) {
             return Err(invalid("tokens.sync_interval", "at least 100ms"));
         }
+        if tokens.max_staleness <= tokens.sync_interval
+            || tokens.max_staleness > Duration::from_secs(3600)
+        {
+            return Err(invalid(
+                "tokens.max_staleness",
+                "longer than tokens.sync_interval and at most 1h",
+            ));
+        }
         self.role_catalog()?;
         if self.posture.audit_window.is_zero() {
             return Err(invalid("posture.audit_window", "must be greater than zero"));

@@ -14,7 +14,7 @@ pub(crate) async fn healthz() -> Response {
 }
 
 /// `GET /readyz`: the store answers, the audit log can write, and this
-/// tail verifies against its last checkpoint.
+/// replica synced with the store within `tokens.max_staleness`.
 pub(crate) async fn readyz(State(c): State<Control>) -> Response {
     let reason = match c.core.store.ping().await {
         Err(e) => {
@@ -25,6 +25,7 @@ pub(crate) async fn readyz(State(c): State<Control>) -> Response {
             Some("audit log tail does not verify against its last checkpoint")
         }
         Ok(()) if !c.core.audit.healthy() => Some("audit log cannot write"),
+        Ok(()) if c.core.tokens.is_stale() => Some("state sync stale"),
         Ok(()) => None,
     };
     match reason {

@@ -11,7 +11,8 @@ use crate::Control;
 
 impl Control {
     /// Re-reads revocations, identity status and signing keys (every
-    /// `tokens.sync_interval`); retires expired signing keys, prunes
+    /// `tokens.sync_interval`; a replica whose last successful sync is
+    /// older than `tokens.max_staleness` authenticates nobody); retires expired signing keys, prunes
     /// expired revocations and records grant expiries (every
     /// `server.housekeeping_interval`).
     pub fn spawn_state_sync(&self) -> tokio::task::JoinHandle<()> {
@@ -26,7 +27,18 @@ impl Control {
                 tick.tick().await;
                 let now = unix_now();
                 if let Err(e) = core.identity.refresh(now).await {
-                    tracing::warn!(error = %e, "could not refresh revocations and signing keys");
+                    let stale = core.tokens.is_stale();
+                    tracing::warn!(
+                        error = %e,
+                        since_last_sync_ms = core.tokens.since_last_sync().as_millis() as u64,
+                        stale,
+                        "could not refresh revocations and signing keys{}",
+                        if stale {
+                            "; authentication is refused until a sync succeeds (tokens.max_staleness)"
+                        } else {
+                            ""
+                        }
+                    );
                 }
                 if last_housekeeping.elapsed() >= control.housekeeping_interval {
                     last_housekeeping = Instant::now();
@@ -38,7 +50,7 @@ impl Control {
                         Err(e) => tracing::warn!(error = %e, "could not retire signing keys"),
                     }
                     if let Err(e) = core.tokens.prune_revocations(now).await {
-                        tracing::warn!(error = %e, "could not prune expired revocations");
+                        tracing::warn!(error = %e, "could not prune expired token records");
                     }
                     control.record_grant_expiries(expiries_until, now).await;
                     expiries_until = now;

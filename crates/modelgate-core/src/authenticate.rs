@@ -11,6 +11,9 @@ use modelgate_types::Dialect;
 
 /// The label of a credential that could not be checked.
 const STORE: &str = "store";
+/// The label of a credential refused because this replica's state is
+/// stale (`tokens.max_staleness`).
+const STATE_STALE: &str = "state_stale";
 
 /// Why a request is not authenticated.
 #[derive(Debug)]
@@ -22,14 +25,15 @@ pub enum AuthFailure {
 }
 
 impl AuthFailure {
-    /// Whether the credential could not be checked (the store failed), as
-    /// opposed to refused.
+    /// Whether the credential could not be checked (the store failed, or
+    /// this replica's state sync is stale), as opposed to refused.
     pub fn is_unavailable(&self) -> bool {
-        self.reason() == STORE
+        matches!(self.reason(), STORE | STATE_STALE)
     }
 
     /// Why, as a fixed metric label (`missing`, `unknown`, `expired`, ...,
-    /// `store` when the credential could not be checked).
+    /// `store` when the credential could not be checked, `state_stale` when
+    /// this replica stopped authenticating because it could not sync).
     pub fn reason(&self) -> &'static str {
         match self {
             AuthFailure::Missing => "missing",
@@ -42,6 +46,7 @@ impl AuthFailure {
                 AuthError::InvalidToken(_) => "invalid_token",
                 AuthError::TokenExpired => "token_expired",
                 AuthError::TokenRevoked => "token_revoked",
+                AuthError::StateStale => STATE_STALE,
                 _ => STORE,
             },
         }
@@ -89,10 +94,15 @@ pub async fn authenticate(
     };
     result.map_err(|e| {
         let failure = AuthFailure::Refused(e);
-        if failure.is_unavailable()
-            && let AuthFailure::Refused(e) = &failure
-        {
-            tracing::error!(error = %e, "credential lookup failed");
+        if let AuthFailure::Refused(e) = &failure {
+            match failure.reason() {
+                STORE => tracing::error!(error = %e, "credential lookup failed"),
+                STATE_STALE => tracing::warn!(
+                    since_last_sync_ms = tokens.since_last_sync().as_millis() as u64,
+                    "credential refused: state sync is stale (tokens.max_staleness)"
+                ),
+                _ => {}
+            }
         }
         failure
     })
@@ -124,5 +134,9 @@ mod tests {
             AuthFailure::Refused(AuthError::TokenRevoked).reason(),
             "token_revoked"
         );
+        let stale = AuthFailure::Refused(AuthError::StateStale);
+        assert_eq!(stale.reason(), "state_stale");
+        assert!(stale.is_unavailable());
+        assert!(!AuthFailure::Refused(AuthError::Unknown).is_unavailable());
     }
 }

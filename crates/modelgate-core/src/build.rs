@@ -68,6 +68,7 @@ impl Core {
             ..AccessTokenSettings::default()
         };
         let tokens = AccessTokens::new(store.clone(), keyring.clone(), settings, now).await?;
+        tokens.set_max_staleness(Some(config.tokens.max_staleness));
         let identity = IdentityService::new(
             store.clone(),
             KeyPolicy {

@@ -145,7 +145,8 @@ pub enum IdentityError {
 /// Why a presented API key was refused.
 ///
 /// `Malformed`, `Unknown`, `Revoked`, `Expired` and `IdentityDisabled` are
-/// the caller's problem (401); `Store` and `Corrupt` are the gateway's (503).
+/// the caller's problem (401); `Store`, `Corrupt` and `StateStale` are the
+/// gateway's (503).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -181,6 +182,12 @@ pub enum AuthError {
     /// The store failed; the caller is not at fault.
     #[error("authentication unavailable: {0}")]
     Store(#[from] StoreError),
+    /// This replica has not synced with the store for longer than its
+    /// bound (`tokens.max_staleness`): revocations may not have reached it,
+    /// so it authenticates nobody until it syncs again. Not the caller's
+    /// fault.
+    #[error("authentication unavailable: the replica's state sync is stale")]
+    StateStale,
 }
 
 /// Why an access token was refused as invalid. A fixed description: it
@@ -269,7 +276,10 @@ impl AuthError {
     /// Whether the caller is at fault (answer 401) rather than the gateway
     /// (answer 503).
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, AuthError::Store(_) | AuthError::Corrupt(_))
+        !matches!(
+            self,
+            AuthError::Store(_) | AuthError::Corrupt(_) | AuthError::StateStale
+        )
     }
 }
 

@@ -4,16 +4,22 @@
 //! registered identity, carrying the delegation chain when an actor acts
 //! for the subject.
 //!
+//! A token exchanged from a gateway access token joins that token's family
+//! and never outlives it (nor an actor's gateway token); every token issued
+//! is recorded in the store. A federated token's `jti` is accepted once per
+//! issuer while the token lives (replays are refused on every replica).
+//!
 //! Transport-free: the gateway parses the HTTP form and renders the RFC 6749
 //! error; this module decides.
 
 use std::sync::Arc;
 
 use crate::error::{AuthError, IdentityError};
-use crate::federation::{Federation, FederationError};
+use crate::federation::replay::{Replay, check_replay};
+use crate::federation::{FederatedSubject, Federation, FederationError};
 use crate::principal::{Actor, Principal};
 use crate::service::IdentityService;
-use crate::tokens::{AccessTokenSecret, AccessTokens, looks_like_jwt};
+use crate::tokens::{AccessTokenSecret, AccessTokens, Lineage, looks_like_jwt};
 
 /// Token type URIs (RFC 8693 §3).
 pub mod token_type {
@@ -199,6 +205,9 @@ struct Proven {
     chain: Vec<Actor>,
     via: String,
     subject: Option<String>,
+    /// A gateway access token's family and `exp`, which bound a token
+    /// exchanged from it.
+    lineage: Option<Lineage>,
 }
 
 impl TokenExchange {
@@ -233,24 +242,33 @@ impl TokenExchange {
     ) -> Result<Proven, ExchangeError> {
         match token_type {
             token_type::ACCESS_TOKEN if looks_like_jwt(token) => {
-                let principal: Principal = self
+                let (principal, lineage): (Principal, Lineage) = self
                     .tokens
-                    .verify(token, now)
+                    .verify_lineage(token, now)
                     .map_err(|e| from_auth(e, "access token"))?;
+                if lineage.not_after <= now {
+                    return Err(ExchangeError::grant(
+                        "token_expired",
+                        "the access token has expired",
+                    ));
+                }
                 Ok(Proven {
                     identity: principal.identity_name,
                     chain: principal.delegation,
                     via: "access_token".to_owned(),
                     subject: None,
+                    lineage: Some(lineage),
                 })
             }
             token_type::JWT | token_type::ID_TOKEN => {
                 let subject = self.federation.verify(token, now).await?;
+                self.refuse_replay(&subject, now).await?;
                 Ok(Proven {
                     identity: subject.identity,
                     chain: Vec::new(),
                     via: subject.issuer_name,
                     subject: Some(subject.subject),
+                    lineage: None,
                 })
             }
             token_type::ACCESS_TOKEN => Err(ExchangeError::grant(
@@ -261,6 +279,31 @@ impl TokenExchange {
                 "unsupported token type: use urn:ietf:params:oauth:token-type:jwt, id_token or access_token"
                     .to_owned(),
             )),
+        }
+    }
+
+    /// Refuses a federated token whose `jti` this issuer's tokens already
+    /// used (on any replica) while its record is current, and a malformed
+    /// `jti`; records a fresh one (see [`crate::federation::replay`]).
+    async fn refuse_replay(
+        &self,
+        subject: &FederatedSubject,
+        now: i64,
+    ) -> Result<(), ExchangeError> {
+        match check_replay(self.identity.store(), subject, now).await {
+            Ok(Replay::NoJti | Replay::Fresh) => Ok(()),
+            Ok(Replay::Malformed) => Err(ExchangeError::grant(
+                "malformed_jti",
+                "the subject token's jti is not a string of 1 to 255 characters",
+            )),
+            Ok(Replay::Replayed) => {
+                tracing::warn!(issuer = %subject.issuer_name, "replayed subject token refused");
+                Err(ExchangeError::grant(
+                    "replayed",
+                    "the subject token was already exchanged (its jti was seen before)",
+                ))
+            }
+            Err(_) => Err(ExchangeError::Unavailable),
         }
     }
 
@@ -288,6 +331,7 @@ impl TokenExchange {
                     chain: Vec::new(),
                     via: "api_key".to_owned(),
                     subject: None,
+                    lineage: None,
                 };
                 (proven, scope)
             }
@@ -325,6 +369,16 @@ impl TokenExchange {
                     }];
                     chain.append(&mut subject.chain);
                     subject.chain = chain;
+                    // Nor may it outlive the actor's gateway token.
+                    if let Some(bound) = actor.lineage {
+                        subject.lineage = Some(match subject.lineage.take() {
+                            Some(lineage) => lineage.bounded_by(bound.not_after),
+                            None => Lineage {
+                                family: None,
+                                not_after: bound.not_after,
+                            },
+                        });
+                    }
                 }
                 (subject, scope)
             }
@@ -352,7 +406,14 @@ impl TokenExchange {
         }
         let minted = self
             .tokens
-            .mint(&identity, scope.as_deref(), &proven.chain, None, now)
+            .issue(
+                &identity,
+                scope.as_deref(),
+                &proven.chain,
+                proven.lineage.as_ref(),
+                now,
+            )
+            .await
             .map_err(from_identity)?;
         Ok(Exchanged {
             expires_in: minted.lifetime_secs,

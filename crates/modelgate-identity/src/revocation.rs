@@ -1,6 +1,7 @@
 //! The in-memory revocation state that access token verification reads:
-//! revoked token ids and inactive identities, with the store revision they
-//! reflect.
+//! revoked token ids (and revoked token families, held under the family's
+//! id, which is the first token's `jti`) and inactive identities, with the
+//! store revision they reflect.
 //!
 //! Verification never waits on the store. Changes made through the same
 //! `AccessTokens` (or an `IdentityService` holding it) apply at once;
@@ -88,10 +89,17 @@ impl RevocationCache {
         self.read().inactive.len()
     }
 
-    /// The verification check: one read lock for both sets.
-    pub(crate) fn check(&self, jti: &str, identity_id: &str) -> Result<(), AuthError> {
+    /// The verification check, under one read lock: the token's `jti` and
+    /// its family (the first token's `jti`: revoking a family revokes every
+    /// member), then the identity.
+    pub(crate) fn check(
+        &self,
+        jti: &str,
+        family: &str,
+        identity_id: &str,
+    ) -> Result<(), AuthError> {
         let state = self.read();
-        if state.revoked.contains_key(jti) {
+        if state.revoked.contains_key(jti) || state.revoked.contains_key(family) {
             return Err(AuthError::TokenRevoked);
         }
         if state.inactive.contains(identity_id) {
@@ -106,7 +114,9 @@ impl RevocationCache {
     }
 
     pub(crate) fn note_revoked(&self, jti: &str, expires_at: i64) {
-        self.write().revoked.insert(jti.to_owned(), expires_at);
+        let mut state = self.write();
+        let held = state.revoked.entry(jti.to_owned()).or_insert(expires_at);
+        *held = (*held).max(expires_at);
     }
 
     pub(crate) fn note_inactive(&self, identity_id: &str) {
@@ -156,14 +166,19 @@ mod tests {
         cache.note_revoked("a", 100);
         cache.note_inactive("idn_1");
         assert!(matches!(
-            cache.check("a", "idn_2"),
+            cache.check("a", "a", "idn_2"),
             Err(AuthError::TokenRevoked)
         ));
         assert!(matches!(
-            cache.check("b", "idn_1"),
+            cache.check("b", "b", "idn_1"),
             Err(AuthError::IdentityDisabled)
         ));
-        assert!(cache.check("b", "idn_2").is_ok());
+        assert!(cache.check("b", "b", "idn_2").is_ok());
+        // A revoked family refuses every member.
+        assert!(matches!(
+            cache.check("b", "a", "idn_2"),
+            Err(AuthError::TokenRevoked)
+        ));
         cache.note_active("idn_1");
         assert!(!cache.is_inactive("idn_1"));
         cache.prune(100);

@@ -30,6 +30,7 @@ mod audit;
 mod audit_appender;
 mod error;
 mod grants;
+mod issued_tokens;
 mod records;
 mod reviews;
 mod sqlite;
@@ -43,6 +44,7 @@ use std::path::Path;
 pub use audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 pub use audit_appender::AuditAppender;
 pub use error::StoreError;
+pub use issued_tokens::{FamilyRevocation, IssuedTokenRecord};
 pub use records::{
     ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,

@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use modelgate_config::Config;
 use modelgate_identity::admin::AdminScope;
 use modelgate_identity::federation::{Federation, IssuerSummary};
+use modelgate_identity::tokens::is_token_id;
 use modelgate_identity::{AccessTokenSettings, AccessTokens, IdentityService, SigningKeyring};
 use modelgate_types::clock::unix_now;
 
@@ -37,17 +38,40 @@ async fn open_tokens(config: &Config) -> Result<AccessTokens> {
 pub async fn token_command(config: &Config, command: TokenCommand) -> Result<()> {
     match command {
         TokenCommand::Revoke { jti, identity } => {
+            // The shape first: nothing is read or written for a value that
+            // cannot be a token the gateway minted.
+            if !is_token_id(&jti) {
+                anyhow::bail!(
+                    "cannot revoke a token of {identity:?}: the jti is not a gateway token id \
+                     (22 base62 characters)"
+                );
+            }
             let store = open_store(config).await?;
             let record = store
                 .identity_by_name(&identity)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no identity named {identity:?}"))?;
-            let now = unix_now();
-            let until = now + config.tokens.max_lifetime.as_secs() as i64;
-            let fresh = store.revoke_token(&jti, &record.id, until, now).await?;
-            let note = if fresh { "" } else { " (already revoked)" };
+            let token = store
+                .issued_token(&jti)
+                .await?
+                .filter(|t| t.identity_id == record.id)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no recorded token {jti} of identity {identity:?}")
+                })?;
+            let revoked = store.revoke_token_family(&token, unix_now()).await?;
+            let note = if revoked.fresh {
+                ""
+            } else {
+                " (already revoked)"
+            };
+            let count = match revoked.members {
+                1 => "1 token".to_owned(),
+                n => format!("{n} tokens"),
+            };
             println!(
-                "revoked token {jti}{note}; every replica refuses it within tokens.sync_interval"
+                "revoked token {jti} and its family {} ({count} still live){note}; every replica \
+                 refuses them within tokens.sync_interval",
+                revoked.family
             );
             Ok(())
         }

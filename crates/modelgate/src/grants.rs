@@ -92,7 +92,8 @@ pub enum GrantCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Approve a pending grant (approver role; not the requester).
+    /// Approve a pending grant (approver role; not the requester, not the
+    /// identity the grant is for, and sharing an owner with neither).
     Approve {
         /// Grant id (`grt_...`).
         id: String,

@@ -9,35 +9,12 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
+use common::admin::*;
 use common::*;
 use serde_json::Value;
 
-const ROLES: &str = r#"
-[grants]
-max_duration = "8h"
-pending_ttl = "1h"
-
-[[roles]]
-name = "reader"
-models = ["chat"]
-actions = ["chat"]
-
-[[roles]]
-name = "prod-writer"
-models = ["*"]
-actions = ["chat", "messages"]
-jit_only = true
-max_grant_duration = "2h"
-
-[[roles]]
-name = "break-glass"
-models = ["*"]
-actions = ["chat"]
-jit_only = true
-approvals_required = 2
-"#;
-
-/// A config with the roles above and a temp store; the CLI runs on it.
+/// A config with the grant limits, `reader` and the jit roles, and a temp
+/// store; the CLI runs on it.
 struct Local {
     _dir: tempfile::TempDir,
     config: std::path::PathBuf,
@@ -48,7 +25,7 @@ impl Local {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("modelgate.toml");
         let text = format!(
-            "[store]\npath = \"{}\"\n{TOKENS_SECTION}{ROLES}",
+            "[store]\npath = \"{}\"\n{TOKENS_SECTION}{GRANTS_AND_READER}{JIT_ROLES}",
             dir.path().join("modelgate.db").display()
         );
         std::fs::write(&config, text).unwrap();
@@ -73,16 +50,7 @@ impl Local {
             ]);
         }
         for approver in ["alice", "carol", "billing-lead"] {
-            local.ok(&[
-                "role",
-                "assign",
-                "--identity",
-                approver,
-                "--role",
-                "approver",
-                "--by",
-                "root",
-            ]);
+            assign_approver(&local.config, approver);
         }
         local
     }
@@ -92,13 +60,7 @@ impl Local {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        cli_ok_at(&self.config, args)
     }
 
     /// Runs a command that must fail with `needle` in its error.
@@ -134,13 +96,7 @@ impl Local {
     /// The roles `billing` holds now, as the request path would see them.
     fn active(&self) -> Vec<String> {
         let out = self.ok(&["role", "show", "--identity", "billing", "--format", "json"]);
-        let v: Value = serde_json::from_str(&out).unwrap();
-        v["active"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["role"].as_str().unwrap().to_owned())
-            .collect()
+        active_role_names(&serde_json::from_str(&out).unwrap())
     }
 
     fn grants(&self, state: &str) -> Vec<Value> {

@@ -5,147 +5,33 @@
 
 mod common;
 
+use common::admin::*;
 use common::*;
 use serde_json::{Value, json};
 
-const ROLES: &str = r#"
-[grants]
-max_duration = "8h"
-pending_ttl = "1h"
-
-[[roles]]
-name = "reader"
-models = ["chat"]
-actions = ["chat"]
-
-[[roles]]
-name = "prod-writer"
-models = ["*"]
-actions = ["chat", "messages"]
-jit_only = true
-max_grant_duration = "2h"
-
-[[roles]]
-name = "break-glass"
-models = ["*"]
-actions = ["chat"]
-jit_only = true
-approvals_required = 2
-"#;
-
-async fn admin_call(gw: &TestGateway, key: &str, method: &str, path: &str, body: Value) -> Reply {
-    let auth = format!("Bearer {key}");
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    call(
-        method,
-        &gw.url(path),
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        body,
-    )
-    .await
-}
-
-fn cli_ok(gw: &TestGateway, args: &[&str]) -> String {
-    let out = gw.cli(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A new identity with an API key and the admin role (global or for `owner`).
 fn admin_identity(gw: &TestGateway, name: &str, owner: Option<&str>) -> String {
-    cli_ok(
-        gw,
-        &[
-            "identity",
-            "create",
-            "--name",
-            name,
-            "--kind",
-            "tool",
-            "--owner",
-            "sec",
-            "--environment",
-            "admin",
-        ],
-    );
-    let out = cli_ok(
-        gw,
-        &[
-            "key",
-            "create",
-            "--identity",
-            name,
-            "--expires-in",
-            "1h",
-            "--format",
-            "json",
-        ],
-    );
-    let key = serde_json::from_str::<Value>(&out).unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut args = vec!["admin", "grant", "--identity", name];
-    if let Some(owner) = owner {
-        args.extend(["--owner", owner]);
-    }
-    cli_ok(gw, &args);
-    key
-}
-
-async fn active_roles(gw: &TestGateway, key: &str) -> Vec<String> {
-    let r = admin_call(
-        gw,
-        key,
-        "GET",
-        "/admin/v1/identities/app/roles",
-        Value::Null,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["active"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["role"].as_str().unwrap().to_owned())
-        .collect()
+    // One owner each: identities sharing an owner may not approve each
+    // other's requests (separation of duties).
+    admin(gw, name, &format!("sec-{name}"), owner)
 }
 
 #[tokio::test]
 async fn admin_api_grant_lifecycle() {
     let mock = MockUpstream::start().await.unwrap();
-    let gw = TestGateway::start(&format!("{}{ROLES}", upstreams_on(&mock, "m", ""))).await;
+    let gw = TestGateway::start(&format!(
+        "{}{GRANTS_AND_READER}{JIT_ROLES}",
+        upstreams_on(&mock, "m", "")
+    ))
+    .await;
     let requester = admin_identity(&gw, "ops-admin", None);
     let approver = admin_identity(&gw, "sec-officer", None);
     let outsider = admin_identity(&gw, "other-admin", Some("team-z"));
     for name in ["ops-admin", "sec-officer"] {
-        cli_ok(
-            &gw,
-            &[
-                "role",
-                "assign",
-                "--identity",
-                name,
-                "--role",
-                "approver",
-                "--by",
-                "root",
-            ],
-        );
+        assign_approver(&gw.config, name);
     }
 
-    let r = admin_call(&gw, &requester, "GET", "/admin/v1/roles", Value::Null).await;
+    let r = api(&gw, &requester, "GET", "/admin/v1/roles", Value::Null).await;
     assert_eq!(r.status, 200);
     let names: Vec<String> = r.json()["data"]
         .as_array()
@@ -156,7 +42,7 @@ async fn admin_api_grant_lifecycle() {
     assert_eq!(names, ["approver", "break-glass", "prod-writer", "reader"]);
 
     // Standing assignment: jit_only refused, reader assigned then removed.
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "POST",
@@ -166,7 +52,7 @@ async fn admin_api_grant_lifecycle() {
     .await;
     assert_eq!(r.status, 400, "{}", r.text());
     assert!(r.text().contains("jit_only"));
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "POST",
@@ -175,8 +61,8 @@ async fn admin_api_grant_lifecycle() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(active_roles(&gw, &requester).await, ["reader"]);
-    let r = admin_call(
+    assert_eq!(active_roles(&gw, &requester, "app").await, ["reader"]);
+    let r = api(
         &gw,
         &requester,
         "DELETE",
@@ -185,7 +71,7 @@ async fn admin_api_grant_lifecycle() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "DELETE",
@@ -196,7 +82,7 @@ async fn admin_api_grant_lifecycle() {
     assert_eq!(r.status, 409, "{}", r.text());
 
     // Request: pending, no access.
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "POST",
@@ -209,24 +95,24 @@ async fn admin_api_grant_lifecycle() {
     assert_eq!(grant["state"], "pending");
     assert_eq!(grant["requested_by"], "ops-admin");
     let id = grant["id"].as_str().unwrap().to_owned();
-    assert!(active_roles(&gw, &requester).await.is_empty());
+    assert!(active_roles(&gw, &requester, "app").await.is_empty());
 
     // The requester cannot approve; an admin of another owner cannot see it.
     let path = format!("/admin/v1/grants/{id}/approve");
-    let r = admin_call(&gw, &requester, "POST", &path, Value::Null).await;
+    let r = api(&gw, &requester, "POST", &path, Value::Null).await;
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("separation of duties"));
-    let r = admin_call(&gw, &outsider, "POST", &path, Value::Null).await;
+    let r = api(&gw, &outsider, "POST", &path, Value::Null).await;
     assert_eq!(r.status, 404, "{}", r.text());
-    let r = admin_call(&gw, &outsider, "GET", "/admin/v1/grants", Value::Null).await;
+    let r = api(&gw, &outsider, "GET", "/admin/v1/grants", Value::Null).await;
     assert_eq!(r.json()["data"].as_array().unwrap().len(), 0);
 
-    let r = admin_call(&gw, &approver, "POST", &path, Value::Null).await;
+    let r = api(&gw, &approver, "POST", &path, Value::Null).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["state"], "approved");
     assert_eq!(r.json()["active"], true);
-    assert_eq!(active_roles(&gw, &requester).await, ["prod-writer"]);
-    let r = admin_call(
+    assert_eq!(active_roles(&gw, &requester, "app").await, ["prod-writer"]);
+    let r = api(
         &gw,
         &approver,
         "GET",
@@ -240,7 +126,7 @@ async fn admin_api_grant_lifecycle() {
         "{}",
         r.text()
     );
-    let r = admin_call(
+    let r = api(
         &gw,
         &approver,
         "GET",
@@ -251,7 +137,7 @@ async fn admin_api_grant_lifecycle() {
     assert_eq!(r.status, 400);
 
     // Revoke: the next look sees no access.
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "POST",
@@ -261,12 +147,12 @@ async fn admin_api_grant_lifecycle() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["state"], "revoked");
-    assert!(active_roles(&gw, &requester).await.is_empty());
-    let r = admin_call(&gw, &approver, "POST", &path, Value::Null).await;
+    assert!(active_roles(&gw, &requester, "app").await.is_empty());
+    let r = api(&gw, &approver, "POST", &path, Value::Null).await;
     assert_eq!(r.status, 409, "{}", r.text());
 
     // Offboarding through the admin API revokes the live grants.
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "POST",
@@ -275,7 +161,7 @@ async fn admin_api_grant_lifecycle() {
     )
     .await;
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    let r = admin_call(
+    let r = api(
         &gw,
         &approver,
         "POST",
@@ -284,7 +170,7 @@ async fn admin_api_grant_lifecycle() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = admin_call(
+    let r = api(
         &gw,
         &requester,
         "POST",
@@ -294,7 +180,7 @@ async fn admin_api_grant_lifecycle() {
     .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["grants_revoked"], 1);
-    assert!(active_roles(&gw, &requester).await.is_empty());
+    assert!(active_roles(&gw, &requester, "app").await.is_empty());
 
     let r = call("GET", &gw.url("/admin/v1/grants"), &[], "").await;
     assert_eq!(r.status, 401);

@@ -1,6 +1,7 @@
 //! Who calls the admin API: the [`Admin`] extractor (authenticated, holding
 //! the admin role, its login recorded) and the answers every admin handler
-//! shares (errors, the JSON body reader, the owner check).
+//! shares (errors, the JSON body reader, the scope checks: [`visible`] to
+//! read an identity, [`managed`] to change one).
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
@@ -124,6 +125,14 @@ async fn authorize(gateway: &Control, headers: &http::HeaderMap) -> Result<Admin
     }
     let principal = match gateway.core.authenticate(headers, Dialect::OpenAi).await {
         Ok(principal) => principal,
+        Err(failure) if failure.is_unavailable() => {
+            login_refused(gateway, None, failure.reason()).await;
+            return Err(error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "credentials cannot be checked right now (store unreachable or state sync stale)",
+            ));
+        }
         Err(failure) => {
             login_refused(gateway, None, failure.reason()).await;
             return Err(error(
@@ -212,9 +221,9 @@ pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Resul
     })
 }
 
-/// The identity `name` if the admin may manage it (else 404, so other
-/// owners' identities are not even confirmed to exist).
-pub(crate) async fn managed(gateway: &Control, admin: &Admin, name: &str) -> Result<Identity> {
+/// The identity `name` if it is within the admin's owner scope, to read
+/// (else 404, so other owners' identities are not even confirmed to exist).
+pub(crate) async fn visible(gateway: &Control, admin: &Admin, name: &str) -> Result<Identity> {
     let identity = gateway
         .core
         .identity
@@ -225,5 +234,44 @@ pub(crate) async fn managed(gateway: &Control, admin: &Admin, name: &str) -> Res
         Ok(identity)
     } else {
         Err(not_found())
+    }
+}
+
+/// The identity `name` if the admin may change it (its keys, tokens,
+/// lifecycle, roles, grants, access reviews): within the admin's scope (else
+/// 404, as [`visible`]) and, for an owner-scoped admin, holding no admin
+/// role (else 403, see [`changeable`]).
+pub(crate) async fn managed(gateway: &Control, admin: &Admin, name: &str) -> Result<Identity> {
+    let identity = visible(gateway, admin, name).await?;
+    changeable(gateway, admin, &identity).await?;
+    Ok(identity)
+}
+
+/// Refuses an owner-scoped admin a change to a visible identity that holds
+/// an admin role, of any scope and whatever its status: such identities
+/// are managed by global admins only, so no scoped admin can take over (or
+/// lock out) an admin, itself included. 403 `forbidden` naming the rule: the
+/// identity is of the admin's own owner, so its existence is no secret.
+pub(crate) async fn changeable(
+    gateway: &Control,
+    admin: &Admin,
+    identity: &Identity,
+) -> Result<()> {
+    if admin.scope.is_global() {
+        return Ok(());
+    }
+    let held = gateway
+        .core
+        .identity
+        .held_admin_scope(&identity.id)
+        .await
+        .map_err(identity_error)?;
+    match held {
+        None => Ok(()),
+        Some(_) => Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "identities holding an admin role are managed by global admins only",
+        )),
     }
 }

@@ -8,10 +8,13 @@
 //! - `POST /grants` (`{"identity", "role", "for": "2h", "reason"}`) requests,
 //!   with the admin as requester;
 //! - `POST /grants/{id}/approve|deny|revoke` (`{"reason"?}`), with the admin
-//!   as approver (who must hold the approver role) or revoker.
+//!   as approver (who must hold the approver role and pass the separation
+//!   of duties) or revoker.
 //!
 //! An owner-scoped admin sees and acts on the identities of that owner only
-//! (others are 404). Every change is logged with its access event.
+//! (others are 404); it changes no roles or grants of an identity holding
+//! an admin role, and gives no one the approver role (403). Every change is
+//! logged with its access event.
 
 use axum::Router;
 use axum::body::Body;
@@ -19,13 +22,16 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use http::StatusCode;
+use modelgate_identity::Identity;
 use modelgate_identity::access::{
     AccessError, AccessEvent, Grant, GrantFilter, GrantRequest, GrantState, Requester,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Admin, Result, error, identity_error, json_body, managed, not_found};
+use super::{
+    Admin, Result, changeable, error, identity_error, json_body, managed, not_found, visible,
+};
 use modelgate_types::clock::unix_now;
 
 use crate::{Control, json_response};
@@ -36,6 +42,7 @@ pub(crate) fn access_error(e: AccessError) -> Response {
         AccessError::Identity(e) => identity_error(e),
         AccessError::GrantNotFound(_) => not_found(),
         AccessError::SelfApproval { .. }
+        | AccessError::SharedOwnerApproval { .. }
         | AccessError::BeneficiaryApproval { .. }
         | AccessError::NotApprover { .. }
         | AccessError::NotPermitted { .. } => error(StatusCode::FORBIDDEN, "forbidden", message),
@@ -49,6 +56,22 @@ pub(crate) fn access_error(e: AccessError) -> Response {
 
 fn invalid(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid", message)
+}
+
+/// Only a global admin hands out the approver role, standing or through a
+/// grant: an owner-scoped admin must not make approvers of the identities
+/// it manages (they would then approve its requests). The refusal, if
+/// `admin` may not give `role`.
+fn approver_role_refusal(g: &Control, admin: &Admin, role: &str) -> Option<Response> {
+    let catalog = g.core.identity.roles();
+    let approver = catalog.approver_role();
+    (!admin.scope.is_global() && role == approver).then(|| {
+        error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the approver role {approver:?} is given by global admins only"),
+        )
+    })
 }
 
 /// Logs an access change and records it in the audit log, with the
@@ -124,7 +147,7 @@ async fn identity_roles(
     Path(name): Path<String>,
     admin: Admin,
 ) -> Result<Response> {
-    let identity = managed(&g, &admin, &name).await?;
+    let identity = visible(&g, &admin, &name).await?;
     let service = &g.core.identity;
     let now = unix_now();
     let assignments = service
@@ -169,6 +192,9 @@ async fn assign_role(
 ) -> Result<Response> {
     let identity = managed(&g, &admin, &name).await?;
     let input: AssignRole = json_body(body).await?;
+    if let Some(refusal) = approver_role_refusal(&g, &admin, &input.role) {
+        return Err(refusal);
+    }
     let now = unix_now();
     let until = match (input.until, input.for_) {
         (Some(_), Some(_)) => return Err(invalid("give until or for, not both")),
@@ -243,7 +269,7 @@ fn grant_filter(query: Option<&str>) -> std::result::Result<GrantFilter, &'stati
 async fn list_grants(State(g): State<Control>, uri: http::Uri, admin: Admin) -> Result<Response> {
     let filter = grant_filter(uri.query()).map_err(invalid)?;
     if let Some(name) = &filter.identity {
-        managed(&g, &admin, name).await?;
+        visible(&g, &admin, name).await?;
     }
     let now = unix_now();
     let service = &g.core.identity;
@@ -264,21 +290,22 @@ async fn list_grants(State(g): State<Control>, uri: http::Uri, admin: Admin) -> 
             .map(|i| i.id)
             .collect()
     };
-    let visible: Vec<Value> = grants
+    let shown: Vec<Value> = grants
         .iter()
         .filter(|grant| admin.scope.is_global() || mine.contains(&grant.identity_id))
         .map(|grant| grant_json(grant, now))
         .collect();
-    Ok(json_response(json!({ "data": visible })))
+    Ok(json_response(json!({ "data": shown })))
 }
 
-/// The grant `id` if the admin may manage its identity (else 404).
-async fn managed_grant(g: &Control, admin: &Admin, id: &str) -> Result<Grant> {
+/// The grant `id` and its identity, if that is within the admin's scope
+/// (else 404).
+async fn visible_grant(g: &Control, admin: &Admin, id: &str) -> Result<(Grant, Identity)> {
     let grant = g.core.identity.grant(id).await.map_err(access_error)?;
-    managed(g, admin, &grant.identity_name)
+    let identity = visible(g, admin, &grant.identity_name)
         .await
         .map_err(|_| not_found())?;
-    Ok(grant)
+    Ok((grant, identity))
 }
 
 async fn get_grant(
@@ -286,7 +313,7 @@ async fn get_grant(
     Path(id): Path<String>,
     admin: Admin,
 ) -> Result<Response> {
-    let grant = managed_grant(&g, &admin, &id).await?;
+    let (grant, _) = visible_grant(&g, &admin, &id).await?;
     Ok(json_response(grant_json(&grant, unix_now())))
 }
 
@@ -303,6 +330,9 @@ struct RequestGrant {
 async fn request_grant(State(g): State<Control>, admin: Admin, body: Body) -> Result<Response> {
     let input: RequestGrant = json_body(body).await?;
     let identity = managed(&g, &admin, &input.identity).await?;
+    if let Some(refusal) = approver_role_refusal(&g, &admin, &input.role) {
+        return Err(refusal);
+    }
     let request = GrantRequest {
         identity: identity.name,
         role: input.role,
@@ -333,7 +363,8 @@ async fn grant_action(
     admin: Admin,
     body: Body,
 ) -> Result<Response> {
-    let grant = managed_grant(&g, &admin, &id).await?;
+    let (grant, identity) = visible_grant(&g, &admin, &id).await?;
+    changeable(&g, &admin, &identity).await?;
     let input: Decision = optional_body(body).await?;
     let reason = input.reason.as_deref();
     let me = admin.principal.identity_name.clone();

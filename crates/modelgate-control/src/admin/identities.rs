@@ -1,5 +1,7 @@
 //! Identities, API keys, access tokens, trusted issuers and signing keys
-//! in the admin API, under `/admin/v1/`.
+//! in the admin API, under `/admin/v1/`. Reads need the identity in the
+//! admin's scope (`visible`); changes also need an identity that holds no
+//! admin role unless the admin is global (`managed`, `changeable`).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -10,7 +12,10 @@ use modelgate_types::clock::unix_now;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Admin, Result, error, global_required, identity_error, json_body, managed, not_found};
+use super::{
+    Admin, Result, changeable, error, global_required, identity_error, json_body, managed,
+    not_found, visible,
+};
 use crate::{Control, json_response};
 
 fn identity_json(i: &Identity) -> Value {
@@ -28,12 +33,12 @@ pub(super) async fn list_identities(State(g): State<Control>, admin: Admin) -> R
         .list_identities()
         .await
         .map_err(identity_error)?;
-    let visible: Vec<Value> = all
+    let shown: Vec<Value> = all
         .iter()
         .filter(|i| admin.may_manage(i))
         .map(identity_json)
         .collect();
-    Ok(json_response(json!({ "data": visible })))
+    Ok(json_response(json!({ "data": shown })))
 }
 
 #[derive(Deserialize)]
@@ -93,7 +98,7 @@ pub(super) async fn get_identity(
     Path(name): Path<String>,
     admin: Admin,
 ) -> Result<Response> {
-    let identity = managed(&g, &admin, &name).await?;
+    let identity = visible(&g, &admin, &name).await?;
     Ok(json_response(identity_json(&identity)))
 }
 
@@ -151,7 +156,7 @@ pub(super) async fn list_keys(
     Path(name): Path<String>,
     admin: Admin,
 ) -> Result<Response> {
-    let identity = managed(&g, &admin, &name).await?;
+    let identity = visible(&g, &admin, &name).await?;
     let keys = g
         .core
         .identity
@@ -211,6 +216,7 @@ pub(super) async fn key_action(
     if !admin.may_manage(&owner) {
         return Err(not_found());
     }
+    changeable(&g, &admin, &owner).await?;
     let now = unix_now();
     let body = match action.as_str() {
         "revoke" => {
@@ -241,25 +247,37 @@ struct RevokeToken {
     identity: String,
 }
 
+/// Revokes a recorded access token of an identity in the admin's scope,
+/// and with it the token's whole family (every token exchanged from the
+/// same first token). The jti's shape is checked before anything is read;
+/// an unknown jti, or one of another identity, is `not_found` with nothing
+/// written. The revocation is kept until the tokens' own `exp`.
 pub(super) async fn revoke_token(
     State(g): State<Control>,
     admin: Admin,
     body: Body,
 ) -> Result<Response> {
     let input: RevokeToken = json_body(body).await?;
+    if !modelgate_identity::tokens::is_token_id(&input.jti) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "jti: not a gateway token id (22 base62 characters)",
+        ));
+    }
     let identity = managed(&g, &admin, &input.identity).await?;
-    let now = unix_now();
-    // Held until the longest a token could still live.
-    let until = now + g.core.tokens.settings().max_lifetime.as_secs() as i64;
-    g.core
+    let revoked = g
+        .core
         .tokens
-        .revoke_jti(&input.jti, &identity.id, until, now)
+        .revoke_recorded(&input.jti, &identity.id, unix_now())
         .await
-        .map_err(identity_error)?;
+        .map_err(identity_error)?
+        .ok_or_else(not_found)?;
     admin.log(&g, "token.revoke", &input.jti).await;
-    Ok(json_response(
-        json!({ "jti": input.jti, "status": "revoked" }),
-    ))
+    Ok(json_response(json!({
+        "jti": input.jti, "status": "revoked", "family": revoked.family,
+        "revoked": revoked.members, "until": revoked.expires_at,
+    })))
 }
 
 pub(super) async fn list_issuers(State(g): State<Control>, _admin: Admin) -> Result<Response> {

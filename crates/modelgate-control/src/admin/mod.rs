@@ -1,8 +1,9 @@
 //! The admin API under `/admin/v1/`. Callers
 //! authenticate like any caller (API key or access token) and must hold the
-//! admin role; an admin scoped to an owner sees and changes only that
-//! owner's identities. Every change is logged as an admin action with the
-//! acting identity.
+//! admin role; an admin scoped to an owner sees only that owner's
+//! identities and changes only those that hold no admin role (admin
+//! identities, the admin role and the approver role are for global admins).
+//! Every change is logged as an admin action with the acting identity.
 
 //!
 //! Every handler takes an [`Admin`]: the extractor that authenticates the
@@ -10,6 +11,7 @@
 //! starts where the decision is already made (one module per resource:
 //! identities and credentials, audit, policies, roles and grants, posture).
 
+mod admins;
 mod audit;
 mod caller;
 mod grants;
@@ -21,7 +23,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub(crate) use caller::{
-    Admin, Result, error, global_required, identity_error, json_body, managed, not_found,
+    Admin, Result, changeable, error, global_required, identity_error, json_body, managed,
+    not_found, visible,
 };
 
 use crate::Control;
@@ -47,6 +50,7 @@ pub fn routes() -> Router<Control> {
         .route("/issuers", get(identities::list_issuers))
         .route("/signing-keys", get(identities::signing_keys))
         .route("/signing-keys/rotate", post(identities::rotate_signing_key))
+        .merge(admins::routes())
         .merge(audit::routes())
         .merge(policy::routes())
         .merge(grants::routes())

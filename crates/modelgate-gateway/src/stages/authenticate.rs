@@ -72,6 +72,11 @@ pub fn caller_error(failure: &AuthFailure, dialect: Dialect) -> ApiError {
             | AuthError::Revoked
             | AuthError::IdentityDisabled,
         ) => ApiError::new(ErrorKind::Authentication, "invalid API key"),
+        AuthFailure::Refused(AuthError::StateStale) => ApiError::new(
+            ErrorKind::Unavailable,
+            "this gateway replica cannot sync revocations with its store and stopped \
+             authenticating; retry, or use another replica",
+        ),
         AuthFailure::Refused(_) => ApiError::new(
             ErrorKind::Unavailable,
             "the gateway cannot check credentials right now",

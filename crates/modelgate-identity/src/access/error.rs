@@ -76,6 +76,22 @@ pub enum AccessError {
         /// Who requested it.
         requester: String,
     },
+    /// The approver shares its owner with the requester or with the
+    /// identity the grant is for: separation of duties.
+    #[error(
+        "grant {id}: {approver:?} shares its owner {owner:?} with the {with}, so it cannot \
+         approve it (separation of duties)"
+    )]
+    SharedOwnerApproval {
+        /// The grant.
+        id: String,
+        /// Who tried to approve.
+        approver: String,
+        /// The owner they share.
+        owner: String,
+        /// `requester` or `identity the grant is for`.
+        with: &'static str,
+    },
     /// The identity the grant is for tried to approve it.
     #[error("grant {id} is for {identity:?}, which cannot approve its own grant")]
     BeneficiaryApproval {

@@ -5,8 +5,9 @@
 //! holds what; [`crate::IdentityService`] applies the rules: a `jit_only`
 //! role is never assigned standing (zero standing privilege); a grant is
 //! requested by the identity or its owner, approved by holders of the
-//! approver role who are neither the requester nor the identity, with as
-//! many distinct approvals as the role requires; an approved grant is
+//! approver role who are neither the requester nor the identity and share
+//! an owner with neither, with as many distinct approvals as the role
+//! requires; an approved grant is
 //! active from its approval until `expires_at` (exclusive) and then simply
 //! stops, computed from time. [`Entitlements`] are what the request path
 //! reads: the roles active at a given second, from memory.

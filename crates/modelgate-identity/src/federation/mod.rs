@@ -56,6 +56,7 @@ mod jws;
 mod keys;
 mod material;
 mod preset;
+pub(crate) mod replay;
 mod rules;
 mod source;
 

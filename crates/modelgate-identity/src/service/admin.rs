@@ -1,6 +1,8 @@
 //! Admin roles: which identities may use the admin API, and for whom.
 //! A global admin manages every identity; an owner-scoped admin manages only
-//! identities with that owner. The first admin is bootstrapped once.
+//! identities with that owner that hold no admin role (identities holding
+//! any admin role, and the admin role itself, are for global admins only;
+//! the admin API applies this). The first admin is bootstrapped once.
 
 use std::time::Duration;
 
@@ -71,6 +73,20 @@ impl IdentityService {
             .await?
             .is_some_and(|r| r.status == IdentityStatus::Active.as_str());
         Ok(active.then(|| AdminScope::from_stored(scope)))
+    }
+
+    /// The admin role identity `identity_id` holds, whatever its status: a
+    /// disabled admin still holds it (enabling it gives it back), so only a
+    /// global admin may manage it. `None` if it holds none.
+    pub async fn held_admin_scope(
+        &self,
+        identity_id: &str,
+    ) -> Result<Option<AdminScope>, IdentityError> {
+        Ok(self
+            .store()
+            .admin_scope(identity_id)
+            .await?
+            .map(AdminScope::from_stored))
     }
 
     /// Grants `name` the admin role with `scope`.

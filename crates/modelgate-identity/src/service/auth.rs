@@ -17,13 +17,20 @@ impl IdentityService {
     /// refused ([`AuthError::Malformed`]) without touching the store. Then:
     /// unknown hash → `Unknown`, revoked → `Revoked`, `expires_at <= now` →
     /// `Expired`, identity not active → `IdentityDisabled`. A success is
-    /// noted in memory; [`IdentityService::flush_usage`] writes it.
+    /// noted in memory; [`IdentityService::flush_usage`] writes it. With
+    /// access tokens attached, refused with `StateStale` (before any
+    /// lookup) while their staleness bound is exceeded.
     pub async fn authenticate_api_key(
         &self,
         presented: &str,
         now: i64,
     ) -> Result<Principal, AuthError> {
         let hash = parse_api_key(presented).map_err(AuthError::Malformed)?;
+        if let Some(tokens) = self.tokens() {
+            // Past the staleness bound a revocation may not have reached
+            // the key cache: authenticate nobody.
+            tokens.check_fresh()?;
+        }
         let cached = self.key_cache().and_then(|cache| cache.get(&hash));
         let key = match cached {
             Some(key) => key,

@@ -1,5 +1,7 @@
-//! Just-in-time grants: request, approve (separation of duties, N distinct
-//! approvals), deny, revoke, list. Expiry is computed from time.
+//! Just-in-time grants: request, approve (separation of duties: neither
+//! the requester, nor the identity the grant is for, nor an identity
+//! sharing either's owner approves; N distinct approvals), deny, revoke,
+//! list. Expiry is computed from time.
 
 use modelgate_store::{GrantDecision, GrantRecord, StoreError};
 
@@ -135,11 +137,55 @@ impl IdentityService {
         Ok(approver)
     }
 
+    /// Separation of duties: refuses `approver` for `grant` when it is the
+    /// identity the grant is for ([`AccessError::BeneficiaryApproval`]), the
+    /// requester or an identity of the requesting owner
+    /// ([`AccessError::SelfApproval`]), or shares its owner with the
+    /// requesting identity or with the identity the grant is for
+    /// ([`AccessError::SharedOwnerApproval`]). The requester is recorded by
+    /// name: an identity's name (the identity itself, or the admin who asked
+    /// through the admin API) or an owner.
+    async fn check_separation(
+        &self,
+        grant: &Grant,
+        approver: &Identity,
+    ) -> Result<(), AccessError> {
+        if approver.id == grant.identity_id {
+            return Err(AccessError::BeneficiaryApproval {
+                id: grant.id.clone(),
+                identity: grant.identity_name.clone(),
+            });
+        }
+        if approver.name == grant.requested_by || approver.owner == grant.requested_by {
+            return Err(AccessError::SelfApproval {
+                id: grant.id.clone(),
+                requester: shown_actor(&grant.requested_by),
+            });
+        }
+        let shared = |owner: Option<String>, with: &'static str| {
+            if owner.as_deref() == Some(approver.owner.as_str()) {
+                Err(AccessError::SharedOwnerApproval {
+                    id: grant.id.clone(),
+                    approver: approver.name.clone(),
+                    owner: shown_actor(&approver.owner),
+                    with,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        let requester = self.store().identity_by_name(&grant.requested_by).await?;
+        shared(requester.map(|r| r.owner), "requester")?;
+        let beneficiary = self.store().identity_by_id(&grant.identity_id).await?;
+        shared(beneficiary.map(|r| r.owner), "identity the grant is for")
+    }
+
     /// Approves a pending grant as the identity `approver`, who must hold
-    /// the approver role and be neither the requester (nor an identity of
-    /// the requesting owner) nor the identity the grant is for. When the
-    /// role's `approvals_required` distinct approvals are in, the grant is
-    /// active from `now` for its duration; before that the event is
+    /// the approver role and pass the separation of duties: it is neither
+    /// the requester nor the identity the grant is for, and shares its owner
+    /// with neither (see `check_separation`). When the role's
+    /// `approvals_required` distinct approvals are in, the grant is active
+    /// from `now` for its duration; before that the event is
     /// [`AccessEvent::GrantApprovalRecorded`].
     pub async fn approve_grant(
         &self,
@@ -149,18 +195,6 @@ impl IdentityService {
     ) -> Result<AccessChange<Grant>, AccessError> {
         let grant = self.grant(id).await?;
         let approver = self.approver(approver, now).await?;
-        if approver.id == grant.identity_id {
-            return Err(AccessError::BeneficiaryApproval {
-                id: grant.id,
-                identity: grant.identity_name,
-            });
-        }
-        if approver.name == grant.requested_by || approver.owner == grant.requested_by {
-            return Err(AccessError::SelfApproval {
-                id: grant.id,
-                requester: shown_actor(&grant.requested_by),
-            });
-        }
         let state = grant.state(now);
         if state != GrantState::Pending {
             return Err(AccessError::NotPending {
@@ -168,6 +202,7 @@ impl IdentityService {
                 state,
             });
         }
+        self.check_separation(&grant, &approver).await?;
         self.active_identity(&grant.identity_name).await?;
         let after = match self
             .store()

@@ -176,21 +176,23 @@ impl IdentityService {
         &self.inner.access.entitlements
     }
 
-    /// Re-reads what other processes changed: the access tokens' revocation
-    /// state and signing keys (if attached) and, when the store's revision
-    /// moved, drops the cached API keys and the entitlement snapshot.
-    /// Returns whether anything changed.
+    /// Re-reads what other processes changed: when the store's revision
+    /// moved, drops the cached API keys and the entitlement snapshot first,
+    /// then reloads the access tokens' revocation state and signing keys
+    /// (if attached). A failure to reload (the signing keys, say) therefore
+    /// never leaves a revoked key or a removed role cached; and while
+    /// reloads keep failing, the attached tokens' staleness bound stops
+    /// authentication. Returns whether the token state changed.
     pub async fn refresh(&self, now: i64) -> Result<bool, IdentityError> {
-        let changed = match &self.inner.tokens {
-            Some(tokens) => tokens.refresh(now).await?,
-            None => false,
-        };
         let revision = self.inner.store.revision().await?;
         if let Some(cache) = &self.inner.key_cache {
             cache.observe_revision(revision);
         }
         self.inner.access.entitlements.observe_revision(revision);
-        Ok(changed)
+        match &self.inner.tokens {
+            Some(tokens) => tokens.refresh(now).await,
+            None => Ok(false),
+        }
     }
 
     /// Drops cached API keys after a change made through this service.

@@ -90,7 +90,8 @@ pub(crate) struct ActClaim {
 }
 
 /// RFC 9068 claims plus the gateway's private `mg_*` claims, which let the
-/// data plane build the principal without a store lookup.
+/// data plane build the principal without a store lookup, and the token
+/// family `fam`.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Claims {
     pub iss: String,
@@ -108,4 +109,10 @@ pub(crate) struct Claims {
     pub mg_owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Box<ActClaim>>,
+    /// The token family: the `jti` of the first token of the chain of
+    /// exchanges this one came from (its own `jti` when it starts one).
+    /// Absent in tokens minted before families existed: then the family is
+    /// the token's own `jti`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::claims::{ActClaim, Audience, Claims, HeaderOut};
 use super::{
-    ACCESS_TOKEN_TYPE, AccessTokenSecret, AccessTokens, JTI_LEN, MAX_ACTOR_CHARS,
+    ACCESS_TOKEN_TYPE, AccessTokenSecret, AccessTokens, JTI_LEN, Lineage, MAX_ACTOR_CHARS,
     MAX_DELEGATION_DEPTH, MAX_SCOPE_CHARS, MAX_TOKEN_BYTES, MintedToken,
 };
 use crate::base62;
@@ -50,12 +50,30 @@ impl AccessTokens {
     /// claim. Refused for an identity that is not active, or that the
     /// revocation state lists as inactive (a stale `Identity` value), for an
     /// invalid scope or actor, and without an active signing key.
+    ///
+    /// The token starts a family of its own and is not recorded in the
+    /// store; the gateway mints through [`AccessTokens::issue`], which does
+    /// both.
     pub fn mint(
         &self,
         identity: &Identity,
         scope: Option<&str>,
         actor_chain: &[Actor],
         requested_lifetime: Option<Duration>,
+        now: i64,
+    ) -> Result<MintedToken, IdentityError> {
+        self.mint_in(identity, scope, actor_chain, requested_lifetime, None, now)
+    }
+
+    /// [`AccessTokens::mint`], in `lineage` when given: the token carries
+    /// its family and its `exp` is cut to its `not_after`.
+    pub(super) fn mint_in(
+        &self,
+        identity: &Identity,
+        scope: Option<&str>,
+        actor_chain: &[Actor],
+        requested_lifetime: Option<Duration>,
+        lineage: Option<&Lineage>,
         now: i64,
     ) -> Result<MintedToken, IdentityError> {
         if !identity.is_active() {
@@ -84,10 +102,18 @@ impl AccessTokens {
             .inner
             .settings
             .lifetime_for(identity.kind, requested_lifetime)?;
-        let lifetime_secs = lifetime.as_secs();
-        let expires_at = i64::try_from(lifetime_secs)
+        let mut expires_at = i64::try_from(lifetime.as_secs())
             .ok()
             .and_then(|secs| now.checked_add(secs))
+            .ok_or(IdentityError::ExpiryOutOfRange)?;
+        if let Some(lineage) = lineage {
+            // Never outlive the token it was exchanged from.
+            expires_at = expires_at.min(lineage.not_after);
+        }
+        let lifetime_secs = expires_at
+            .checked_sub(now)
+            .and_then(|secs| u64::try_from(secs).ok())
+            .filter(|secs| *secs > 0)
             .ok_or(IdentityError::ExpiryOutOfRange)?;
         let signer = self
             .inner
@@ -95,6 +121,9 @@ impl AccessTokens {
             .signer()
             .ok_or(KeyringError::NoActiveKey)?;
         let jti = base62::random(JTI_LEN)?;
+        let family = lineage
+            .and_then(|l| l.family.clone())
+            .unwrap_or_else(|| jti.clone());
 
         let act = actor_chain.iter().rev().fold(None, |inner, actor| {
             Some(Box::new(ActClaim {
@@ -116,6 +145,7 @@ impl AccessTokens {
             mg_env: identity.environment.clone(),
             mg_owner: identity.owner.clone(),
             act,
+            fam: Some(family.clone()),
         };
         let header = HeaderOut {
             alg: SIGNING_ALGORITHM,
@@ -144,6 +174,7 @@ impl AccessTokens {
             jti,
             expires_at,
             lifetime_secs,
+            family,
         })
     }
 }

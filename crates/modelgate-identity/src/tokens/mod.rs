@@ -6,7 +6,8 @@
 //! identity name, optional `scope`), the private claims `mg_kind`, `mg_env`
 //! and `mg_owner` (so the data plane builds the [`Principal`] without a
 //! store round trip), and an RFC 8693 `act` claim for delegation, nested
-//! with the current actor outermost.
+//! with the current actor outermost, and the token family `fam` (the `jti`
+//! of the first token of a chain of exchanges, see [`Lineage`]).
 //!
 //! Verification is synchronous and reads memory only: the signing keys
 //! ([`SigningKeyring`]) and the [`RevocationCache`]. Call
@@ -17,8 +18,11 @@
 //! [`Principal`]: crate::Principal
 
 mod claims;
+mod freshness;
 mod limits;
+mod lineage;
 mod mint;
+mod sync_clock;
 mod verified;
 mod verify;
 
@@ -34,7 +38,9 @@ use crate::revocation::RevocationCache;
 use crate::signing::SigningKeyring;
 use modelgate_types::IdentityKind;
 
+pub use freshness::DEFAULT_MAX_STALENESS;
 pub use limits::{MAX_ACTOR_CHARS, MAX_DELEGATION_DEPTH, MAX_SCOPE_CHARS, MAX_TOKEN_BYTES};
+pub use lineage::{Lineage, is_token_id};
 
 /// Length of a `jti`: random base62 characters (about 131 bits).
 pub const JTI_LEN: usize = 22;
@@ -166,6 +172,9 @@ pub struct MintedToken {
     pub expires_at: i64,
     /// `exp - iat` in seconds (the `expires_in` of a token response).
     pub lifetime_secs: u64,
+    /// Its family (`fam`): its own `jti` unless it was exchanged from
+    /// another gateway token.
+    pub family: String,
 }
 
 /// Whether a bearer value looks like a JWT (`eyJ…` with exactly two dots),
@@ -181,6 +190,7 @@ struct TokensInner {
     settings: AccessTokenSettings,
     cache: RevocationCache,
     verified: verified::VerifiedTokens,
+    freshness: sync_clock::SyncClock,
 }
 
 /// Mints, verifies and revokes gateway access tokens.
@@ -223,6 +233,7 @@ impl AccessTokens {
                 verified: verified::VerifiedTokens::new(settings.verified_cache_capacity),
                 settings,
                 cache: RevocationCache::new(),
+                freshness: sync_clock::SyncClock::new(),
             }),
         };
         tokens.refresh(now).await?;
@@ -263,6 +274,7 @@ impl AccessTokens {
         let revision = store.revision().await?;
         if cache.revision() == Some(revision) {
             cache.prune(now);
+            self.inner.freshness.note_synced();
             return Ok(false);
         }
         let revoked = store.active_revoked_tokens(now).await?;
@@ -274,13 +286,16 @@ impl AccessTokens {
             cache.invalidate();
             return Err(err.into());
         }
+        self.inner.freshness.note_synced();
         tracing::debug!(revision, "access token state reloaded");
         Ok(true)
     }
 
-    /// Revokes a token by its `jti`: written to the store (bumping the
-    /// revision for other replicas) and applied to this instance's cache at
-    /// once. `expires_at` is the token's `exp` (the record is pruned after
+    /// Revokes a token by its `jti`, whether recorded or not: written to
+    /// the store (bumping the revision for other replicas) and applied to
+    /// this instance's cache at once. Prefer
+    /// [`AccessTokens::revoke_recorded`], which checks that the token exists
+    /// and belongs to the identity, and revokes its family. `expires_at` is the token's `exp` (the record is pruned after
     /// it); when unknown, `now` plus the maximum lifetime is a safe bound.
     /// Returns `false` if it was already revoked.
     pub async fn revoke_jti(
@@ -304,11 +319,13 @@ impl AccessTokens {
         Ok(fresh)
     }
 
-    /// Deletes revocation records of tokens that have expired. Returns how
-    /// many.
+    /// Deletes revocation records, issued-token records and seen
+    /// federated subject-token ids that have expired. Returns how many.
     pub async fn prune_revocations(&self, now: i64) -> Result<u64, IdentityError> {
         self.inner.cache.prune(now);
-        Ok(self.inner.store.prune_revoked_tokens(now).await?)
+        let revoked = self.inner.store.prune_revoked_tokens(now).await?;
+        let issued = self.inner.store.prune_issued_tokens(now).await?;
+        Ok(revoked + issued)
     }
 
     /// Rotates the signing key: tokens signed with the old key keep

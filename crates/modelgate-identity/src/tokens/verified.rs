@@ -2,8 +2,8 @@
 //! verified, keyed by the SHA-256 of the token (the token itself is not
 //! kept). A token presented again skips the signature check, the costly
 //! part; everything that can change with time or state (signing key still
-//! usable, `exp`, `nbf`/`iat`, revoked `jti`, inactive identity) is checked
-//! on every use.
+//! usable, `exp`, `nbf`/`iat`, revoked `jti` or family, inactive identity) is
+//! checked on every use.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -21,6 +21,8 @@ pub(crate) struct Verified {
     pub exp: i64,
     /// The later of `nbf` and `iat`.
     pub not_before: i64,
+    /// The token family (`fam`, or the `jti` when absent).
+    pub family: String,
     /// The principal the claims describe.
     pub principal: Principal,
 }

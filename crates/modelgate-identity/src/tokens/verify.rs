@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use super::claims::{Claims, HeaderIn};
 use super::verified::{Verified, token_digest};
-use super::{AccessTokens, JTI_LEN, MAX_DELEGATION_DEPTH, MAX_TOKEN_BYTES};
-use crate::base62;
+use super::{AccessTokens, Lineage, MAX_DELEGATION_DEPTH, MAX_TOKEN_BYTES, is_token_id};
 use crate::error::{AuthError, TokenRejection};
 use crate::identity::is_valid_name;
 use crate::ids::is_identity_id;
@@ -48,8 +47,12 @@ impl AccessTokens {
     /// present); `iss` and `aud` equal the settings; `exp - iat` positive
     /// and within the maximum lifetime; the `act` depth; then `exp` not
     /// passed and `nbf`/`iat` not in the future (5 s leeway each); then, from
-    /// the in-memory [`RevocationCache`], that the `jti` is not revoked and
-    /// the identity not inactive. Reads memory only, never the store.
+    /// the in-memory [`RevocationCache`], that neither the `jti` nor the
+    /// token's family is revoked and the identity is not inactive. Refused
+    /// with [`AuthError::StateStale`] when this replica has not synced with
+    /// the store for longer than its bound (see
+    /// [`AccessTokens::set_max_staleness`]). Reads memory only, never the
+    /// store.
     ///
     /// A token that verified before (see
     /// [`super::AccessTokenSettings::verified_cache_capacity`]) skips the
@@ -60,9 +63,27 @@ impl AccessTokens {
     ///
     /// [`RevocationCache`]: crate::RevocationCache
     pub fn verify(&self, token: &str, now: i64) -> Result<Principal, AuthError> {
+        Ok(self.verify_current(token, now)?.principal.clone())
+    }
+
+    /// Like [`AccessTokens::verify`], and also returns the token's
+    /// [`Lineage`]: its family and its `exp`, which bound a token exchanged
+    /// from it.
+    pub fn verify_lineage(&self, token: &str, now: i64) -> Result<(Principal, Lineage), AuthError> {
+        let verified = self.verify_current(token, now)?;
+        let lineage = Lineage {
+            family: Some(verified.family.clone()),
+            not_after: verified.exp,
+        };
+        Ok((verified.principal.clone(), lineage))
+    }
+
+    /// Every check, the memo first.
+    fn verify_current(&self, token: &str, now: i64) -> Result<Arc<Verified>, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(invalid(TokenRejection::TooLarge));
         }
+        self.check_fresh()?;
         let memo = &self.inner.verified;
         let key = memo.enabled().then(|| token_digest(token));
         if let Some(hit) = key.as_ref().and_then(|k| memo.get(k)) {
@@ -70,18 +91,14 @@ impl AccessTokens {
                 return Err(invalid(TokenRejection::UnknownKey));
             }
             self.check_current(&hit, now)?;
-            return Ok(hit.principal.clone());
+            return Ok(hit);
         }
-        let verified = self.verify_signed(token, now)?;
+        let verified = Arc::new(self.verify_signed(token, now)?);
         self.check_current(&verified, now)?;
-        match key {
-            Some(key) => {
-                let principal = verified.principal.clone();
-                memo.insert(key, Arc::new(verified), now);
-                Ok(principal)
-            }
-            None => Ok(verified.principal),
+        if let Some(key) = key {
+            memo.insert(key, Arc::clone(&verified), now);
         }
+        Ok(verified)
     }
 
     /// The checks that depend on time and revocation state.
@@ -92,9 +109,11 @@ impl AccessTokens {
         if v.not_before > now.saturating_add(CLOCK_LEEWAY_SECS) {
             return Err(invalid(TokenRejection::NotYetValid));
         }
-        self.inner
-            .cache
-            .check(&v.principal.credential_id, &v.principal.identity_id)
+        self.inner.cache.check(
+            &v.principal.credential_id,
+            &v.family,
+            &v.principal.identity_id,
+        )
     }
 
     /// Parsing, signature and the claims that cannot change for these
@@ -154,8 +173,8 @@ impl AccessTokens {
         }
         let well_formed = is_identity_id(&claims.sub)
             && is_valid_name(&claims.client_id)
-            && claims.jti.len() == JTI_LEN
-            && claims.jti.bytes().all(base62::is_base62);
+            && is_token_id(&claims.jti)
+            && claims.fam.as_deref().is_none_or(is_token_id);
         if !well_formed {
             return Err(invalid(TokenRejection::BadClaims));
         }
@@ -174,6 +193,7 @@ impl AccessTokens {
         Ok(Verified {
             kid,
             exp: claims.exp,
+            family: claims.fam.unwrap_or_else(|| claims.jti.clone()),
             not_before: claims.nbf.max(claims.iat),
             principal: Principal {
                 identity_id: claims.sub,

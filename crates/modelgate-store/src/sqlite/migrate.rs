@@ -52,6 +52,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "reviews",
         sql: include_str!("../../migrations/sqlite/0006_reviews.sql"),
     },
+    Migration {
+        version: 7,
+        name: "issued_tokens",
+        sql: include_str!("../../migrations/sqlite/0007_issued_tokens.sql"),
+    },
 ];
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

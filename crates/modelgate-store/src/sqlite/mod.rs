@@ -6,6 +6,7 @@ mod audit;
 mod audit_appender;
 mod grants;
 mod identities;
+mod issued_tokens;
 mod lifecycle;
 pub(crate) mod migrate;
 mod reviews;

@@ -2,6 +2,7 @@
 
 mod audit_appender;
 mod grants;
+mod issued_tokens;
 mod lifecycle;
 mod migrations;
 mod queries;

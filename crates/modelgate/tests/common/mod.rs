@@ -21,6 +21,7 @@ use hyper_util::rt::TokioExecutor;
 pub mod admin;
 pub mod issuer;
 pub mod posture;
+pub mod tokens;
 
 pub use modelgate_mock::{Behavior, MockHandle, MockUpstream};
 
