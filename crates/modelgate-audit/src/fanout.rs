@@ -136,6 +136,43 @@ impl SinkSet {
         Ok(())
     }
 
+    /// The cheap check between full ones (see `Committer::check_before_signing`):
+    /// each required sink's last stored record is still the writer's head
+    /// `expected`, so nothing was appended after it, deleted from the end
+    /// or put in its place. A sink that cannot read its tail back is left
+    /// to the full check, as there.
+    pub(crate) fn check_heads(&mut self, expected: ChainHead) -> Result<(), TailCheck> {
+        for slot in self.required() {
+            if slot.needs_discard {
+                slot.sink
+                    .discard_after(expected.seq)
+                    .map_err(TailCheck::Unavailable)?;
+                slot.needs_discard = false;
+            }
+            let stored = match slot.sink.load_tail() {
+                Ok(Some(stored)) => stored,
+                Ok(None) => continue,
+                Err(SinkError::Corrupt { reason, .. }) => {
+                    return Err(TailCheck::Fault {
+                        sink: slot.sink.name().to_owned(),
+                        fault: TailFault::Corrupt(reason),
+                    });
+                }
+                Err(err) => return Err(TailCheck::Unavailable(err)),
+            };
+            if stored.seq != expected.seq || stored.hash != expected.hash {
+                return Err(TailCheck::Fault {
+                    sink: slot.sink.name().to_owned(),
+                    fault: TailFault::HeadMismatch {
+                        stored: stored.seq,
+                        expected: expected.seq,
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `entries` to every required sink, then syncs each. Sinks that
     /// still hold part of a failed batch discard everything after `start`
     /// first.

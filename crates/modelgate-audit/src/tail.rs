@@ -34,6 +34,10 @@ pub enum TailFault {
         /// Seq of the writer's head.
         expected: u64,
     },
+    /// The last stored record, read back by the check between full ones,
+    /// does not decode or does not hash to what it says (changed in place).
+    #[error("the last stored record does not verify: {0}")]
+    Corrupt(String),
     /// Records but no checkpoint, and the first record is not the chain's
     /// first: the start of the chain and its checkpoints are gone.
     #[error("no checkpoint in the chain, and it does not start at record 1 (it starts at {0})")]

@@ -6,9 +6,10 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
 use common::*;
-use modelgate_audit::{Checkpoint, LineKind, TAIL_FAULT_ACTION, line_kind, log_files};
+use modelgate_audit::{AuditLog, Checkpoint, LineKind, TAIL_FAULT_ACTION, line_kind, log_files};
 
 /// Writes records 1..=30 (checkpoints every 8) and removes the checkpoint
 /// written at close, as a crash would have: records 25..=30 are the tail.
@@ -74,20 +75,58 @@ async fn an_intact_tail_is_signed_at_start() -> TestResult {
     Ok(())
 }
 
+/// A log over one file sink in `dir` whose stored tail is read back in
+/// full at most every `interval` while running.
+async fn start_checked_every(dir: &Path, interval: Duration) -> TestResult<AuditLog> {
+    let mut config = config(8);
+    config.checkpoint_interval = interval;
+    Ok(AuditLog::start(vec![file_sink(dir)?], signer(), config).await?)
+}
+
+/// Replaces `from` by `to` in the log file in `dir`.
+fn tamper(dir: &Path, from: &str, to: &str) -> TestResult {
+    let file = log_files(dir, "audit")?.pop().ok_or("no log file")?;
+    let text = std::fs::read_to_string(&file)?;
+    assert!(text.contains(from), "{from} not in the log");
+    std::fs::write(&file, text.replace(from, to))?;
+    Ok(())
+}
+
 #[tokio::test]
-async fn a_tail_changed_while_running_is_found_before_the_next_checkpoint() -> TestResult {
+async fn a_tail_changed_while_running_is_found_by_the_next_full_check() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let log = start(dir.path(), 8).await?;
+    let log = start_checked_every(dir.path(), Duration::from_millis(200)).await?;
     append_range(&log, 0, 3).await?;
-    let file = log_files(dir.path(), "audit")?.pop().ok_or("no log file")?;
-    let text = std::fs::read_to_string(&file)?.replace("req-00000001", "req-00000077");
-    std::fs::write(&file, text)?;
-    // Records 4..=7 need no checkpoint; the 8th's batch carries one.
-    append_range(&log, 3, 7).await?;
+    tamper(dir.path(), "req-00000001", "req-00000077")?;
+    // The checkpoint due after the interval reads the tail back first.
+    let mut fault = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        fault = log.tail_fault();
+        if fault.is_some() {
+            break;
+        }
+    }
+    let fault = fault.unwrap_or_default();
+    assert!(fault.contains("record 2"), "{fault:?}");
+    assert!(append_range(&log, 3, 4).await.is_err());
+    log.close().await;
+    assert_eq!(checkpoint_seqs(dir.path())?, [0]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_replaced_last_record_is_found_before_the_next_checkpoint() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    // No full check falls due: the cheap check of the head finds it.
+    let log = start_checked_every(dir.path(), Duration::from_secs(3600)).await?;
+    append_range(&log, 0, 7).await?;
+    tamper(dir.path(), "req-00000006", "req-00000066")?;
     assert_eq!(log.tail_fault(), None);
+    // The 8th record's batch carries a checkpoint.
     assert!(append_range(&log, 7, 8).await.is_err());
     let fault = log.tail_fault().unwrap_or_default();
-    assert!(fault.contains("record 2"), "{fault:?}");
+    assert!(fault.contains("record 7"), "{fault:?}");
     log.close().await;
     assert_eq!(checkpoint_seqs(dir.path())?, [0]);
     Ok(())
