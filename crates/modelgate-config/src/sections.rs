@@ -93,6 +93,10 @@ impl Default for StoreConfig {
 pub struct Limits {
     /// Largest request body accepted (413 above it).
     pub max_body_bytes: usize,
+    /// Longest a request body may take to arrive once the gateway starts
+    /// reading it (408 above it), on every endpoint that reads a body.
+    #[serde(with = "duration")]
+    pub body_read_timeout: Duration,
     /// Largest total size of request header names and values (431 above it).
     pub max_header_bytes: usize,
     /// Most request headers accepted (431 above it).
@@ -111,6 +115,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_body_bytes: 4 * 1024 * 1024,
+            body_read_timeout: Duration::from_secs(30),
             max_header_bytes: 16 * 1024,
             max_headers: 64,
             max_response_bytes: 32 * 1024 * 1024,

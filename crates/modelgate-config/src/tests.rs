@@ -180,3 +180,12 @@ fn max_staleness_defaults_and_is_bounded() {
         assert!(err.contains("tokens.max_staleness"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn body_read_timeout_defaults_to_30s_and_must_be_positive() {
+    let config = Config::from_toml(MINIMAL).unwrap();
+    assert_eq!(config.limits.body_read_timeout, Duration::from_secs(30));
+    let text = format!("[limits]\nbody_read_timeout = \"0s\"\n{MINIMAL}");
+    let err = Config::from_toml(&text).unwrap_err().to_string();
+    assert!(err.contains("limits.body_read_timeout"), "{err}");
+}

@@ -116,6 +116,12 @@ impl Config {
                 ));
             }
         }
+        if limits.body_read_timeout.is_zero() {
+            return Err(invalid(
+                "limits.body_read_timeout",
+                "must be greater than zero",
+            ));
+        }
         if limits.max_header_bytes > HARD_MAX_HEADER_BYTES {
             return Err(invalid(
                 "limits.max_header_bytes",

@@ -18,6 +18,8 @@ pub struct Control {
     pub(crate) sync_interval: Duration,
     /// How often signing keys are retired and revocations pruned.
     pub(crate) housekeeping_interval: Duration,
+    /// How long a request body may take to arrive (`limits.body_read_timeout`).
+    pub(crate) body_read_timeout: Duration,
 }
 
 impl std::fmt::Debug for Control {
@@ -35,6 +37,7 @@ impl Control {
             rotation_grace: config.keys.rotation_grace,
             sync_interval: config.tokens.sync_interval,
             housekeeping_interval: config.server.housekeeping_interval,
+            body_read_timeout: config.limits.body_read_timeout,
         }
     }
 }

@@ -11,14 +11,15 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use modelgate_core::body::{BodyError, BodyLimits, read_body};
 use modelgate_identity::exchange::{ExchangeError, ExchangeRequest};
 use serde_json::json;
 
 use modelgate_types::clock::unix_now;
 
 use crate::Control;
-use modelgate_core::metrics::ExchangeLabels;
+use modelgate_core::AuthFailure;
+use modelgate_core::metrics::{AuthFailureLabels, ExchangeLabels};
 
 /// Largest form accepted by the token endpoint.
 const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -236,9 +237,37 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
     if !form_type {
         return invalid_request("send the request as application/x-www-form-urlencoded");
     }
-    let body = match Limited::new(body, MAX_FORM_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return invalid_request("the request body is too large or unreadable"),
+    if parts.headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        gateway
+            .core
+            .metrics
+            .auth_failures
+            .get_or_create(&AuthFailureLabels {
+                reason: AuthFailure::Ambiguous.reason(),
+            })
+            .inc();
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "more than one Authorization header: send one client credential",
+        );
+    }
+    let limits = BodyLimits {
+        max_bytes: MAX_FORM_BYTES,
+        timeout: gateway.body_read_timeout,
+    };
+    let body = match read_body(body, limits).await {
+        Ok(body) => body,
+        Err(e @ BodyError::TimedOut { .. }) => {
+            return oauth_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request",
+                &e.to_string(),
+            );
+        }
+        Err(BodyError::TooLarge { .. } | BodyError::Unreadable) => {
+            return invalid_request("the request body is too large or unreadable");
+        }
     };
     let params = match parse_form(&body) {
         Ok(params) => params,

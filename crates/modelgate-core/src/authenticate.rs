@@ -20,6 +20,10 @@ const STATE_STALE: &str = "state_stale";
 pub enum AuthFailure {
     /// No credential was presented.
     Missing,
+    /// More than one credential was presented: two `Authorization` (or
+    /// two `x-api-key`) headers, or `Authorization` and `x-api-key` naming
+    /// different credentials. Refused rather than resolved by picking one.
+    Ambiguous,
     /// The credential was refused (or could not be checked).
     Refused(AuthError),
 }
@@ -37,6 +41,7 @@ impl AuthFailure {
     pub fn reason(&self) -> &'static str {
         match self {
             AuthFailure::Missing => "missing",
+            AuthFailure::Ambiguous => "ambiguous",
             AuthFailure::Refused(error) => match error {
                 AuthError::Malformed(_) => "malformed",
                 AuthError::Unknown => "unknown",
@@ -53,25 +58,34 @@ impl AuthFailure {
     }
 }
 
-/// The credential the caller presented: `Authorization: Bearer` or, for the
-/// Anthropic dialect, `x-api-key` (either is accepted on either route).
-pub fn presented(headers: &HeaderMap, dialect: Dialect) -> Option<&str> {
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    let api_key = headers
-        .get("x-api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    match dialect {
+/// The credential the caller presented: `Authorization: Bearer` or
+/// `x-api-key` (either is accepted on either route; the same credential in
+/// both is fine). `Err(AuthFailure::Ambiguous)` when either header is
+/// repeated or the two name different credentials.
+pub fn presented(headers: &HeaderMap, dialect: Dialect) -> Result<Option<&str>, AuthFailure> {
+    let single = |name| {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (_, Some(_)) => Err(AuthFailure::Ambiguous),
+            (value, None) => Ok(value.and_then(|v| v.to_str().ok())),
+        }
+    };
+    let bearer = single(AUTHORIZATION.as_str())?.and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let api_key = single("x-api-key")?.map(str::trim);
+    let bearer = bearer.filter(|t| !t.is_empty());
+    let api_key = api_key.filter(|t| !t.is_empty());
+    if let (Some(b), Some(k)) = (bearer, api_key)
+        && b != k
+    {
+        return Err(AuthFailure::Ambiguous);
+    }
+    Ok(match dialect {
         Dialect::Anthropic => api_key.or(bearer),
         Dialect::OpenAi => bearer.or(api_key),
-    }
-    .filter(|t| !t.is_empty())
+    })
 }
 
 /// Authenticates the request, or says why not. A bearer shaped like a JWT
@@ -84,7 +98,7 @@ pub async fn authenticate(
     dialect: Dialect,
     now: i64,
 ) -> Result<Principal, AuthFailure> {
-    let Some(token) = presented(headers, dialect) else {
+    let Some(token) = presented(headers, dialect)? else {
         return Err(AuthFailure::Missing);
     };
     let result = if looks_like_jwt(token) {
@@ -115,15 +129,38 @@ mod tests {
 
     #[test]
     fn presented_credential_by_dialect() {
+        fn presented(h: &HeaderMap, d: Dialect) -> Option<&str> {
+            super::presented(h, d).ok().flatten()
+        }
         let mut h = HeaderMap::new();
         assert_eq!(presented(&h, Dialect::OpenAi), None);
         h.insert(AUTHORIZATION, HeaderValue::from_static("bearer  abc "));
         assert_eq!(presented(&h, Dialect::OpenAi), Some("abc"));
-        h.insert("x-api-key", HeaderValue::from_static("xyz"));
-        assert_eq!(presented(&h, Dialect::Anthropic), Some("xyz"));
+        h.insert("x-api-key", HeaderValue::from_static("abc"));
+        assert_eq!(presented(&h, Dialect::Anthropic), Some("abc"));
         assert_eq!(presented(&h, Dialect::OpenAi), Some("abc"));
         h.insert(AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        h.insert("x-api-key", HeaderValue::from_static("xyz"));
         assert_eq!(presented(&h, Dialect::OpenAi), Some("xyz"));
+    }
+
+    #[test]
+    fn two_credentials_are_ambiguous() {
+        let ambiguous =
+            |h: &HeaderMap| matches!(presented(h, Dialect::OpenAi), Err(AuthFailure::Ambiguous));
+        let mut h = HeaderMap::new();
+        h.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.append(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        assert!(ambiguous(&h), "two Authorization headers");
+        let mut h = HeaderMap::new();
+        h.insert(AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.insert("x-api-key", HeaderValue::from_static("xyz"));
+        assert!(ambiguous(&h), "different credentials in the two headers");
+        let mut h = HeaderMap::new();
+        h.append("x-api-key", HeaderValue::from_static("abc"));
+        h.append("x-api-key", HeaderValue::from_static("xyz"));
+        assert!(ambiguous(&h), "two x-api-key headers");
+        assert_eq!(AuthFailure::Ambiguous.reason(), "ambiguous");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! keyring, token exchange, the audit trail, the policy set, the detectors
 //! and data classes, the posture view of the configuration (upstream
 //! readiness) and the metrics registry; [`authenticate`] turns a request's
-//! credential into a principal for either plane.
+//! credential into a principal for either plane; [`body::read_body`] reads
+//! a request body for either plane within its size and time limits.
 //!
 //! It depends on `modelgate-config` and the domain crates below it
 //! (identity, policy, screen, audit, posture, store, types). It must not
@@ -15,6 +16,7 @@
 
 pub mod audit;
 pub mod authenticate;
+pub mod body;
 mod build;
 pub mod detectors;
 mod error;

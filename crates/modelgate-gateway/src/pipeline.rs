@@ -56,7 +56,7 @@ async fn stages(
     let headers = &parts.headers;
     accept::note_client(record, &parts.extensions, headers);
     let principal = authenticate::authenticate(core, headers, operation.dialect(), record).await?;
-    let body = read_body::read_body(headers, body, plane.limits.max_body_bytes).await?;
+    let body = read_body::read_body(body, &plane.limits).await?;
     let call = parse::parse_body(operation, &body)?;
     let route = resolve::resolve(&plane.routes, &call, &principal, record)?;
     let caller = grants::load(core, principal).await?;

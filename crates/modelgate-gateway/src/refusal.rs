@@ -16,6 +16,8 @@ pub enum Refusal {
     BodyTooLarge(ApiError),
     /// The body could not be read (400).
     BodyUnreadable(ApiError),
+    /// The body did not arrive within `limits.body_read_timeout` (408).
+    BodyTimedOut(ApiError),
     /// The body (or a header the gateway reads) is invalid (400).
     InvalidRequest(ApiError),
     /// The model is unknown, or the caller's environment may not use it
@@ -44,6 +46,7 @@ impl Refusal {
             Refusal::Unauthenticated(_) => "unauthenticated",
             Refusal::BodyTooLarge(_) => "body_too_large",
             Refusal::BodyUnreadable(_) => "body_read",
+            Refusal::BodyTimedOut(_) => "body_timeout",
             Refusal::InvalidRequest(_) => "invalid_request",
             Refusal::ModelNotFound => "model_not_found",
             Refusal::EntitlementsUnavailable => "entitlements_unavailable",
@@ -62,6 +65,7 @@ impl Refusal {
             Refusal::Unauthenticated(e)
             | Refusal::BodyTooLarge(e)
             | Refusal::BodyUnreadable(e)
+            | Refusal::BodyTimedOut(e)
             | Refusal::InvalidRequest(e)
             | Refusal::RateLimited(e)
             | Refusal::Blocked(e)

@@ -41,7 +41,7 @@ async fn grant_admin(
     if !admin.scope.is_global() {
         return Err(global_required("admin roles"));
     }
-    let input: GrantAdmin = json_body(body).await?;
+    let input: GrantAdmin = json_body(&g, body).await?;
     let scope = match (input.owner, input.global) {
         (Some(owner), false) => AdminScope::Owner(owner),
         (None, true) => AdminScope::Global,

@@ -4,11 +4,12 @@
 //! read an identity, [`managed`] to change one).
 
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::response::Response;
 use http::StatusCode;
 use http::request::Parts;
-use http_body_util::{BodyExt, Limited};
+use modelgate_core::body::{BodyError, BodyLimits, read_body};
 use modelgate_identity::admin::AdminScope;
 use modelgate_identity::{Identity, IdentityError, Principal};
 use modelgate_types::Dialect;
@@ -199,19 +200,39 @@ async fn login_refused(gateway: &Control, who: Option<&str>, reason: &str) {
     }
 }
 
-pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(body: Body) -> Result<T> {
-    let bytes = Limited::new(body, 64 * 1024)
-        .collect()
-        .await
-        .map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                "unreadable or oversized body",
-            )
-        })?
-        .to_bytes();
-    serde_json::from_slice(&bytes).map_err(|e| {
+/// Largest admin request body.
+const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024;
+
+/// An admin request body: at most 64 KiB, read into one buffer within
+/// `limits.body_read_timeout` (408 after it, 400 when oversized or
+/// unreadable).
+pub(crate) async fn body_bytes(gateway: &Control, body: Body) -> Result<Bytes> {
+    let limits = BodyLimits {
+        max_bytes: MAX_ADMIN_BODY_BYTES,
+        timeout: gateway.body_read_timeout,
+    };
+    read_body(body, limits).await.map_err(|e| match e {
+        BodyError::TimedOut { .. } => error(StatusCode::REQUEST_TIMEOUT, "timeout", e.to_string()),
+        BodyError::TooLarge { .. } | BodyError::Unreadable => error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "unreadable or oversized body",
+        ),
+    })
+}
+
+/// An admin request body as JSON (see [`body_bytes`]).
+pub(crate) async fn json_body<T: for<'de> Deserialize<'de>>(
+    gateway: &Control,
+    body: Body,
+) -> Result<T> {
+    let bytes = body_bytes(gateway, body).await?;
+    json_value(&bytes).await
+}
+
+/// `bytes` as JSON (400 naming where it is invalid).
+pub(crate) async fn json_value<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
         let message = format!(
             "invalid JSON body (line {}, column {})",
             e.line(),

@@ -30,7 +30,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{
-    Admin, Result, changeable, error, identity_error, json_body, managed, not_found, visible,
+    Admin, Result, body_bytes, changeable, error, identity_error, json_body, json_value, managed,
+    not_found, visible,
 };
 use modelgate_types::clock::unix_now;
 
@@ -191,7 +192,7 @@ async fn assign_role(
     body: Body,
 ) -> Result<Response> {
     let identity = managed(&g, &admin, &name).await?;
-    let input: AssignRole = json_body(body).await?;
+    let input: AssignRole = json_body(&g, body).await?;
     if let Some(refusal) = approver_role_refusal(&g, &admin, &input.role) {
         return Err(refusal);
     }
@@ -328,7 +329,7 @@ struct RequestGrant {
 }
 
 async fn request_grant(State(g): State<Control>, admin: Admin, body: Body) -> Result<Response> {
-    let input: RequestGrant = json_body(body).await?;
+    let input: RequestGrant = json_body(&g, body).await?;
     let identity = managed(&g, &admin, &input.identity).await?;
     if let Some(refusal) = approver_role_refusal(&g, &admin, &input.role) {
         return Err(refusal);
@@ -365,7 +366,7 @@ async fn grant_action(
 ) -> Result<Response> {
     let (grant, identity) = visible_grant(&g, &admin, &id).await?;
     changeable(&g, &admin, &identity).await?;
-    let input: Decision = optional_body(body).await?;
+    let input: Decision = optional_body(&g, body).await?;
     let reason = input.reason.as_deref();
     let me = admin.principal.identity_name.clone();
     let service = &g.core.identity;
@@ -386,17 +387,15 @@ async fn grant_action(
 }
 
 /// A JSON body, or the default when the body is empty.
-async fn optional_body<T: for<'de> Deserialize<'de> + Default>(body: Body) -> Result<T> {
-    use http_body_util::BodyExt;
-    let bytes = http_body_util::Limited::new(body, 64 * 1024)
-        .collect()
-        .await
-        .map_err(|_| invalid("unreadable or oversized body"))?
-        .to_bytes();
+async fn optional_body<T: for<'de> Deserialize<'de> + Default>(
+    g: &Control,
+    body: Body,
+) -> Result<T> {
+    let bytes = body_bytes(g, body).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    json_body(Body::from(bytes)).await
+    json_value(&bytes).await
 }
 
 /// The role and grant routes, merged into the admin routes.

@@ -57,7 +57,7 @@ pub(super) async fn create_identity(
     admin: Admin,
     body: Body,
 ) -> Result<Response> {
-    let input: CreateIdentity = json_body(body).await?;
+    let input: CreateIdentity = json_body(&g, body).await?;
     if !admin.scope.covers(&input.owner) {
         return Err(error(
             StatusCode::FORBIDDEN,
@@ -183,7 +183,7 @@ pub(super) async fn issue_key(
     body: Body,
 ) -> Result<Response> {
     let identity = managed(&g, &admin, &name).await?;
-    let input: IssueKey = json_body(body).await?;
+    let input: IssueKey = json_body(&g, body).await?;
     let lifetime = humantime::parse_duration(&input.expires_in).map_err(|_| {
         error(
             StatusCode::BAD_REQUEST,
@@ -257,7 +257,7 @@ pub(super) async fn revoke_token(
     admin: Admin,
     body: Body,
 ) -> Result<Response> {
-    let input: RevokeToken = json_body(body).await?;
+    let input: RevokeToken = json_body(&g, body).await?;
     if !modelgate_identity::tokens::is_token_id(&input.jti) {
         return Err(error(
             StatusCode::BAD_REQUEST,

@@ -23,8 +23,8 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub(crate) use caller::{
-    Admin, Result, changeable, error, global_required, identity_error, json_body, managed,
-    not_found, visible,
+    Admin, Result, body_bytes, changeable, error, global_required, identity_error, json_body,
+    json_value, managed, not_found, visible,
 };
 
 use crate::Control;

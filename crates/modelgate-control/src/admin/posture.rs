@@ -30,7 +30,7 @@ use modelgate_posture::{PostureSnapshot, Report, ReportFormat, Review, ReviewDec
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Admin, Result, error, json_body, managed, not_found};
+use super::{Admin, Result, body_bytes, error, json_body, json_value, managed, not_found};
 use modelgate_types::clock::unix_now;
 
 use crate::posture::review::{AnswerRequest, ReviewError, answer_review, start_review};
@@ -260,13 +260,11 @@ async fn start(State(g): State<Control>, admin: Admin, body: Body) -> Result<Res
             "opening a review of every identity needs the global admin role",
         ));
     }
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map_err(|_| invalid("unreadable or oversized body"))?;
+    let bytes = body_bytes(&g, body).await?;
     let input: StartReview = if bytes.iter().all(u8::is_ascii_whitespace) {
         StartReview::default()
     } else {
-        json_body(Body::from(bytes)).await?
+        json_value(&bytes).await?
     };
     let due = match &input.due {
         Some(text) => duration(text, "due").map_err(invalid)?,
@@ -339,7 +337,7 @@ async fn answer(
     admin: Admin,
     body: Body,
 ) -> Result<Response> {
-    let input: Answer = json_body(body).await?;
+    let input: Answer = json_body(&g, body).await?;
     let (review, _) = crate::posture::review::load_review(&g.core.identity, &review_id)
         .await
         .map_err(review_error)?;

@@ -57,6 +57,10 @@ pub fn caller_error(failure: &AuthFailure, dialect: Dialect) -> ApiError {
             };
             ApiError::new(ErrorKind::Authentication, hint)
         }
+        AuthFailure::Ambiguous => ApiError::new(
+            ErrorKind::Authentication,
+            "more than one credential: send one `Authorization: Bearer` or one `x-api-key`",
+        ),
         AuthFailure::Refused(AuthError::Expired) => {
             ApiError::new(ErrorKind::Authentication, "the API key has expired")
         }

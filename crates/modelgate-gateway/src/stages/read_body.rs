@@ -1,35 +1,33 @@
 //! The read-body stage: the request body, within `limits.max_body_bytes`
-//! (413 when the declared or the streamed length is over it).
+//! (413 when the declared or the streamed length is over it) and
+//! `limits.body_read_timeout` (408 when it has not all arrived by then),
+//! read into one buffer by `modelgate-core`'s body reader.
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::{HeaderMap, header};
-use http_body_util::{BodyExt, Limited};
+use modelgate_config::Limits;
+use modelgate_core::body::{self, BodyError, BodyLimits};
 
 use crate::api_error::{ApiError, ErrorKind};
 use crate::refusal::Refusal;
 
-/// Reads the whole body, refusing one over `max` bytes.
-pub async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, Refusal> {
-    let too_large = || {
-        Refusal::BodyTooLarge(ApiError::new(
-            ErrorKind::RequestTooLarge,
-            format!("the request body exceeds the gateway's limit of {max} bytes"),
-        ))
+/// Reads the whole body within `limits`.
+pub async fn read_body(body: Body, limits: &Limits) -> Result<Bytes, Refusal> {
+    let limits = BodyLimits {
+        max_bytes: limits.max_body_bytes,
+        timeout: limits.body_read_timeout,
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(Refusal::BodyUnreadable(ApiError::new(
+    body::read_body(body, limits).await.map_err(|e| match e {
+        BodyError::TooLarge { limit } => Refusal::BodyTooLarge(ApiError::new(
+            ErrorKind::RequestTooLarge,
+            format!("the request body exceeds the gateway's limit of {limit} bytes"),
+        )),
+        BodyError::TimedOut { .. } => {
+            Refusal::BodyTimedOut(ApiError::new(ErrorKind::RequestTimeout, e.to_string()))
+        }
+        BodyError::Unreadable => Refusal::BodyUnreadable(ApiError::new(
             ErrorKind::InvalidRequest,
             "the request body could not be read",
-        ))),
-    }
+        )),
+    })
 }
