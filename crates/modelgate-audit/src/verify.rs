@@ -129,10 +129,12 @@ impl<'k> ChainVerifier<'k> {
         if checked.prev != head.hash {
             return Err(VerifyError::BrokenLink { seq, line: line_no });
         }
-        if seq != head.seq + 1 {
+        // Saturating: an export header may anchor the chain at any seq,
+        // u64::MAX included.
+        if head.seq.checked_add(1) != Some(seq) {
             return Err(VerifyError::SeqGap {
                 seq,
-                expected: head.seq + 1,
+                expected: head.seq.saturating_add(1),
                 line: line_no,
             });
         }
@@ -176,7 +178,7 @@ impl<'k> ChainVerifier<'k> {
                 // A checkpoint follows the record it covers: records are
                 // missing before it, or extra ones were put there.
                 return Err(VerifyError::BrokenLink {
-                    seq: head.seq.min(cp.seq) + 1,
+                    seq: head.seq.min(cp.seq).saturating_add(1),
                     line: line_no,
                 });
             }
@@ -184,7 +186,7 @@ impl<'k> ChainVerifier<'k> {
                 return Err(VerifyError::CheckpointMismatch {
                     seq: cp.seq,
                     line: line_no,
-                    from: self.signed_seq + 1,
+                    from: self.signed_seq.saturating_add(1),
                 });
             }
         }
@@ -277,7 +279,7 @@ pub fn verify<R: BufRead>(
     let last_seq = report.last_seq.unwrap_or(header.anchor_seq);
     Err(VerifyError::TailNotCheckpointed {
         last_seq,
-        from: last_seq - report.unverified_tail + 1,
+        from: (last_seq - report.unverified_tail).saturating_add(1),
         unverified: report.unverified_tail,
     })
 }
@@ -339,4 +341,67 @@ where
         }
     }
     Ok(chain.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::AuditChain;
+    use crate::codec::PreparedEvent;
+    use crate::record::{AuditEvent, ControlRecord};
+
+    /// An export header anchored at `anchor_seq` (hash zero), then `rest`.
+    fn export_file(anchor_seq: u64, rest: &[u8]) -> Vec<u8> {
+        let mut file = format!(
+            "{{\"export\":{{\"format\":\"{EXPORT_FORMAT}\",\"replica\":\"r\",\"since\":null,\"until\":null,\"anchor_seq\":{anchor_seq},\"anchor_hash\":\"{}\"}}}}\n",
+            Digest::ZERO.to_hex()
+        )
+        .into_bytes();
+        file.extend_from_slice(rest);
+        file
+    }
+
+    /// Record 1 of replica `r`, its `prev` zero.
+    fn first_record() -> Vec<u8> {
+        let mut chain = AuditChain::new("r").unwrap_or_else(|e| panic!("{e}"));
+        let event = AuditEvent::Control(ControlRecord {
+            action: "key.issue".into(),
+            outcome: "ok".into(),
+            ..Default::default()
+        });
+        let prepared = PreparedEvent::new(event).unwrap_or_else(|e| panic!("{e}"));
+        let (_, mut line) = chain.append(1, prepared);
+        line.push(b'\n');
+        line
+    }
+
+    // Found by the `audit_export` fuzz target: a header anchored at the
+    // last seq overflowed `seq + 1` (a panic in debug builds, a wrong
+    // report in release ones).
+    #[test]
+    fn an_export_anchored_at_the_last_seq_is_refused_without_overflow() {
+        let empty = verify(export_file(u64::MAX, b"").as_slice(), &[]);
+        assert!(
+            matches!(empty, Err(VerifyError::TailNotCheckpointed { from, .. }) if from == u64::MAX),
+            "{empty:?}"
+        );
+        let record = verify(export_file(u64::MAX, &first_record()).as_slice(), &[]);
+        assert!(
+            matches!(
+                record,
+                Err(VerifyError::SeqGap {
+                    seq: 1,
+                    expected: u64::MAX,
+                    ..
+                })
+            ),
+            "{record:?}"
+        );
+        // The same record after the right anchor is fine up to the tail.
+        let right = verify(export_file(0, &first_record()).as_slice(), &[]);
+        assert!(
+            matches!(right, Err(VerifyError::TailNotCheckpointed { from: 1, .. })),
+            "{right:?}"
+        );
+    }
 }
