@@ -75,6 +75,7 @@ def gateway(mock):
         f"""
 [server]
 listen = "127.0.0.1:0"
+metrics_listen = "127.0.0.1:0"
 
 [store]
 path = "{Path(workdir.name) / 'modelgate.db'}"

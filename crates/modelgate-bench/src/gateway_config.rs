@@ -51,14 +51,15 @@ pub fn has_roles(fragment: &str) -> bool {
     fragment.contains(placeholder::ROLES)
 }
 
-/// The base gateway configuration: loopback listener on a free port, the
-/// store in `store`, one self-hosted `openai` upstream at the mock and the
-/// bench model routed to it.
+/// The base gateway configuration: loopback listener on a free port (and
+/// the metrics listener on another, so parallel gateways never contend for
+/// the default 9464), the store in `store`, one self-hosted `openai`
+/// upstream at the mock and the bench model routed to it.
 pub fn base_gateway_config(mock: SocketAddr, store: &Path) -> String {
     let mut c = String::new();
     let _ = write!(
         c,
-        "[server]\nlisten = \"127.0.0.1:0\"\n\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n\n\
          [store]\npath = {store}\n\n\
          [log]\nformat = \"text\"\nlevel = \"info\"\n\n\
          [[upstreams]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"http://{mock}/v1\"\n\
@@ -196,6 +197,7 @@ mod tests {
         assert!(c.contains("base_url = \"http://127.0.0.1:4567/v1\""));
         assert!(c.contains("path = \"/tmp/a \\\"b\\\"/store.db\""));
         assert!(c.contains("listen = \"127.0.0.1:0\""));
+        assert!(c.contains("metrics_listen = \"127.0.0.1:0\""));
         assert!(c.contains("deployment = \"self_hosted\""));
         assert!(c.contains("name = \"bench-chat\""));
     }

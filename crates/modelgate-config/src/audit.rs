@@ -39,6 +39,13 @@ pub struct AuditSettings {
     /// How often the gateway prunes expired bodies.
     #[serde(with = "duration")]
     pub prune_interval: Duration,
+    /// Refusals of callers not yet authenticated (failed authentication,
+    /// failed-authentication limit) are written once per source and reason
+    /// per this interval; the rest of the interval's refusals are counted
+    /// into one `refusal.summary` record when it ends. `0s`: each refusal
+    /// is written on its own.
+    #[serde(with = "duration")]
+    pub refusal_coalesce_interval: Duration,
 }
 
 impl Default for AuditSettings {
@@ -53,6 +60,7 @@ impl Default for AuditSettings {
             bodies: Retention::None,
             body_retention: None,
             prune_interval: Duration::from_secs(3600),
+            refusal_coalesce_interval: Duration::from_secs(10),
         }
     }
 }

@@ -20,25 +20,30 @@ pub mod audit;
 mod base_url;
 pub mod classes;
 pub mod glob;
+pub mod listener_tls;
 pub mod policy;
 pub mod screen;
 pub mod secret;
 mod sections;
+pub mod sources;
 mod upstreams;
 mod validate;
 
 pub use audit::{AuditFileSettings, AuditSettings};
 pub use base_url::BaseUrl;
 pub use classes::{DATA_CLASS_HEADER, DataClasses};
+pub use listener_tls::{ClientAuth, ListenerTls};
 pub use policy::{DefaultPermit, PolicySettings};
 pub use screen::{
     DataClassSettings, ResidencyRule, ResponseAction, ScreenAction, ScreenRule, ScreenSettings,
 };
 pub use secret::{SecretError, SecretRef, SecretValue};
 pub use sections::{
-    BreakerConfig, HARD_MAX_HEADER_BYTES, HARD_MAX_HEADERS, KeyConfig, Limits, LogConfig,
-    LogFormat, PostureConfig, ServerConfig, StoreConfig, TokenConfig,
+    BreakerConfig, DEFAULT_METRICS_LISTEN, HARD_MAX_HEADER_BYTES, HARD_MAX_HEADERS, KeyConfig,
+    Limits, LogConfig, LogFormat, PostureConfig, ServerConfig, StoreConfig, TokenConfig,
+    same_listener,
 };
+pub use sources::{Cidr, FailedAuthLimit};
 pub use upstreams::{ModelConfig, TargetConfig, UpstreamConfig};
 
 pub use modelgate_types::{Deployment, Isolation, UpstreamKind};

@@ -57,6 +57,109 @@ pub struct ServerConfig {
     /// revocations, recording grant expiries in the audit log.
     #[serde(with = "duration")]
     pub housekeeping_interval: Duration,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` names the caller: with a
+    /// peer in one of them, the caller's source is the right-most
+    /// forwarded address that is not itself a trusted proxy. Empty (the
+    /// default): the peer address is the source.
+    pub trusted_proxies: Vec<crate::sources::Cidr>,
+    /// Address of the listener that serves `GET /metrics` (and nothing
+    /// else); `None` (written `"off"`) serves no metrics. Never the public
+    /// listener: `validate` refuses `listen`'s address.
+    #[serde(deserialize_with = "metrics_listen_or_off")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Address of the listener that serves `/admin/v1`; `None` (the
+    /// default) or `listen`'s address serves it on the main listener. When
+    /// set elsewhere, the main listener answers `/admin/v1` as an unknown path.
+    pub admin_listen: Option<SocketAddr>,
+    /// Most connections open at once on each listener. The default
+    /// (16,384) admits the 10,000 open streams a busy replica may hold with
+    /// room for keep-alive connections; each costs a descriptor, a task and
+    /// a few KiB of buffers, so the cap bounds memory and descriptors
+    /// before the process limit does. Over it, a new connection is closed
+    /// at once (and counted).
+    pub max_connections: usize,
+    /// Most connections open at once from one peer IP address on each
+    /// listener, so one source cannot take the whole `max_connections`;
+    /// `None` (the default) sets no per-source cap, because behind a load
+    /// balancer or proxy every connection comes from its few addresses.
+    pub max_connections_per_source: Option<usize>,
+    /// TLS on the main listener, and client certificates (`[server.tls]`);
+    /// `None` (the default): plain HTTP.
+    pub tls: Option<crate::ListenerTls>,
+}
+
+/// The default `[server] metrics_listen`.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
+
+/// `metrics_listen`: an address, or `"off"` for none.
+fn metrics_listen_or_off<'de, D>(deserializer: D) -> Result<Option<SocketAddr>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "server.metrics_listen: expected an address such as \"127.0.0.1:9464\" or \"off\", found {text:?}"
+        ))
+    })
+}
+
+/// Whether two configured addresses name the same socket (an address with
+/// port 0 asks for a fresh port each time, so it equals no other).
+pub fn same_listener(a: SocketAddr, b: SocketAddr) -> bool {
+    a == b && a.port() != 0
+}
+
+impl ServerConfig {
+    /// Checks the listener addresses and the connection caps; on failure,
+    /// the field and the reason.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let refuse = |field: &str, reason: String| Err((format!("server.{field}"), reason));
+        if let Some(tls) = &self.tls {
+            tls.validate()?;
+        }
+        if let Some(metrics) = self.metrics_listen
+            && same_listener(metrics, self.listen)
+        {
+            return refuse(
+                "metrics_listen",
+                format!(
+                    "{metrics} is server.listen: metrics are kept off the public listener; \
+                     use another address (default {DEFAULT_METRICS_LISTEN}) or \"off\""
+                ),
+            );
+        }
+        if let (Some(metrics), Some(admin)) = (self.metrics_listen, self.admin_listen)
+            && same_listener(metrics, admin)
+            && !same_listener(admin, self.listen)
+        {
+            return refuse(
+                "metrics_listen",
+                format!("{metrics} is also server.admin_listen; give each its own address"),
+            );
+        }
+        if self.max_connections == 0 {
+            return refuse("max_connections", "must be greater than zero".to_owned());
+        }
+        match self.max_connections_per_source {
+            Some(0) => refuse(
+                "max_connections_per_source",
+                "must be greater than zero (omit it for no per-source cap)".to_owned(),
+            ),
+            Some(n) if n > self.max_connections => refuse(
+                "max_connections_per_source",
+                format!(
+                    "{n} is above server.max_connections ({})",
+                    self.max_connections
+                ),
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -67,6 +170,12 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             housekeeping_interval: Duration::from_secs(60),
+            trusted_proxies: Vec::new(),
+            metrics_listen: Some(DEFAULT_METRICS_LISTEN),
+            admin_listen: None,
+            max_connections: 16_384,
+            max_connections_per_source: None,
+            tls: None,
         }
     }
 }
@@ -109,6 +218,9 @@ pub struct Limits {
     /// Longest a single stream may last.
     #[serde(with = "duration")]
     pub stream_max_duration: Duration,
+    /// Failed authentications allowed per source before its credentials
+    /// are refused unchecked (429).
+    pub failed_auth_per_source: crate::sources::FailedAuthLimit,
 }
 
 impl Default for Limits {
@@ -121,6 +233,7 @@ impl Default for Limits {
             max_response_bytes: 32 * 1024 * 1024,
             stream_idle_timeout: Duration::from_secs(120),
             stream_max_duration: Duration::from_secs(30 * 60),
+            failed_auth_per_source: crate::sources::FailedAuthLimit::default(),
         }
     }
 }
@@ -190,6 +303,12 @@ pub struct TokenConfig {
     /// `file:PATH` holding 32 bytes as 64 hex characters or base64.
     /// Required unless the gateway runs with `--dev`.
     pub kek: Option<String>,
+    /// Earlier key-encryption keys (secret references like `kek`), accepted
+    /// for opening keys sealed with them while a KEK rotation is under way;
+    /// new values are sealed with `kek` only. `modelgate kek rotate`
+    /// re-seals everything under `kek`, after which they can be removed
+    /// (docs/kek.md).
+    pub previous_keks: Vec<String>,
     /// How often each replica re-reads revocations and signing keys that
     /// other replicas or the CLI changed.
     #[serde(with = "duration")]
@@ -212,6 +331,7 @@ impl Default for TokenConfig {
             max_lifetime: Duration::from_secs(3600),
             max_lifetime_by_kind: std::collections::BTreeMap::new(),
             kek: None,
+            previous_keks: Vec::new(),
             sync_interval: Duration::from_secs(1),
             max_staleness: modelgate_identity::tokens::DEFAULT_MAX_STALENESS,
         }

@@ -12,6 +12,9 @@ use crate::{
 impl Config {
     /// Checks cross-field rules: unique names, references, credential form.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.server
+            .validate()
+            .map_err(|(field, reason)| invalid(field, reason))?;
         self.audit
             .validate()
             .map_err(|(field, reason)| invalid(field, reason))?;
@@ -40,8 +43,9 @@ impl Config {
                 return Err(invalid(field("name"), "duplicate upstream name"));
             }
             let field = |f: &str| format!("upstreams[{}].{f}", upstream.name);
-            crate::BaseUrl::parse(&upstream.base_url)
-                .map_err(|reason| invalid(field("base_url"), reason))?;
+            upstream
+                .check_transport()
+                .map_err(|(name, reason)| invalid(field(name), reason))?;
             if let Some(reference) = &upstream.credential {
                 SecretRef::parse(reference)
                     .map_err(|reason| invalid(field("credential"), reason))?;
@@ -134,6 +138,13 @@ impl Config {
                 format!("at most {}", HARD_MAX_HEADERS),
             ));
         }
+        let failed_auth = &limits.failed_auth_per_source;
+        if failed_auth.enabled() && (failed_auth.per_minute == 0 || failed_auth.max_sources == 0) {
+            return Err(invalid(
+                "limits.failed_auth_per_source",
+                "per_minute and max_sources must be at least 1 (burst = 0 turns the limit off)",
+            ));
+        }
         if self.breaker.failure_threshold == 0 {
             return Err(invalid("breaker.failure_threshold", "must be at least 1"));
         }
@@ -157,6 +168,10 @@ impl Config {
         }
         if let Some(reference) = &tokens.kek {
             SecretRef::parse(reference).map_err(|reason| invalid("tokens.kek", reason))?;
+        }
+        for (i, reference) in tokens.previous_keks.iter().enumerate() {
+            SecretRef::parse(reference)
+                .map_err(|reason| invalid(format!("tokens.previous_keks[{i}]"), reason))?;
         }
         if tokens.sync_interval < Duration::from_millis(100) {
             return Err(invalid("tokens.sync_interval", "at least 100ms"));

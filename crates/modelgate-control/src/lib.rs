@@ -5,14 +5,17 @@
 //! an [`admin::Admin`] extractor that authenticates, checks the admin role
 //! and records the login), the token endpoint (`/oauth2/token`), the
 //! issuer's `/.well-known` documents, and the operational endpoints
-//! (`/healthz`, `/readyz`, `/metrics`). It builds posture snapshots and
+//! (`/healthz`, `/readyz`, `/metrics`), as three routers for the three
+//! listeners: [`Control::public_router`] (main), [`Control::admin_router`]
+//! (`[server] admin_listen`, or main) and [`Control::metrics_router`]
+//! (`[server] metrics_listen`). It builds posture snapshots and
 //! runs access reviews on live state (also used by the CLI), and keeps this
 //! replica in step with the store ([`housekeeping`]).
 //!
 //! It depends on `modelgate-core` (the services it shares with the data
 //! plane) and the crates below it. It must not depend on
-//! `modelgate-gateway`: the binary mounts [`Control::router`] beside the
-//! data plane's routes.
+//! `modelgate-gateway`: the binary mounts [`Control::public_router`] beside
+//! the data plane's routes.
 
 pub mod admin;
 mod control;
@@ -20,6 +23,8 @@ mod grant_expiry;
 mod health;
 pub mod housekeeping;
 mod oauth;
+mod oauth_form;
+mod oauth_refusals;
 pub mod posture;
 mod response;
 mod wellknown;
@@ -32,8 +37,10 @@ pub use oauth::GRANT_TOKEN_EXCHANGE;
 pub(crate) use response::json_response;
 
 impl Control {
-    /// The control plane's routes, to be served beside the data plane's.
-    pub fn router(&self) -> Router {
+    /// The routes served beside the data plane's on the main listener: the
+    /// token endpoint, the issuer's documents, liveness and readiness (a
+    /// load balancer's probe must reach the listener it vouches for).
+    pub fn public_router(&self) -> Router {
         Router::new()
             .route("/oauth2/token", post(oauth::token))
             .route("/.well-known/jwks.json", get(wellknown::jwks))
@@ -41,9 +48,22 @@ impl Control {
                 "/.well-known/openid-configuration",
                 get(wellknown::discovery),
             )
-            .nest("/admin/v1", admin::routes())
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
+            .with_state(self.clone())
+    }
+
+    /// The admin API under `/admin/v1`: merged into the main listener's
+    /// routes, or served alone on `[server] admin_listen`.
+    pub fn admin_router(&self) -> Router {
+        Router::new()
+            .nest("/admin/v1", admin::routes())
+            .with_state(self.clone())
+    }
+
+    /// `GET /metrics`, alone on `[server] metrics_listen`.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
             .route("/metrics", get(health::metrics))
             .with_state(self.clone())
     }

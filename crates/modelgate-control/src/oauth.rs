@@ -2,14 +2,12 @@
 //! grant, over the form encoding and error format of RFC 6749. The exchange
 //! itself (who the subject is, what the token says) is the identity crate's
 //! [`TokenExchange`](modelgate_identity::exchange::TokenExchange); this module
-//! only speaks HTTP.
-
-use std::collections::HashMap;
+//! only speaks HTTP. Failed authentications spend the caller's source's
+//! budget and are recorded coalesced ([`crate::oauth_refusals`]).
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use base64::Engine;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use modelgate_core::body::{BodyError, BodyLimits, read_body};
 use modelgate_identity::exchange::{ExchangeError, ExchangeRequest};
@@ -18,6 +16,8 @@ use serde_json::json;
 use modelgate_types::clock::unix_now;
 
 use crate::Control;
+use crate::oauth_form::{Form, basic_credentials, parse_form};
+use crate::oauth_refusals::{self, Refused};
 use modelgate_core::AuthFailure;
 use modelgate_core::metrics::{AuthFailureLabels, ExchangeLabels};
 
@@ -47,75 +47,24 @@ fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
     response
 }
 
+/// 429 for a source over its failed-authentication budget.
+fn too_many_failures(retry_after: u64) -> Response {
+    let mut response = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        &format!(
+            "too many failed authentications from this address; credentials from it are not \
+             checked for {retry_after} s"
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}
+
 fn invalid_request(description: &str) -> Response {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description)
-}
-
-/// Parameters RFC 8693 allows more than once.
-const REPEATABLE: [&str; 2] = ["audience", "resource"];
-
-/// The parsed form.
-#[derive(Debug, Default)]
-struct Form {
-    single: HashMap<String, String>,
-    repeated: HashMap<&'static str, Vec<String>>,
-}
-
-impl Form {
-    fn remove(&mut self, name: &str) -> Option<String> {
-        self.single.remove(name)
-    }
-    fn remove_all(&mut self, name: &'static str) -> Vec<String> {
-        self.repeated.remove(name).unwrap_or_default()
-    }
-}
-
-/// Parses the form; a parameter given twice is refused (RFC 6749 §3.2),
-/// except `audience` and `resource` (RFC 8693 §2.1).
-fn parse_form(body: &[u8]) -> Result<Form, String> {
-    let mut form = Form::default();
-    for (name, value) in form_urlencoded::parse(body) {
-        if value.is_empty() {
-            continue; // empty parameters are treated as omitted (RFC 6749 §3.1)
-        }
-        if let Some(key) = REPEATABLE.iter().find(|k| **k == name) {
-            form.repeated
-                .entry(key)
-                .or_default()
-                .push(value.into_owned());
-        } else if form
-            .single
-            .insert(name.to_string(), value.into_owned())
-            .is_some()
-        {
-            return Err(format!("parameter `{}` is repeated", truncate(&name)));
-        }
-    }
-    Ok(form)
-}
-
-fn truncate(name: &str) -> String {
-    name.chars().take(40).collect()
-}
-
-/// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.trim().split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
 }
 
 /// A refusal decided while reading the form.
@@ -237,7 +186,23 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
     if !form_type {
         return invalid_request("send the request as application/x-www-form-urlencoded");
     }
+    let core = &*gateway.core;
+    let source = core
+        .sources
+        .source_of(&parts.extensions, &parts.headers)
+        .map(|s| s.addr);
+    if let Err(over) = oauth_refusals::check(core, source) {
+        let refused = Refused {
+            grant: None,
+            error: "temporarily_unavailable",
+            reason: "auth_limited",
+            coalesce: true,
+        };
+        oauth_refusals::record(core, source, refused).await;
+        return too_many_failures(over.retry_after);
+    }
     if parts.headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        oauth_refusals::failed(core, source);
         gateway
             .core
             .metrics
@@ -369,18 +334,17 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
                 })
                 .inc();
             tracing::info!(grant, reason = error.label(), "token request refused");
-            let mut detail = std::collections::BTreeMap::new();
-            detail.insert("grant".to_owned(), grant.to_owned());
-            detail.insert("error".to_owned(), error.code().to_owned());
-            detail.insert("reason".to_owned(), error.label().to_owned());
-            if let Err(err) = gateway
-                .core
-                .audit
-                .control("token.exchange_failed", None, None, "denied", detail)
-                .await
-            {
-                tracing::error!(error = %err, "audit: failed token exchange not recorded");
+            let failed_authentication = oauth_refusals::is_failed_authentication(&error);
+            if failed_authentication {
+                oauth_refusals::failed(core, source);
             }
+            let refused = Refused {
+                grant: Some(grant),
+                error: error.code(),
+                reason: error.label(),
+                coalesce: failed_authentication,
+            };
+            oauth_refusals::record(core, source, refused).await;
             error_response(&error)
         }
     }
@@ -389,29 +353,6 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn form_parsing_refuses_repeats() {
-        let mut p = parse_form(b"grant_type=a&scope=x+y&audience=a&audience=b").unwrap();
-        assert_eq!(p.remove("scope").unwrap(), "x y");
-        assert_eq!(p.remove_all("audience"), ["a", "b"]);
-        assert!(parse_form(b"a=1&a=2").unwrap_err().contains("repeated"));
-        assert!(parse_form(b"a=&a=2").is_ok(), "empty counts as omitted");
-    }
-
-    #[test]
-    fn basic_credentials_are_unescaped() {
-        let mut h = HeaderMap::new();
-        let encoded = base64::engine::general_purpose::STANDARD.encode("app:mgk_a%2Bb");
-        h.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Basic {encoded}")).unwrap(),
-        );
-        assert_eq!(
-            basic_credentials(&h),
-            Some(("app".into(), "mgk_a+b".into()))
-        );
-    }
 
     #[test]
     fn grant_shapes() {

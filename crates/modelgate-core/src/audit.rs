@@ -7,7 +7,10 @@
 //! 503 in the caller's dialect), a `complete` record when the response or
 //! stream ends, and a single record for a refusal. Control-plane events
 //! (token exchange, admin API changes) go through [`AuditTrail::control`].
+//! Refusals of callers not yet authenticated are coalesced per source and
+//! reason per interval ([`AuditTrail::coalesce_refusal`], [`coalesce`]).
 
+pub mod coalesce;
 mod keys;
 mod prune;
 mod store_sink;
@@ -22,6 +25,7 @@ use modelgate_audit::{
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
 
+pub use coalesce::{Coalesced, RefusalCoalescer, RefusalKey, Summary};
 pub use keys::{AuditKeyError, AuditKeys};
 pub use prune::prune_expired_bodies;
 pub use store_sink::StoreAuditSink;
@@ -50,7 +54,13 @@ pub struct AuditTrail {
     route_bodies: HashMap<String, BodyPolicy>,
     prune_interval: std::time::Duration,
     store: Store,
+    refusals: Arc<RefusalCoalescer>,
+    refusal_flusher: Option<tokio::task::AbortHandle>,
 }
+
+/// Most (source, surface, reason) keys whose refusals are counted at once;
+/// past it, refusals are written on their own.
+const MAX_COALESCED_KEYS: usize = 65_536;
 
 impl std::fmt::Debug for AuditTrail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,6 +115,10 @@ impl AuditTrail {
             let period = model.audit_body_retention.or(settings.body_retention);
             route_bodies.insert(model.name.clone(), policy(retention, period)?);
         }
+        let interval = settings.refusal_coalesce_interval;
+        let refusals = Arc::new(RefusalCoalescer::new(interval, MAX_COALESCED_KEYS));
+        let refusal_flusher = (!interval.is_zero())
+            .then(|| spawn_refusal_flusher(log.clone(), Arc::clone(&refusals)));
         Ok(AuditTrail {
             log,
             keys,
@@ -112,7 +126,17 @@ impl AuditTrail {
             route_bodies,
             prune_interval: settings.prune_interval,
             store: store.clone(),
+            refusals,
+            refusal_flusher,
         })
+    }
+
+    /// Notes a refusal of a caller that is not authenticated: whether its
+    /// record is written on its own ([`Coalesced::WriteOwn`], the first of
+    /// `key` in the interval) or counted into the interval's
+    /// `refusal.summary` record ([`Coalesced::Counted`]: write nothing).
+    pub fn coalesce_refusal(&self, key: RefusalKey, now_ms: i64) -> Coalesced {
+        self.refusals.note(key, now_ms)
     }
 
     /// Whether the last write reached every required sink.
@@ -208,8 +232,58 @@ impl AuditTrail {
         })
     }
 
-    /// Writes what is queued, signs a final checkpoint and stops.
+    /// Writes the open refusal counts and what is queued, signs a final
+    /// checkpoint and stops.
     pub async fn close(&self) {
+        if let Some(flusher) = &self.refusal_flusher {
+            flusher.abort();
+        }
+        let due = self.refusals.take_due(None);
+        write_summaries(&self.log, &self.refusals, due).await;
         self.log.clone().close().await;
     }
+}
+
+impl Drop for AuditTrail {
+    fn drop(&mut self) {
+        if let Some(flusher) = &self.refusal_flusher {
+            flusher.abort();
+        }
+    }
+}
+
+/// Writes each interval's refusal counts when the interval ends (checked
+/// every second, or every interval when shorter).
+fn spawn_refusal_flusher(
+    log: AuditLog,
+    refusals: Arc<RefusalCoalescer>,
+) -> tokio::task::AbortHandle {
+    let every = refusals.interval().min(std::time::Duration::from_secs(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let due = refusals.take_due(Some(modelgate_types::clock::now_ms()));
+            write_summaries(&log, &refusals, due).await;
+        }
+    })
+    .abort_handle()
+}
+
+/// Appends one `refusal.summary` per count, together, and waits until they
+/// are durable; a count that cannot be written is kept for the next flush.
+async fn write_summaries(log: &AuditLog, refusals: &Arc<RefusalCoalescer>, due: Vec<Summary>) {
+    let mut writes = tokio::task::JoinSet::new();
+    for summary in due {
+        let (log, refusals) = (log.clone(), Arc::clone(refusals));
+        writes.spawn(async move {
+            let event = summary.event(refusals.interval());
+            if let Err(err) = log.append(event).await {
+                tracing::error!(error = %err, count = summary.count(), "audit: refusal summary not written; kept for the next flush");
+                refusals.put_back(summary);
+            }
+        });
+    }
+    while writes.join_next().await.is_some() {}
 }

@@ -3,11 +3,24 @@
 //! (as a fixed label, never the credential). Each plane renders the failure
 //! in its own way: the data plane as a 401 in the caller's dialect, the
 //! admin API as its own error.
+//!
+//! On a TLS listener with client certificates, a request of a connection
+//! that presented a verified certificate ([`PeerCertificate`]) and no
+//! bearer credential is authenticated by the certificate (method `mtls`).
+//! A request with both: the bearer credential authenticates it, unless the
+//! certificate maps to a different identity, which is refused as
+//! ambiguous (a certificate that maps to nothing does not stand in the
+//! way of an explicit credential).
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
+use modelgate_identity::federation::Federation;
 use modelgate_identity::{AccessTokens, AuthError, IdentityService, Principal, looks_like_jwt};
 use modelgate_types::Dialect;
+
+use crate::peer_cert::{
+    CertOutcome, CertRefusal, PeerCertificate, authenticate_certificate, mapped_identity,
+};
 
 /// The label of a credential that could not be checked.
 const STORE: &str = "store";
@@ -26,6 +39,9 @@ pub enum AuthFailure {
     Ambiguous,
     /// The credential was refused (or could not be checked).
     Refused(AuthError),
+    /// The client certificate, the request's only credential, does not
+    /// authenticate the caller.
+    Certificate(CertRefusal),
 }
 
 impl AuthFailure {
@@ -42,6 +58,7 @@ impl AuthFailure {
         match self {
             AuthFailure::Missing => "missing",
             AuthFailure::Ambiguous => "ambiguous",
+            AuthFailure::Certificate(refusal) => refusal.reason(),
             AuthFailure::Refused(error) => match error {
                 AuthError::Malformed(_) => "malformed",
                 AuthError::Unknown => "unknown",
@@ -88,19 +105,58 @@ pub fn presented(headers: &HeaderMap, dialect: Dialect) -> Result<Option<&str>, 
     })
 }
 
+/// The request's credentials. No `Debug`: the headers hold the bearer
+/// credential.
+#[derive(Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The request's headers.
+    pub headers: &'a HeaderMap,
+    /// The connection's verified client certificate, if any.
+    pub peer_cert: Option<&'a PeerCertificate>,
+    /// The dialect, which decides between two header forms.
+    pub dialect: Dialect,
+}
+
 /// Authenticates the request, or says why not. A bearer shaped like a JWT
 /// is verified as a gateway access token in memory; anything else is
-/// looked up as an API key. A failure to check (the store) is logged here.
+/// looked up as an API key; without either, a verified client certificate
+/// is mapped through `federation` (see the module documentation). A
+/// failure to check (the store) is logged here.
 pub async fn authenticate(
     identity: &IdentityService,
     tokens: &AccessTokens,
-    headers: &HeaderMap,
-    dialect: Dialect,
+    federation: &Federation,
+    credentials: Credentials<'_>,
     now: i64,
 ) -> Result<Principal, AuthFailure> {
-    let Some(token) = presented(headers, dialect)? else {
-        return Err(AuthFailure::Missing);
-    };
+    let token = presented(credentials.headers, credentials.dialect)?;
+    match (token, credentials.peer_cert) {
+        (None, None) => Err(AuthFailure::Missing),
+        (None, Some(cert)) => match authenticate_certificate(identity, federation, cert).await {
+            CertOutcome::Principal(principal) => Ok(principal),
+            CertOutcome::Refused(refusal) => Err(AuthFailure::Certificate(refusal)),
+            CertOutcome::Inactive => Err(AuthFailure::Refused(AuthError::IdentityDisabled)),
+        },
+        (Some(token), cert) => {
+            let principal = authenticate_bearer(identity, tokens, token, now).await?;
+            if let Some(cert) = cert
+                && let Ok(name) = mapped_identity(federation, cert)
+                && name != principal.identity_name
+            {
+                return Err(AuthFailure::Ambiguous);
+            }
+            Ok(principal)
+        }
+    }
+}
+
+/// Authenticates a bearer credential (an access token or an API key).
+async fn authenticate_bearer(
+    identity: &IdentityService,
+    tokens: &AccessTokens,
+    token: &str,
+    now: i64,
+) -> Result<Principal, AuthFailure> {
     let result = if looks_like_jwt(token) {
         tokens.verify(token, now)
     } else {

@@ -6,9 +6,10 @@
 //! does) keeps every frame's `Bytes`, and each of those pins the much larger
 //! read buffer it was cut from: a body sent one byte per TCP segment then
 //! costs kilobytes of memory per byte. The buffer starts at the declared
-//! length (the body's exact size hint, bounded by the limit and by [`INITIAL_RESERVE_CAP`], so a length
-//! that is only declared reserves little) and grows by doubling, never past
-//! the limit.
+//! length (the body's exact size hint), bounded by the limit and by
+//! [`INITIAL_RESERVE_CAP`], and grows by doubling, never past the limit: a
+//! length that is only declared, by a caller that then sends slowly or not
+//! at all, reserves at most 64 KiB (1,000 such connections: 64 MiB).
 
 use std::time::Duration;
 
@@ -16,8 +17,10 @@ use bytes::Bytes;
 use http_body::Body;
 use http_body_util::BodyExt;
 
-/// Most the buffer reserves before any byte arrives.
-pub const INITIAL_RESERVE_CAP: usize = 1024 * 1024;
+/// Most the buffer reserves before any byte arrives. Most request bodies
+/// fit; a larger one grows by doubling as its bytes arrive (a few copies),
+/// so a declared length costs memory only once it is being sent.
+pub const INITIAL_RESERVE_CAP: usize = 64 * 1024;
 /// What the buffer reserves first when no length is declared.
 const UNDECLARED_RESERVE: usize = 8 * 1024;
 

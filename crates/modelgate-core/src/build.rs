@@ -21,6 +21,8 @@ use crate::jwks_fetch::HttpJwksSource;
 use crate::metrics::Metrics;
 use crate::policy::PolicySet;
 use crate::posture_context::PostureContext;
+use crate::source::TrustedProxies;
+use crate::source_limit::FailedAuthLimiter;
 use crate::{Core, CoreError};
 
 impl Core {
@@ -104,6 +106,8 @@ impl Core {
             screener,
             classes,
             posture: PostureContext::from_config(config),
+            sources: TrustedProxies::new(config.server.trusted_proxies.clone()),
+            auth_limit: FailedAuthLimiter::new(config.limits.failed_auth_per_source),
         })
     }
 }

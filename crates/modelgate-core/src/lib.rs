@@ -22,8 +22,11 @@ pub mod detectors;
 mod error;
 pub mod jwks_fetch;
 pub mod metrics;
+pub mod peer_cert;
 pub mod policy;
 pub mod posture_context;
+pub mod source;
+pub mod source_limit;
 
 use std::sync::Arc;
 
@@ -71,6 +74,10 @@ pub struct Core {
     pub classes: DataClasses,
     /// Upstream readiness and the posture view of the configuration.
     pub posture: PostureContext,
+    /// The trusted proxies: who a request's source is.
+    pub sources: source::TrustedProxies,
+    /// The failed-authentication budget of each source.
+    pub auth_limit: source_limit::FailedAuthLimiter,
 }
 
 impl std::fmt::Debug for Core {
@@ -89,11 +96,25 @@ impl Core {
         headers: &http::HeaderMap,
         dialect: Dialect,
     ) -> Result<Principal, AuthFailure> {
+        self.authenticate_with(authenticate::Credentials {
+            headers,
+            peer_cert: None,
+            dialect,
+        })
+        .await
+    }
+
+    /// Authenticates a request's credentials, the connection's client
+    /// certificate among them, at the current time.
+    pub async fn authenticate_with(
+        &self,
+        credentials: authenticate::Credentials<'_>,
+    ) -> Result<Principal, AuthFailure> {
         authenticate::authenticate(
             &self.identity,
             &self.tokens,
-            headers,
-            dialect,
+            self.exchange.federation(),
+            credentials,
             modelgate_types::clock::unix_now(),
         )
         .await

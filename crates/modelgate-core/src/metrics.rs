@@ -74,6 +74,30 @@ pub struct AuthFailureLabels {
     pub reason: &'static str,
 }
 
+/// Labels of a listener's connection gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `main`, `admin` or `metrics`.
+    pub listener: &'static str,
+}
+
+/// Labels of a refused connection.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionRefusalLabels {
+    /// `main`, `admin` or `metrics`.
+    pub listener: &'static str,
+    /// `max_connections` or `max_connections_per_source`.
+    pub reason: &'static str,
+}
+
+/// Labels of credentials refused unchecked because their source spent
+/// its failed-authentication budget.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLimitedLabels {
+    /// Where: `model_api`, `token` or `admin`.
+    pub endpoint: &'static str,
+}
+
 /// Every metric the gateway exports.
 pub struct Metrics {
     registry: Registry,
@@ -91,6 +115,9 @@ pub struct Metrics {
     pub auth_failures: Family<AuthFailureLabels, Counter>,
     /// Token-endpoint outcomes.
     pub token_exchanges: Family<ExchangeLabels, Counter>,
+    /// Credentials refused unchecked: their source is over its
+    /// failed-authentication budget.
+    pub auth_limited: Family<AuthLimitedLabels, Counter>,
     /// 1 while an upstream's circuit breaker is open.
     pub breaker_open: Family<UpstreamLabels, Gauge>,
     /// Streams currently open.
@@ -98,6 +125,10 @@ pub struct Metrics {
     /// 1 while the audit log's records after its last checkpoint do not
     /// verify (set when scraped).
     pub audit_tail_fault: Gauge,
+    /// Connections open now, by listener.
+    pub connections_open: Family<ListenerLabels, Gauge>,
+    /// Connections closed at once because a cap was reached.
+    pub connections_refused: Family<ConnectionRefusalLabels, Counter>,
 }
 
 fn gateway_histogram() -> Histogram {
@@ -152,6 +183,12 @@ impl Metrics {
             "Token endpoint outcomes",
             token_exchanges.clone(),
         );
+        let auth_limited = Family::<AuthLimitedLabels, Counter>::default();
+        registry.register(
+            "auth_failures_limited",
+            "Credentials refused unchecked: the source is over its failed-authentication budget",
+            auth_limited.clone(),
+        );
         let breaker_open = Family::<UpstreamLabels, Gauge>::default();
         registry.register(
             "upstream_circuit_open",
@@ -170,6 +207,18 @@ impl Metrics {
             "1 while the audit log's records after its last checkpoint do not verify",
             audit_tail_fault.clone(),
         );
+        let connections_open = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "connections_open",
+            "Connections open now, by listener",
+            connections_open.clone(),
+        );
+        let connections_refused = Family::<ConnectionRefusalLabels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because a connection cap was reached",
+            connections_refused.clone(),
+        );
         Self {
             registry,
             requests,
@@ -179,9 +228,12 @@ impl Metrics {
             tokens,
             auth_failures,
             token_exchanges,
+            auth_limited,
             breaker_open,
             open_streams,
             audit_tail_fault,
+            connections_open,
+            connections_refused,
         }
     }
 

@@ -74,8 +74,16 @@ pub struct CallRecord {
     pub stream_error: Option<&'static str>,
     /// Why the request was refused, if it was (error kind label).
     pub refusal: Option<&'static str>,
-    /// Client address (`ip:port`).
+    /// Client address: the peer's `ip:port`, or the forwarded address
+    /// when the peer is a trusted proxy.
     pub client_addr: Option<String>,
+    /// The peer's socket address, as the listener saw it.
+    pub peer: Option<std::net::SocketAddr>,
+    /// The connection's verified client certificate (mTLS), if any.
+    pub peer_cert: Option<modelgate_core::peer_cert::PeerCertificate>,
+    /// The caller's source (the peer, or the address a trusted proxy
+    /// forwarded): what failed authentications are counted against.
+    pub source: Option<std::net::IpAddr>,
     /// Client `User-Agent` (truncated).
     pub user_agent: Option<String>,
     /// Browser `Origin` (truncated), if sent.
@@ -136,6 +144,9 @@ impl CallRecord {
             stream_error: None,
             refusal: None,
             client_addr: None,
+            peer: None,
+            peer_cert: None,
+            source: None,
             user_agent: None,
             origin: None,
             deployment: None,

@@ -12,6 +12,10 @@ pub enum Refusal {
     /// No credential, or one that is not valid (401), or credentials
     /// cannot be checked (503).
     Unauthenticated(ApiError),
+    /// The caller's source spent its failed-authentication budget
+    /// (`limits.failed_auth_per_source`); its credential was not checked
+    /// (429 with `retry-after`).
+    AuthLimited(ApiError),
     /// The body is over `limits.max_body_bytes` (413).
     BodyTooLarge(ApiError),
     /// The body could not be read (400).
@@ -44,6 +48,7 @@ impl Refusal {
     pub fn label(&self) -> &'static str {
         match self {
             Refusal::Unauthenticated(_) => "unauthenticated",
+            Refusal::AuthLimited(_) => "auth_limited",
             Refusal::BodyTooLarge(_) => "body_too_large",
             Refusal::BodyUnreadable(_) => "body_read",
             Refusal::BodyTimedOut(_) => "body_timeout",
@@ -63,6 +68,7 @@ impl Refusal {
     pub fn into_error(self) -> ApiError {
         match self {
             Refusal::Unauthenticated(e)
+            | Refusal::AuthLimited(e)
             | Refusal::BodyTooLarge(e)
             | Refusal::BodyUnreadable(e)
             | Refusal::BodyTimedOut(e)

@@ -45,7 +45,7 @@ pub use identity::{
     CorruptRecord, Identity, MAX_OWNER_CHARS, MAX_PURPOSE_CHARS, NewIdentity, ValidationError,
     is_valid_environment, is_valid_name,
 };
-pub use kek::{KekError, KeyEncryptionKey};
+pub use kek::{KekError, KekId, KeyEncryptionKey, SealedBy};
 pub use modelgate_types::{IdentityKind, IdentityStatus, ParseEnumError};
 pub use principal::{Actor, AuthMethod, Principal};
 pub use revocation::RevocationCache;

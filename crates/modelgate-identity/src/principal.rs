@@ -13,6 +13,9 @@ pub enum AuthMethod {
     ApiKey,
     /// A short-lived gateway access token (a JWT signed by the gateway).
     AccessToken,
+    /// A client certificate (an X.509-SVID) verified by the listener's TLS
+    /// handshake against `[server.tls] client_ca`.
+    Mtls,
 }
 
 impl AuthMethod {
@@ -22,6 +25,7 @@ impl AuthMethod {
         match self {
             AuthMethod::ApiKey => "api_key",
             AuthMethod::AccessToken => "access_token",
+            AuthMethod::Mtls => "mtls",
         }
     }
 }

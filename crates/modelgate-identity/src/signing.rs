@@ -39,15 +39,15 @@ pub(crate) const CLOCK_LEEWAY_SECS: i64 = 5;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyringError {
-    /// The KEK does not open a stored private key: the gateway was started
-    /// with a different KEK from the one that sealed it.
-    #[error(
-        "signing key {kid} cannot be opened with the configured key-encryption key: \
-         wrong KEK, or the stored key was altered"
-    )]
+    /// No configured KEK opens a stored private key: the gateway was
+    /// started with a different KEK from the one that sealed it (or only
+    /// with the old one after `modelgate kek rotate`).
+    #[error("signing key {kid} cannot be opened: {reason}")]
     WrongKek {
         /// The key's id.
         kid: String,
+        /// Why (names a KEK id at most).
+        reason: KekError,
     },
     /// A stored key is unusable.
     #[error("signing key {kid} is unusable: {what}")]
@@ -72,6 +72,12 @@ pub enum KeyringError {
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+}
+
+/// The associated data a signing key's private half is sealed with: its
+/// kid, so a sealed key copied onto another row does not open.
+pub fn sealing_aad(kid: &str) -> &[u8] {
+    kid.as_bytes()
 }
 
 /// Where a signing key is in its lifecycle.
@@ -311,9 +317,10 @@ impl SigningKeyring {
         let pkcs8 = self
             .inner
             .kek
-            .open(&record.sealed_private_key, record.kid.as_bytes())
-            .map_err(|_| KeyringError::WrongKek {
+            .open(&record.sealed_private_key, sealing_aad(&record.kid))
+            .map_err(|reason| KeyringError::WrongKek {
                 kid: record.kid.clone(),
+                reason,
             })?;
         let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| KeyringError::Corrupt {
             kid: record.kid.clone(),
@@ -339,7 +346,7 @@ impl SigningKeyring {
         let pair =
             Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|_| KeyringError::Generate)?;
         let kid = base62::random(KID_LEN)?;
-        let sealed = self.inner.kek.seal(pkcs8.as_ref(), kid.as_bytes())?;
+        let sealed = self.inner.kek.seal(pkcs8.as_ref(), sealing_aad(&kid))?;
         Ok(SigningKeyRecord {
             algorithm: SIGNING_ALGORITHM.to_owned(),
             public_key: pair.public_key().as_ref().to_vec(),

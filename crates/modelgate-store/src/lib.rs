@@ -21,7 +21,8 @@
 //! identities, signing keys). Every write that must invalidate such a cache
 //! bumps a single counter in the same transaction: revoking a token,
 //! changing an identity's status or offboarding it, inserting, rotating or
-//! retiring a signing key, assigning or removing a role, and every step of
+//! retiring a signing key, re-sealing keys under a new key-encryption key,
+//! assigning or removing a role, and every step of
 //! a just-in-time grant. A replica polls [`Store::revision`] (one indexed
 //! read) and reloads only when it moved.
 
@@ -33,6 +34,7 @@ mod grants;
 mod issued_tokens;
 mod records;
 mod reviews;
+mod sealed;
 mod sqlite;
 
 #[cfg(test)]
@@ -40,6 +42,8 @@ mod tests;
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 pub use audit_appender::AuditAppender;
@@ -50,6 +54,7 @@ pub use records::{
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,
 };
 pub use reviews::ReviewRecord;
+pub use sealed::{SealedReplacement, SealedTable};
 pub use sqlite::SqliteOptions;
 
 use sqlite::SqliteBackend;
@@ -58,6 +63,8 @@ use sqlite::SqliteBackend;
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// API key lookups by hash made through this store and its clones.
+    key_lookups: Arc<AtomicU64>,
 }
 
 /// The backends a [`Store`] can sit on.
@@ -94,6 +101,7 @@ impl Store {
         let backend = SqliteBackend::open(path, options, sqlite::migrate::MIGRATIONS).await?;
         Ok(Store {
             backend: Backend::Sqlite(backend),
+            key_lookups: Arc::default(),
         })
     }
 
@@ -162,9 +170,18 @@ impl Store {
         &self,
         hash: &[u8; 32],
     ) -> Result<Option<(ApiKeyRecord, IdentityRecord)>, StoreError> {
+        self.key_lookups.fetch_add(1, Ordering::Relaxed);
         match &self.backend {
             Backend::Sqlite(b) => b.api_key_by_hash(hash).await,
         }
+    }
+
+    /// How many times [`Store::api_key_by_hash`] was called on this store
+    /// and its clones since it was opened (an in-memory counter, not
+    /// persisted): lets tests and diagnostics see what the authentication
+    /// caches save.
+    pub fn key_lookups(&self) -> u64 {
+        self.key_lookups.load(Ordering::Relaxed)
     }
 
     /// The key with this id, if any.

@@ -291,6 +291,17 @@ pub enum IssuerCommand {
 pub enum KekCommand {
     /// Print a new random key-encryption key (base64) to store as a secret.
     Generate,
+    /// Re-seal every key sealed with one of `tokens.previous_keks` (token
+    /// signing keys, audit keys) with `tokens.kek`, in one transaction;
+    /// replicas pick it up at their next sync. Audited; see docs/kek.md.
+    Rotate {
+        /// Only report how many values each KEK seals; change nothing.
+        #[arg(long)]
+        check: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `modelgate serve`.

@@ -175,6 +175,9 @@ pub fn cli_event(command: &crate::cli::Command) -> Option<CliEvent> {
         Command::SigningKey(SigningKeyCommand::Rotate) => {
             ("signing_key.rotate", "signing-keys".into())
         }
+        Command::Kek(crate::cli::KekCommand::Rotate { check: false, .. }) => {
+            ("kek.rotate", "kek".into())
+        }
         Command::Admin(AdminCommand::Bootstrap { .. }) => ("admin.bootstrap", "admin".into()),
         Command::Admin(AdminCommand::Grant { identity, .. }) => ("admin.grant", identity.clone()),
         Command::Admin(AdminCommand::Revoke { identity }) => ("admin.revoke", identity.clone()),

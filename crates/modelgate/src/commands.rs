@@ -120,5 +120,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
             println!("{}", kek.to_base64());
             Ok(())
         }
+        Command::Kek(crate::cli::KekCommand::Rotate { check, format }) => {
+            let config = load_config(&cli.config)?;
+            crate::kek::rotate_command(&config, check, format).await
+        }
     }
 }

@@ -100,7 +100,8 @@ pub async fn serve_dev(listen: Option<SocketAddr>) -> Result<()> {
     // data directory beside the store it protects.
     let kek = KeyEncryptionKey::generate().context("cannot generate a key-encryption key")?;
     write_private(&dir.path().join("kek"), &kek.to_base64())?;
-    let result = crate::serve::run(config, store, kek, listen, move |bound| {
+    let metrics_port = crate::serve::MetricsPort::EphemeralWhenTaken;
+    let result = crate::serve::run(config, store, kek, listen, metrics_port, move |bound| {
         Some(format!(
             "\nmodelgate dev mode: throwaway store, demo upstream, identity `dev-app` (expires in 24h).\n\
              Models: demo-chat (chat, completions, messages), demo-embed (embeddings).\n\n\

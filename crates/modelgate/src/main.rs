@@ -9,11 +9,13 @@ mod commands;
 mod credentials;
 mod dev;
 mod grants;
+mod kek;
 mod manage;
 mod notes;
 mod output;
 mod policy;
 mod posture;
+mod rlimit;
 mod serve;
 mod setup;
 

@@ -12,6 +12,9 @@ use modelgate_config::{LogConfig, LogFormat};
 use modelgate_control::Control;
 use modelgate_core::{Core, Detectors};
 use modelgate_gateway::Gateway;
+use modelgate_gateway::server::Listener;
+use modelgate_gateway::server::connections::ConnectionCaps;
+use modelgate_gateway::server::tls::ListenerTlsConfig;
 use modelgate_gateway::stages::screen::ScreenRules;
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
@@ -42,19 +45,43 @@ pub async fn serve(
     init_logging(&config.log);
     let kek = crate::setup::load_kek(&config)?;
     let store = crate::setup::open_store(&config).await?;
-    run(config, store, kek, listen, |_| banner).await
+    run(
+        config,
+        store,
+        kek,
+        listen,
+        MetricsPort::AsConfigured,
+        |_| banner,
+    )
+    .await
 }
 
-/// Builds the gateway, binds, prints `listening on ...` (and whatever
-/// `banner` returns for the bound address), then serves until SIGINT or
-/// SIGTERM.
+/// Where the metrics listener binds when its address is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsPort {
+    /// Start-up fails: a production gateway serves metrics where the
+    /// scraper looks for them, or says why not.
+    AsConfigured,
+    /// Any free port on the same address (dev mode must start beside
+    /// whatever already uses 9464).
+    EphemeralWhenTaken,
+}
+
+/// Builds the gateway, binds, prints `listening on http://ADDR` (`https`
+/// with `[server.tls]`), then one
+/// line per extra listener (`metrics on http://ADDR`, `admin on
+/// http://ADDR`) and whatever `banner` returns for the main address, then
+/// serves until SIGINT or SIGTERM.
 pub async fn run(
     config: Config,
     store: Store,
     kek: KeyEncryptionKey,
     listen: Option<SocketAddr>,
+    metrics_port: MetricsPort,
     banner: impl FnOnce(SocketAddr) -> Option<String>,
 ) -> Result<()> {
+    crate::rlimit::raise_open_files_limit();
+    warn_if_descriptors_below_the_cap(config.server.max_connections);
     let addr = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -62,12 +89,59 @@ pub async fn run(
     let bound = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    let (gateway, control) = build(&config, store, kek, &format!("http://{bound}"))
+    // TLS 1.2 and 1.3 only: rustls supports nothing older.
+    let tls = match &config.server.tls {
+        Some(settings) => Some(ListenerTlsConfig::load(settings).context("cannot start TLS")?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let (gateway, control) = build(&config, store, kek, &format!("{scheme}://{bound}"))
         .await
         .context("cannot start the gateway")?;
+    let mut listeners = vec![Listener {
+        name: "main",
+        socket: listener,
+        data_plane: true,
+        routes: control.public_router(),
+        tls,
+    }];
+    let mut lines = vec![format!("listening on {scheme}://{bound}")];
+    if let Some(metrics) = config.server.metrics_listen {
+        let socket = bind_metrics(metrics, metrics_port).await?;
+        lines.push(format!("metrics on http://{}", local_addr(&socket)?));
+        listeners.push(Listener {
+            name: "metrics",
+            socket,
+            data_plane: false,
+            routes: control.metrics_router(),
+            tls: None,
+        });
+    }
+    match config.server.admin_listen {
+        Some(admin) if !modelgate_config::same_listener(admin, addr) => {
+            let socket = tokio::net::TcpListener::bind(admin)
+                .await
+                .with_context(|| format!("cannot listen on {admin} (server.admin_listen)"))?;
+            lines.push(format!("admin on http://{}", local_addr(&socket)?));
+            listeners.push(Listener {
+                name: "admin",
+                socket,
+                data_plane: false,
+                routes: control.admin_router(),
+                tls: None,
+            });
+        }
+        _ => {
+            if let Some(main) = listeners.first_mut() {
+                main.routes = std::mem::take(&mut main.routes).merge(control.admin_router());
+            }
+        }
+    }
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{bound}")?;
+        for line in &lines {
+            writeln!(out, "{line}")?;
+        }
         if let Some(text) = banner(bound) {
             writeln!(out, "{text}")?;
         }
@@ -81,7 +155,11 @@ pub async fn run(
     let _hangup = reload_policies_on_sighup(gateway.core.clone());
     let audit = gateway.core.audit.clone();
     gateway
-        .serve(listener, control.router(), shutdown_signal())
+        .serve(
+            listeners,
+            ConnectionCaps::from_config(&config.server),
+            shutdown_signal(),
+        )
         .await;
     flusher.abort();
     sync.abort();
@@ -89,6 +167,49 @@ pub async fn run(
     audit.close().await;
     tracing::info!("modelgate stopped");
     Ok(())
+}
+
+/// Binds the metrics listener; in dev mode, on a free port of the same
+/// address when the configured one is taken.
+async fn bind_metrics(
+    addr: SocketAddr,
+    metrics_port: MetricsPort,
+) -> Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(socket) => Ok(socket),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::AddrInUse
+                && metrics_port == MetricsPort::EphemeralWhenTaken =>
+        {
+            tracing::info!(%addr, "metrics address taken; using a free port");
+            tokio::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0))
+                .await
+                .with_context(|| format!("cannot listen on {} for metrics", addr.ip()))
+        }
+        Err(e) => Err(e).with_context(|| {
+            format!("cannot listen on {addr} (server.metrics_listen; \"off\" serves no metrics)")
+        }),
+    }
+}
+
+/// Every connection is a descriptor: an open-file limit below
+/// `max_connections` means accepts fail (EMFILE) before the cap refuses.
+fn warn_if_descriptors_below_the_cap(max_connections: usize) {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    if let Some(limit) = limit
+        && limit < max_connections as u64
+    {
+        tracing::warn!(
+            open_files = limit,
+            max_connections,
+            "the open-file limit is below server.max_connections; raise the hard limit \
+             (ulimit -Hn, LimitNOFILE=) or lower the cap"
+        );
+    }
+}
+
+fn local_addr(socket: &tokio::net::TcpListener) -> Result<SocketAddr> {
+    socket.local_addr().context("cannot read the bound address")
 }
 
 /// The upstreams (each credential resolved) and the whole screen section

@@ -8,7 +8,9 @@ use modelgate_config::{Config, SecretRef};
 use modelgate_identity::{IdentityService, KeyEncryptionKey, KeyPolicy};
 use modelgate_store::Store;
 
-/// The key-encryption key named by `tokens.kek`.
+/// The key-encryption key named by `tokens.kek`, also accepting the
+/// earlier KEKs named by `tokens.previous_keks` for opening (a KEK rotation
+/// under way). Errors name the field, never the value.
 pub fn load_kek(config: &Config) -> Result<KeyEncryptionKey> {
     let Some(reference) = &config.tokens.kek else {
         bail!(
@@ -16,9 +18,22 @@ pub fn load_kek(config: &Config) -> Result<KeyEncryptionKey> {
              secret, and reference it as tokens.kek = \"env:NAME\" or \"file:PATH\""
         );
     };
-    let reference = SecretRef::parse(reference).map_err(|e| anyhow::anyhow!("tokens.kek: {e}"))?;
-    let value = reference.resolve().context("tokens.kek")?;
-    KeyEncryptionKey::parse(value.expose()).map_err(|e| anyhow::anyhow!("tokens.kek: {e}"))
+    let current = read_kek(reference, "tokens.kek")?;
+    let previous = config
+        .tokens
+        .previous_keks
+        .iter()
+        .enumerate()
+        .map(|(i, reference)| read_kek(reference, &format!("tokens.previous_keks[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(current.with_previous(previous))
+}
+
+/// One KEK from the secret reference in `field`.
+fn read_kek(reference: &str, field: &str) -> Result<KeyEncryptionKey> {
+    let reference = SecretRef::parse(reference).map_err(|e| anyhow::anyhow!("{field}: {e}"))?;
+    let value = reference.resolve().with_context(|| field.to_owned())?;
+    KeyEncryptionKey::parse(value.expose()).map_err(|e| anyhow::anyhow!("{field}: {e}"))
 }
 
 /// Reads and validates the configuration file.

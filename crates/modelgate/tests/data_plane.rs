@@ -81,7 +81,7 @@ async fn streamed_chat_hides_injected_usage_but_accounts_for_it() {
 
     // Both streams were accounted.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let metrics = call("GET", &gw.url("/metrics"), &[], "").await.text();
+    let metrics = gw.metrics().await;
     let line = metrics
         .lines()
         .find(|l| l.starts_with("modelgate_tokens_total{model=\"chat\",direction=\"output\"}"))
@@ -254,7 +254,7 @@ async fn health_ready_metrics() {
     assert_eq!(r.json()["status"], "ready");
     gw.openai("/v1/chat/completions", &chat("chat", false))
         .await;
-    let m = call("GET", &gw.url("/metrics"), &[], "").await.text();
+    let m = gw.metrics().await;
     for needle in [
         "modelgate_requests_total{operation=\"chat\",model=\"chat\",upstream=\"m-openai\",status=\"200\"} 1",
         "modelgate_gateway_duration_seconds_bucket",

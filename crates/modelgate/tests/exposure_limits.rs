@@ -31,7 +31,7 @@ async fn setup(limits: &str) -> (MockHandle, TestGateway) {
 
 /// `modelgate_auth_failures_total{reason="ambiguous"}`, 0 when absent.
 async fn ambiguous_failures(gw: &TestGateway) -> u64 {
-    let metrics = call("GET", &gw.url("/metrics"), &[], "").await.text();
+    let metrics = gw.metrics().await;
     metrics
         .lines()
         .find(|l| l.starts_with("modelgate_auth_failures_total{reason=\"ambiguous\"}"))

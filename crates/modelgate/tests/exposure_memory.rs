@@ -34,12 +34,13 @@ fn rss(pid: u32) -> u64 {
     kib * 1024
 }
 
-/// A gateway with one model, `chat`, on a mock upstream, and no time limit
-/// on body reads that the trickle could reach.
+/// A gateway with one model, `chat`, on a mock upstream, no time limit on
+/// body reads that the trickle could reach, and no failed-authentication
+/// budget (every trickled body must be read, not refused unread).
 async fn setup() -> (MockHandle, TestGateway) {
     let mock = MockUpstream::start().await.unwrap();
     let config = format!(
-        "[limits]\nbody_read_timeout = \"10m\"\n\n{}\n\
+        "[limits]\nbody_read_timeout = \"10m\"\nfailed_auth_per_source = {{ burst = 0, per_minute = 1 }}\n\n{}\n\
          [[models]]\nname = \"chat\"\ntargets = [{{ upstream = \"m-openai\", model = \"demo-chat\" }}]\n",
         upstreams_on(&mock, "m", "")
     );

@@ -210,7 +210,7 @@ async fn circuit_breaker_skips_a_failing_upstream_then_retries_it() {
         assert_eq!(request(&p.gw, false, false).await.status, 200);
     }
     assert_eq!(p.primary.requests().len(), 2, "skipped while open");
-    let metrics = call("GET", &p.gw.url("/metrics"), &[], "").await.text();
+    let metrics = p.gw.metrics().await;
     assert!(
         metrics.contains("modelgate_upstream_circuit_open{upstream=\"p-openai\"} 1"),
         "{metrics}"

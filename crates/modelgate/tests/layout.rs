@@ -33,6 +33,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("modelgate-gateway", 5),
     ("modelgate", 6),
     ("modelgate-bench", 6),
+    ("modelgate-fuzz", 6),
 ];
 
 fn workspace_root() -> PathBuf {

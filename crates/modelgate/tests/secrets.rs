@@ -114,6 +114,6 @@ async fn credentials_stay_on_their_side() {
     ] {
         assert!(!logs.contains(canary), "a secret reached the logs");
     }
-    let metrics = call("GET", &gw.url("/metrics"), &[], "").await.text();
+    let metrics = gw.metrics().await;
     assert!(!metrics.contains(&gw.key[4..20]) && !metrics.contains(UPSTREAM_CANARY));
 }

@@ -266,7 +266,7 @@ async fn tampered_tail_is_not_sealed_at_start() {
         "{}",
         gw.logs()
     );
-    let metrics = call("GET", &gw.url("/metrics"), &[], "").await.text();
+    let metrics = gw.metrics().await;
     assert!(
         metrics.contains("modelgate_audit_tail_fault 1"),
         "{metrics}"

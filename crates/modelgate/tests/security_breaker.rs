@@ -58,7 +58,7 @@ async fn opened(first: &'static str, fallback: &str) -> Breakered {
 
 /// The circuit gauge of `upstream`, if it is exported.
 async fn gauge(gw: &TestGateway, upstream: &str) -> Option<u64> {
-    let metrics = call("GET", &gw.url("/metrics"), &[], "").await.text();
+    let metrics = gw.metrics().await;
     let prefix = format!("modelgate_upstream_circuit_open{{upstream=\"{upstream}\"}} ");
     metrics
         .lines()

@@ -107,7 +107,7 @@ async fn stale_replica_fails_closed_and_readyz_says_so() {
         "Anthropic dialect: {}",
         anthropic.text()
     );
-    let metrics = get_path(&w.gw, "/metrics").await.text();
+    let metrics = w.gw.metrics().await;
     assert!(
         metrics
             .lines()

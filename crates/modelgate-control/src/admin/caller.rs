@@ -9,10 +9,13 @@ use axum::extract::FromRequestParts;
 use axum::response::Response;
 use http::StatusCode;
 use http::request::Parts;
+use modelgate_core::audit::{Coalesced, RefusalKey};
 use modelgate_core::body::{BodyError, BodyLimits, read_body};
+use modelgate_core::metrics::AuthLimitedLabels;
 use modelgate_identity::admin::AdminScope;
 use modelgate_identity::{Identity, IdentityError, Principal};
 use modelgate_types::Dialect;
+use modelgate_types::clock::now_ms;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -112,11 +115,11 @@ impl FromRequestParts<Control> for Admin {
     /// Refuses the call unless the audit log can write, the caller
     /// authenticates and holds the admin role; records the login.
     async fn from_request_parts(parts: &mut Parts, control: &Control) -> Result<Admin> {
-        authorize(control, &parts.headers).await
+        authorize(control, parts).await
     }
 }
 
-async fn authorize(gateway: &Control, headers: &http::HeaderMap) -> Result<Admin> {
+async fn authorize(gateway: &Control, parts: &Parts) -> Result<Admin> {
     if !gateway.core.audit.healthy() {
         return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -124,7 +127,50 @@ async fn authorize(gateway: &Control, headers: &http::HeaderMap) -> Result<Admin
             "the audit log cannot write; admin calls are refused until it recovers",
         ));
     }
-    let principal = match gateway.core.authenticate(headers, Dialect::OpenAi).await {
+    // The source's failed-authentication budget is shared with the model
+    // APIs and the token endpoint: a source over it is refused before its
+    // credential is looked up.
+    let source = gateway
+        .core
+        .sources
+        .source_of(&parts.extensions, &parts.headers)
+        .map(|s| s.addr);
+    if let Some(source) = source
+        && let Err(over) = gateway.core.auth_limit.check(source, now_ms())
+    {
+        gateway
+            .core
+            .metrics
+            .auth_limited
+            .get_or_create(&AuthLimitedLabels { endpoint: "admin" })
+            .inc();
+        let key = RefusalKey {
+            source,
+            surface: "admin",
+            reason: "auth_limited",
+        };
+        if gateway.core.audit.coalesce_refusal(key, now_ms()) == Coalesced::WriteOwn {
+            login_refused(gateway, None, "auth_limited").await;
+        }
+        let mut response = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "auth_rate_limited",
+            format!(
+                "too many failed authentications from this address; credentials from it are \
+                 not checked for {} s",
+                over.retry_after
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, over.retry_after.into());
+        return Err(response);
+    }
+    let principal = match gateway
+        .core
+        .authenticate(&parts.headers, Dialect::OpenAi)
+        .await
+    {
         Ok(principal) => principal,
         Err(failure) if failure.is_unavailable() => {
             login_refused(gateway, None, failure.reason()).await;
@@ -135,6 +181,9 @@ async fn authorize(gateway: &Control, headers: &http::HeaderMap) -> Result<Admin
             ));
         }
         Err(failure) => {
+            if let Some(source) = source {
+                gateway.core.auth_limit.failed(source, now_ms());
+            }
             login_refused(gateway, None, failure.reason()).await;
             return Err(error(
                 StatusCode::UNAUTHORIZED,

@@ -1,6 +1,8 @@
 //! The audit log's keys: the Ed25519 checkpoint key and the body HMAC key,
 //! created on first start and kept in the store, sealed with the
-//! key-encryption key like the token signing keys.
+//! key-encryption key like the token signing keys (with the current KEK; a
+//! key sealed with one of `tokens.previous_keks` opens too until
+//! `modelgate kek rotate` re-seals it).
 
 use std::sync::Arc;
 
@@ -51,11 +53,18 @@ impl std::fmt::Debug for AuditKeys {
 
 const AAD_PREFIX: &str = "modelgate-audit-key\n";
 
-fn aad(purpose: &str, key_id: &str) -> Vec<u8> {
+fn sealing_aad(purpose: &str, key_id: &str) -> Vec<u8> {
     format!("{AAD_PREFIX}{purpose}\n{key_id}").into_bytes()
 }
 
 impl AuditKeys {
+    /// The associated data the audit key `record` is sealed with: its
+    /// purpose (`checkpoint` or `hmac`) and key id, so a sealed key copied
+    /// onto another row does not open.
+    pub fn sealing_aad(record: &AuditKeyRecord) -> Vec<u8> {
+        sealing_aad(&record.purpose, &record.key_id)
+    }
+
     /// Loads the active keys, creating them on first use. With `create`
     /// false (the CLI's read-only commands), missing keys are an error.
     pub async fn load(
@@ -103,11 +112,11 @@ impl AuditKeys {
             reason,
         };
         let der = kek
-            .open(&signer.sealed, &aad("checkpoint", &signer.key_id))
+            .open(&signer.sealed, &sealing_aad("checkpoint", &signer.key_id))
             .map_err(|e| bad(signer, e.to_string()))?;
         let signer_key = AuditSigner::from_pkcs8(&der).map_err(|e| bad(signer, e.to_string()))?;
         let raw = kek
-            .open(&hmac.sealed, &aad("hmac", &hmac.key_id))
+            .open(&hmac.sealed, &sealing_aad("hmac", &hmac.key_id))
             .map_err(|e| bad(hmac, e.to_string()))?;
         let bytes: [u8; 32] = raw
             .as_slice()
@@ -133,7 +142,7 @@ impl AuditKeys {
 /// written by modelgate and its key vouches for nothing.
 fn bound_public_key(record: &AuditKeyRecord, kek: &KeyEncryptionKey) -> Option<AuditPublicKey> {
     let key = kek
-        .open(&record.sealed, &aad("checkpoint", &record.key_id))
+        .open(&record.sealed, &sealing_aad("checkpoint", &record.key_id))
         .ok()
         .and_then(|der| AuditSigner::from_pkcs8(&der).ok())
         .map(|signer| signer.public_key().clone())
@@ -156,7 +165,7 @@ async fn insert_checkpoint_key(
         AuditSigner::generate().map_err(|e| AuditKeyError::Generate(e.to_string()))?;
     let key_id = signer.key_id().to_owned();
     let sealed = kek
-        .seal(&der, &aad("checkpoint", &key_id))
+        .seal(&der, &sealing_aad("checkpoint", &key_id))
         .map_err(|e| AuditKeyError::Generate(e.to_string()))?;
     store
         .insert_audit_key(&AuditKeyRecord {
@@ -180,7 +189,7 @@ async fn insert_hmac_key(
     getrandom::fill(&mut bytes).map_err(|e| AuditKeyError::Generate(e.to_string()))?;
     let key_id = AuditHmacKey::new(&bytes).id().to_owned();
     let sealed = kek
-        .seal(&bytes, &aad("hmac", &key_id))
+        .seal(&bytes, &sealing_aad("hmac", &key_id))
         .map_err(|e| AuditKeyError::Generate(e.to_string()))?;
     store
         .insert_audit_key(&AuditKeyRecord {

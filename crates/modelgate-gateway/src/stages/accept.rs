@@ -1,8 +1,7 @@
 //! The accept stage: the header limits every request passes first (431 in
 //! the caller's dialect), and the caller's address, user agent and origin
-//! copied onto the record.
-
-use std::net::SocketAddr;
+//! copied onto the record. (The source behind a trusted proxy is resolved
+//! where it is first needed, by the authenticate stage.)
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -17,9 +16,9 @@ use crate::record::CallRecord;
 /// Longest `User-Agent` kept in a record.
 const MAX_USER_AGENT: usize = 256;
 
-/// The client's socket address, attached to each request.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
+/// The client's socket address, attached to each request (shared with the
+/// control plane, which reads it on the token endpoint).
+pub use modelgate_core::source::ClientAddr;
 
 /// The caller's dialect, guessed from the path (for errors before routing).
 pub fn dialect_of(path: &str) -> Dialect {
@@ -56,7 +55,11 @@ pub async fn header_limits(
 
 /// Copies the caller's address and user agent into `record`.
 pub fn note_client(record: &mut CallRecord, extensions: &Extensions, headers: &HeaderMap) {
-    record.client_addr = extensions.get::<ClientAddr>().map(|c| c.0.to_string());
+    record.peer = extensions.get::<ClientAddr>().map(|c| c.0);
+    record.peer_cert = extensions
+        .get::<modelgate_core::peer_cert::PeerCertificate>()
+        .cloned();
+    record.client_addr = record.peer.map(|p| p.to_string());
     record.user_agent = header_text(headers, http::header::USER_AGENT);
     record.origin = header_text(headers, http::header::ORIGIN);
 }

@@ -9,6 +9,7 @@ use axum::response::Response;
 use modelgate_audit::{AuditEvent, Body, BodyPolicy, Retention};
 use modelgate_config::ScreenAction;
 use modelgate_core::Core;
+use modelgate_core::audit::{Coalesced, RefusalKey};
 use modelgate_screen::Screener;
 use modelgate_types::Dialect;
 use modelgate_types::clock::now_ms;
@@ -49,8 +50,17 @@ pub fn note_refusal(record: &mut CallRecord, refusal: Refusal) -> ApiError {
 }
 
 /// Appends the one record of a request told in one record (a refusal, or a
-/// request the gateway answered itself) and waits until it is durable.
+/// request the gateway answered itself) and waits until it is durable. A
+/// refusal of a caller not authenticated (401, or its source over the
+/// failed-authentication budget) is written only when it is the first of
+/// its source and reason in `audit.refusal_coalesce_interval`; the rest are
+/// counted into the interval's `refusal.summary` record.
 pub async fn single(core: &Core, record: &CallRecord) -> Result<(), Refusal> {
+    if let Some(key) = coalesced_key(record)
+        && core.audit.coalesce_refusal(key, now_ms()) == Coalesced::Counted
+    {
+        return Ok(());
+    }
     let mut event = record.audit_record(None);
     if record.refusal.is_some() {
         event.decision = event.decision.or(Some("deny".into()));
@@ -63,6 +73,21 @@ pub async fn single(core: &Core, record: &CallRecord) -> Result<(), Refusal> {
             Err(Refusal::AuditUnavailable)
         }
     }
+}
+
+/// The key a refusal is coalesced under, if it is one of a caller not
+/// authenticated: a 401 (not a 503: credentials that could not be checked
+/// are the gateway's failure, written each time) or `auth_limited`.
+fn coalesced_key(record: &CallRecord) -> Option<RefusalKey> {
+    let reason = match (record.refusal?, record.status) {
+        (reason @ "unauthenticated", 401) | (reason @ "auth_limited", _) => reason,
+        _ => return None,
+    };
+    Some(RefusalKey {
+        source: record.source?,
+        surface: "model_api",
+        reason,
+    })
 }
 
 /// Appends the admit record (with the prompt as the route's retention

@@ -3,12 +3,23 @@
 //! (503 when credentials cannot be checked). Nothing about the presented
 //! credential is echoed or logged; the failure's reason is counted in
 //! `modelgate_auth_failures_total`.
+//!
+//! First the caller's source is resolved (the peer, or the address a
+//! trusted proxy forwarded). A source that spent its failed-authentication
+//! budget (`limits.failed_auth_per_source`) gets 429 with `retry-after`
+//! for any credential it presents, before the credential is looked up or
+//! its signature checked (counted in `modelgate_auth_failures_limited_total`);
+//! each credential refused spends one failure of the budget.
 
 use http::HeaderMap;
-use modelgate_core::metrics::AuthFailureLabels;
+use modelgate_core::authenticate::{Credentials, presented};
+use modelgate_core::metrics::{AuthFailureLabels, AuthLimitedLabels};
+use modelgate_core::peer_cert::CertRefusal;
+use modelgate_core::source_limit::{OverBudget, spends_budget};
 use modelgate_core::{AuthFailure, Core};
 use modelgate_identity::{AuthError, Principal};
 use modelgate_types::Dialect;
+use modelgate_types::clock::now_ms;
 
 use crate::api_error::{ApiError, ErrorKind};
 use crate::record::CallRecord;
@@ -21,7 +32,30 @@ pub async fn authenticate(
     dialect: Dialect,
     record: &mut CallRecord,
 ) -> Result<Principal, Refusal> {
-    match core.authenticate(headers, dialect).await {
+    if let Some(peer) = record.peer {
+        let source = core.sources.source(peer.ip(), headers);
+        if source.forwarded {
+            record.client_addr = Some(source.addr.to_string());
+        }
+        record.source = Some(source.addr);
+        if let Err(over) = core.auth_limit.check(source.addr, now_ms())
+            && (record.peer_cert.is_some() || !matches!(presented(headers, dialect), Ok(None)))
+        {
+            core.metrics
+                .auth_limited
+                .get_or_create(&AuthLimitedLabels {
+                    endpoint: "model_api",
+                })
+                .inc();
+            return Err(Refusal::AuthLimited(limited_error(over)));
+        }
+    }
+    let credentials = Credentials {
+        headers,
+        peer_cert: record.peer_cert.as_ref(),
+        dialect,
+    };
+    match core.authenticate_with(credentials).await {
         Ok(principal) => {
             record.identity = Some(principal.identity_name.clone());
             record.credential_id = Some(principal.credential_id.clone());
@@ -41,9 +75,28 @@ pub async fn authenticate(
                     reason: failure.reason(),
                 })
                 .inc();
+            if let Some(source) = record.source
+                && spends_budget(&failure)
+            {
+                core.auth_limit.failed(source, now_ms());
+            }
             Err(Refusal::Unauthenticated(caller_error(&failure, dialect)))
         }
     }
+}
+
+/// What a source over its failed-authentication budget is told.
+pub fn limited_error(over: OverBudget) -> ApiError {
+    ApiError::new(
+        ErrorKind::RateLimited,
+        format!(
+            "too many failed authentications from this address; credentials from it are not \
+             checked for {} s",
+            over.retry_after
+        ),
+    )
+    .with_code("auth_rate_limited")
+    .with_retry_after(over.retry_after)
 }
 
 /// What the caller is told, in its dialect: never which part of the
@@ -60,6 +113,19 @@ pub fn caller_error(failure: &AuthFailure, dialect: Dialect) -> ApiError {
         AuthFailure::Ambiguous => ApiError::new(
             ErrorKind::Authentication,
             "more than one credential: send one `Authorization: Bearer` or one `x-api-key`",
+        ),
+        AuthFailure::Certificate(CertRefusal::NoSpiffeId) => ApiError::new(
+            ErrorKind::Authentication,
+            "the client certificate has no SPIFFE ID (a spiffe:// URI SAN) and no other \
+             credential was sent",
+        ),
+        AuthFailure::Certificate(CertRefusal::Unmapped) => ApiError::new(
+            ErrorKind::Authentication,
+            "the client certificate's SPIFFE ID maps to no registered identity",
+        ),
+        AuthFailure::Certificate(CertRefusal::Unavailable) => ApiError::new(
+            ErrorKind::Unavailable,
+            "the gateway cannot check credentials right now",
         ),
         AuthFailure::Refused(AuthError::Expired) => {
             ApiError::new(ErrorKind::Authentication, "the API key has expired")
@@ -103,5 +169,10 @@ mod tests {
         let unknown = caller_error(&AuthFailure::Refused(AuthError::Unknown), Dialect::OpenAi);
         assert_eq!(unknown.message, "invalid API key");
         assert_eq!(unknown.kind, ErrorKind::Authentication);
+        let limited = limited_error(OverBudget { retry_after: 7 });
+        assert_eq!(
+            (limited.kind, limited.retry_after),
+            (ErrorKind::RateLimited, Some(7))
+        );
     }
 }

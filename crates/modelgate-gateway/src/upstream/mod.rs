@@ -1,4 +1,5 @@
-//! Upstreams at run time: address, credential, timeouts, connection pool.
+//! Upstreams at run time: address, credential, timeouts, TLS settings,
+//! connection pool.
 //!
 //! The credential is injected here and nowhere else; it is held as a
 //! sensitive header value, so hyper never prints it either.
@@ -16,6 +17,9 @@ use hyper_util::rt::TokioExecutor;
 
 pub mod breaker;
 pub mod headers;
+pub mod local;
+pub mod tls;
+pub mod tls_failure;
 
 use breaker::Breaker;
 use modelgate_config::secret::{SecretError, SecretRef, SecretValue};
@@ -64,12 +68,12 @@ pub struct Upstream {
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamSetupError {
     /// The credential could not be resolved.
-    #[error("upstream {name}: {source}")]
+    #[error("upstream {name}: {cause}")]
     Secret {
         /// Upstream name.
         name: String,
         /// Cause (never the secret).
-        source: SecretError,
+        cause: SecretError,
     },
     /// The configuration is inconsistent.
     #[error("upstream {name}: {reason}")]
@@ -79,9 +83,15 @@ pub enum UpstreamSetupError {
         /// What is wrong.
         reason: String,
     },
-    /// TLS roots could not be loaded.
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
+    /// The TLS settings (`ca_bundle`, `client_cert`, `client_key`) could
+    /// not be loaded.
+    #[error("upstream {name}: {cause}")]
+    Tls {
+        /// Upstream name.
+        name: String,
+        /// Cause, naming the field (never the client key).
+        cause: tls::TlsSetupError,
+    },
 }
 
 /// Size of each upstream connection's read buffer. Fixed rather than
@@ -94,23 +104,23 @@ pub enum UpstreamSetupError {
 /// bodies are read in pieces of this size.
 pub const UPSTREAM_READ_BUFFER_BYTES: usize = 8 * 1024;
 
-fn client(connect_timeout: Duration) -> Result<HttpClient, UpstreamSetupError> {
+/// The upstream's pooled client, with its connect timeout and TLS settings
+/// (both fixed for its life: nothing is decided per request).
+fn client(connect_timeout: Duration, tls: rustls::ClientConfig) -> HttpClient {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_nodelay(true);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(provider)
-        .map_err(|e| UpstreamSetupError::Tls(e.to_string()))?
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
+    Client::builder(TokioExecutor::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(512)
         .http1_read_buf_exact_size(UPSTREAM_READ_BUFFER_BYTES)
-        .build(https))
+        .build(https)
 }
 
 impl Upstream {
@@ -131,9 +141,9 @@ impl Upstream {
                 Some(
                     reference
                         .resolve()
-                        .map_err(|source| UpstreamSetupError::Secret {
+                        .map_err(|cause| UpstreamSetupError::Secret {
                             name: config.name.clone(),
-                            source,
+                            cause,
                         })?,
                 )
             }
@@ -163,6 +173,10 @@ impl Upstream {
         let anthropic_version =
             HeaderValue::try_from(config.anthropic_version.as_deref().unwrap_or("2023-06-01"))
                 .map_err(|_| invalid("anthropic_version is not a valid header value".to_owned()))?;
+        let tls = tls::client_config(config).map_err(|cause| UpstreamSetupError::Tls {
+            name: config.name.clone(),
+            cause,
+        })?;
         Ok(Upstream {
             name: Arc::from(config.name.as_str()),
             kind: config.kind,
@@ -180,7 +194,7 @@ impl Upstream {
             secret,
             api_version: config.api_version.clone(),
             anthropic_version,
-            client: client(config.connect_timeout)?,
+            client: client(config.connect_timeout, tls),
         })
     }
 
@@ -353,7 +367,13 @@ mod tests {
 
     async fn get(url: &str) -> Result<Vec<u8>, String> {
         use http_body_util::BodyExt;
-        let client = client(Duration::from_secs(5)).unwrap();
+        let config = modelgate_config::Config::from_toml(
+            "[[upstreams]]\nname = \"u\"\nkind = \"openai\"\nbase_url = \"https://h\"\n\
+             deployment = \"hosted\"\nregion = \"us\"\nisolation = \"contractual\"\n",
+        )
+        .unwrap();
+        let tls = tls::client_config(&config.upstreams[0]).unwrap();
+        let client = client(Duration::from_secs(5), tls);
         let request = Request::get(url).body(Full::new(Bytes::new())).unwrap();
         let response = client.request(request).await.map_err(|e| e.to_string())?;
         let body = response

@@ -59,6 +59,7 @@ mod preset;
 pub(crate) mod replay;
 mod rules;
 mod source;
+mod x509;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -78,6 +79,7 @@ pub use jws::Algorithm;
 pub use preset::{GITHUB_ACTIONS_ISSUER, Preset};
 pub use rules::ClaimRule;
 pub use source::JwksSource;
+pub use x509::SpiffeId;
 
 use claims::Expectations;
 use issuer::{IssuerConfig, JwksLocation};

@@ -229,7 +229,20 @@ fn pins_github_owner(conditions: &[(ClaimPath, Pattern)]) -> bool {
 }
 
 impl CompiledRule {
-    fn matches(&self, claims: &Map<String, Value>) -> bool {
+    /// The literal text before the first `*` of each `sub` condition.
+    pub(crate) fn subject_prefixes(&self) -> impl Iterator<Item = &str> {
+        self.conditions
+            .iter()
+            .filter(|(path, _)| path.is_subject())
+            .map(|(_, pattern)| pattern.literal_prefix())
+    }
+
+    /// The identity a matching token maps to.
+    pub(crate) fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    pub(crate) fn matches(&self, claims: &Map<String, Value>) -> bool {
         self.conditions
             .iter()
             .all(|(path, pattern)| match path.resolve(claims) {

@@ -176,6 +176,7 @@ impl IdentityService {
         if !self.store().bootstrap_admin(&record, &key, now).await? {
             return Err(IdentityError::AlreadyBootstrapped);
         }
+        self.forget_unknown_key(&key.key_hash);
         tracing::info!(identity = %identity.name, key_id = %key.id, "admin bootstrapped");
         Ok(IssuedKey {
             id: key.id,

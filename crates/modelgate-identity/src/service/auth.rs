@@ -15,7 +15,9 @@ impl IdentityService {
     ///
     /// The format and checksum are checked first, so a malformed value is
     /// refused ([`AuthError::Malformed`]) without touching the store. Then:
-    /// unknown hash → `Unknown`, revoked → `Revoked`, `expires_at <= now` →
+    /// unknown hash → `Unknown` (with the key cache, remembered: the same
+    /// unknown key again is refused without a store lookup until the next
+    /// refresh or a key issued through this service), revoked → `Revoked`, `expires_at <= now` →
     /// `Expired`, identity not active → `IdentityDisabled`. A success is
     /// noted in memory; [`IdentityService::flush_usage`] writes it. With
     /// access tokens attached, refused with `StateStale` (before any
@@ -35,8 +37,17 @@ impl IdentityService {
         let key = match cached {
             Some(key) => key,
             None => {
+                if self
+                    .key_cache()
+                    .is_some_and(|cache| cache.is_unknown(&hash))
+                {
+                    return Err(AuthError::Unknown);
+                }
                 let generation = self.key_cache().map(|c| c.generation());
                 let Some((key, identity)) = self.store().api_key_by_hash(&hash).await? else {
+                    if let (Some(cache), Some(generation)) = (self.key_cache(), generation) {
+                        cache.insert_unknown(generation, hash);
+                    }
                     return Err(AuthError::Unknown);
                 };
                 let identity = Identity::from_record(identity)?;

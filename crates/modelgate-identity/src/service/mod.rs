@@ -8,6 +8,7 @@ mod auth;
 mod grants;
 mod key_cache;
 mod key_label;
+mod key_misses;
 mod keys;
 mod leak;
 mod lifecycle;
@@ -176,14 +177,19 @@ impl IdentityService {
         &self.inner.access.entitlements
     }
 
-    /// Re-reads what other processes changed: when the store's revision
-    /// moved, drops the cached API keys and the entitlement snapshot first,
-    /// then reloads the access tokens' revocation state and signing keys
-    /// (if attached). A failure to reload (the signing keys, say) therefore
+    /// Re-reads what other processes changed: forgets the API keys the
+    /// store did not know (inserting a key moves no revision, so a key
+    /// created elsewhere works after the next refresh); when the store's
+    /// revision moved, drops the cached API keys and the entitlement
+    /// snapshot first, then reloads the access tokens' revocation state and
+    /// signing keys (if attached). A failure to reload (the signing keys, say) therefore
     /// never leaves a revoked key or a removed role cached; and while
     /// reloads keep failing, the attached tokens' staleness bound stops
     /// authentication. Returns whether the token state changed.
     pub async fn refresh(&self, now: i64) -> Result<bool, IdentityError> {
+        if let Some(cache) = &self.inner.key_cache {
+            cache.clear_unknown();
+        }
         let revision = self.inner.store.revision().await?;
         if let Some(cache) = &self.inner.key_cache {
             cache.observe_revision(revision);
@@ -199,6 +205,14 @@ impl IdentityService {
     pub(crate) fn invalidate_keys(&self) {
         if let Some(cache) = &self.inner.key_cache {
             cache.clear();
+        }
+    }
+
+    /// Forgets `hash` as an unknown key after a key with it was created
+    /// through this service.
+    pub(crate) fn forget_unknown_key(&self, hash: &[u8; 32]) {
+        if let Some(cache) = &self.inner.key_cache {
+            cache.forget_unknown(hash);
         }
     }
 
@@ -344,6 +358,7 @@ impl IdentityService {
             replaced_by: None,
         };
         self.inner.store.insert_api_key(&record).await?;
+        self.forget_unknown_key(&record.key_hash);
         tracing::info!(identity = %identity.name, key_id = %id, expires_at, "api key issued");
         Ok(IssuedKey {
             id,

@@ -100,7 +100,7 @@ pub(super) fn render(
             let _ = writeln!(
                 out,
                 "kind = \"openai\"  # vLLM, TGI, llama.cpp server and Ollama speak it\n\
-                 base_url = \"http://model-server.internal:8000/v1\"\n\
+                 base_url = \"https://model-server.internal:8443/v1\"  # private CA: ca_bundle = \"/etc/modelgate/model-ca.pem\"\n\
                  credential = {}\n\
                  deployment = \"self_hosted\"\n\
                  retention_days = 0\n\

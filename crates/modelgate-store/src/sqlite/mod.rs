@@ -12,6 +12,7 @@ pub(crate) mod migrate;
 mod reviews;
 mod revision;
 mod rows;
+mod sealed;
 mod signing_keys;
 mod wal_checkpointer;
 

@@ -7,6 +7,7 @@ mod lifecycle;
 mod migrations;
 mod queries;
 mod reviews;
+mod sealed;
 mod signing_keys;
 
 use std::path::{Path, PathBuf};

@@ -20,8 +20,14 @@ use hyper_util::rt::TokioExecutor;
 
 pub mod admin;
 pub mod issuer;
+pub mod kek;
+pub mod pki;
 pub mod posture;
+mod spawn;
+pub mod tls;
 pub mod tokens;
+
+use spawn::spawn_gateway;
 
 pub use modelgate_mock::{Behavior, MockHandle, MockUpstream};
 
@@ -106,20 +112,49 @@ isolation = "technical"
 pub struct TestGateway {
     child: Child,
     pub addr: SocketAddr,
+    /// The metrics listener's address (`None` with `metrics_listen = "off"`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// The admin listener's address, when `admin_listen` gives it one.
+    pub admin_addr: Option<SocketAddr>,
     pub key: String,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
     logs: Arc<Mutex<String>>,
+    /// The open-file limit the process runs under, if the test set one.
+    open_files: Option<u64>,
 }
 
 impl TestGateway {
     /// Starts a gateway whose config is `body` (upstreams, models, limits...)
     /// plus a temp store, with identity `app` (environment `prod`) and a key.
     pub async fn start(body: &str) -> TestGateway {
+        Self::start_with_server("", body).await
+    }
+
+    /// Like [`TestGateway::start`], with `server` (TOML lines) added to the
+    /// `[server]` table, which otherwise holds a free-port `listen`, a
+    /// free-port `metrics_listen` and short shutdown and housekeeping times.
+    pub async fn start_with_server(server: &str, body: &str) -> TestGateway {
+        Self::start_full(server, body, None).await
+    }
+
+    /// Like [`TestGateway::start_with_server`], the process started under
+    /// `ulimit -n open_files` (soft and hard limit), so a test can run it
+    /// out of file descriptors.
+    pub async fn start_with_open_files(server: &str, body: &str, open_files: u64) -> TestGateway {
+        Self::start_full(server, body, Some(open_files)).await
+    }
+
+    async fn start_full(server: &str, body: &str, open_files: Option<u64>) -> TestGateway {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("modelgate.toml");
+        let metrics = if server.contains("metrics_listen") {
+            ""
+        } else {
+            "metrics_listen = \"127.0.0.1:0\"\n"
+        };
         let text = format!(
-            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\nshutdown_grace = \"2s\"\nhousekeeping_interval = \"1s\"\n\n{}{body}",
+            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\n{metrics}shutdown_grace = \"2s\"\nhousekeeping_interval = \"1s\"\n{server}\n{}{body}",
             dir.path().join("modelgate.db").display(),
             if body.contains("[tokens]") {
                 ""
@@ -162,20 +197,41 @@ impl TestGateway {
         let issued: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let key = issued["key"].as_str().unwrap().to_owned();
 
-        let (child, addr, logs) = spawn_gateway(&config);
+        let started = spawn_gateway(&config, open_files);
         TestGateway {
-            child,
-            addr,
+            child: started.child,
+            addr: started.addr,
+            metrics_addr: started.metrics,
+            admin_addr: started.admin,
+            logs: started.logs,
             key,
             dir,
             config,
-            logs,
+            open_files,
         }
     }
 
     /// `http://ADDR` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The metrics listener's `/metrics`.
+    pub fn metrics_url(&self) -> String {
+        let addr = self.metrics_addr.expect("the gateway serves metrics");
+        format!("http://{addr}/metrics")
+    }
+
+    /// The metrics exposition, read from the metrics listener.
+    pub async fn metrics(&self) -> String {
+        let r = call("GET", &self.metrics_url(), &[], "").await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    }
+
+    /// `path` on the listener that serves the admin API.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin_addr.unwrap_or(self.addr))
     }
 
     /// Everything the gateway has logged so far.
@@ -254,56 +310,13 @@ impl TestGateway {
     /// Starts the gateway again on the same config and store (after
     /// `kill9` or `terminate`); it listens on a new port.
     pub fn restart(&mut self) {
-        let (child, addr, logs) = spawn_gateway(&self.config);
-        self.child = child;
-        self.addr = addr;
-        self.logs = logs;
+        let started = spawn_gateway(&self.config, self.open_files);
+        self.child = started.child;
+        self.addr = started.addr;
+        self.metrics_addr = started.metrics;
+        self.admin_addr = started.admin;
+        self.logs = started.logs;
     }
-}
-
-/// Spawns `modelgate serve` on `config` and waits for its address.
-fn spawn_gateway(config: &std::path::Path) -> (Child, SocketAddr, Arc<Mutex<String>>) {
-    let mut child = Command::new(binary())
-        .args(["--config", config.to_str().unwrap(), "serve"])
-        .env("MG_TEST_UPSTREAM_KEY", UPSTREAM_CANARY)
-        .env("MG_TEST_KEK", TEST_KEK)
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let logs = Arc::new(Mutex::new(String::new()));
-    let mut stderr = child.stderr.take().unwrap();
-    let sink = logs.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stderr.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = stdout.read_line(&mut line);
-        let _ = tx.send(line);
-        // Keep draining so the child never blocks on a full pipe.
-        let mut rest = String::new();
-        let _ = stdout.read_to_string(&mut rest);
-    });
-    let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("gateway did not start: {line:?}\n{}", logs.lock().unwrap()))
-        .parse()
-        .unwrap();
-    (child, addr, logs)
 }
 
 impl Drop for TestGateway {
@@ -464,7 +477,7 @@ pub async fn admin_call(
     let auth = format!("Bearer {key}");
     call(
         method,
-        &gw.url(path),
+        &gw.admin_url(path),
         &[
             ("authorization", &auth),
             ("content-type", "application/json"),

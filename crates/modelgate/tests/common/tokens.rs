@@ -67,7 +67,9 @@ fn issuer_section(name: &str, preset: &str, url: &str, identity: &str, claims: &
 }
 
 /// Starts the issuers and the gateway and creates the identities the
-/// issuers' rules map to (owner `team-b@example.com`, no keys).
+/// issuers' rules map to (owner `team-b@example.com`, no keys). The attack
+/// suites fail far more often than a source's default failed-authentication
+/// budget allows, so the budget is raised (`exposure_auth_limits.rs` tests it).
 async fn build(tokens: &str, with_spiffe: bool) -> World {
     let mock = MockUpstream::start().await.unwrap();
     let github_key = TestKey::rsa("gh-1");
@@ -108,7 +110,8 @@ async fn build(tokens: &str, with_spiffe: bool) -> World {
     };
     let config = format!(
         "{TOKENS_SECTION}default_lifetime = \"5m\"\n{tokens}\n{issuers}\n{upstreams}\n\
-         [[models]]\nname = \"chat\"\ntargets = [{{ upstream = \"m-openai\", model = \"demo-chat\" }}]\n",
+         [[models]]\nname = \"chat\"\ntargets = [{{ upstream = \"m-openai\", model = \"demo-chat\" }}]\n\
+         [limits]\nfailed_auth_per_source = {{ burst = 1000, per_minute = 1000 }}\n",
         upstreams = upstreams_on(&mock, "m", ""),
     );
     let gw = TestGateway::start(&config).await;

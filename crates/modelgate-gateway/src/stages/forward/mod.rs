@@ -4,6 +4,9 @@
 //! caller's dialect by [`bridge`] when the target speaks the other).
 
 pub mod bridge;
+mod failure;
+
+pub use failure::Failure;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,91 +25,8 @@ use crate::refusal::Refusal;
 use crate::routes::Target;
 use crate::stages::parse::ModelCall;
 use crate::upstream::Upstream;
+use crate::upstream::tls_failure::TlsFailure;
 use modelgate_types::Usage;
-
-/// Why one attempt at one upstream failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// The breaker is open; retry after this long.
-    CircuitOpen(Duration),
-    /// The connection could not be made.
-    Connect,
-    /// No response headers within the first-byte timeout.
-    Timeout,
-    /// The body stalled past the idle timeout.
-    IdleTimeout,
-    /// The connection broke while reading.
-    Reset,
-    /// 429 from the upstream, with its `retry-after` in seconds.
-    RateLimited(u64),
-    /// A 5xx from the upstream.
-    ServerError(u16),
-    /// 401 or 403: the gateway's own upstream credential was refused.
-    CredentialRefused,
-    /// A non-streamed body over the configured limit.
-    TooLarge,
-    /// The request could not be built.
-    Request,
-    /// A successful response that could not be read or translated.
-    Malformed,
-}
-
-impl Failure {
-    /// Metric label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Failure::CircuitOpen(_) => "circuit_open",
-            Failure::Connect => "connect",
-            Failure::Timeout => "timeout",
-            Failure::IdleTimeout => "idle_timeout",
-            Failure::Reset => "reset",
-            Failure::RateLimited(_) => "status_429",
-            Failure::ServerError(_) => "status_5xx",
-            Failure::CredentialRefused => "credential_refused",
-            Failure::TooLarge => "too_large",
-            Failure::Request => "request",
-            Failure::Malformed => "malformed",
-        }
-    }
-
-    /// Whether this failure counts against the upstream's health. A 429 and
-    /// a request that could not be built say nothing about it: neutral.
-    fn trips_breaker(self) -> bool {
-        !matches!(
-            self,
-            Failure::CircuitOpen(_) | Failure::RateLimited(_) | Failure::Request
-        )
-    }
-
-    /// What the caller sees when this was the last failure.
-    pub fn into_api_error(self) -> ApiError {
-        match self {
-            Failure::CircuitOpen(wait) => ApiError::new(
-                ErrorKind::Unavailable,
-                "no upstream for this model is available right now",
-            )
-            .with_retry_after(wait.as_secs().max(1)),
-            Failure::Timeout | Failure::IdleTimeout => ApiError::new(
-                ErrorKind::UpstreamTimeout,
-                "the upstream did not respond in time",
-            ),
-            Failure::RateLimited(seconds) => ApiError::new(
-                ErrorKind::RateLimited,
-                "the upstream is rate limiting requests",
-            )
-            .with_retry_after(seconds),
-            Failure::Connect
-            | Failure::Reset
-            | Failure::ServerError(_)
-            | Failure::CredentialRefused
-            | Failure::TooLarge
-            | Failure::Request
-            | Failure::Malformed => {
-                ApiError::new(ErrorKind::Upstream, "the upstream failed to answer")
-            }
-        }
-    }
-}
 
 /// The outcome of forwarding.
 pub enum Forwarded {
@@ -143,7 +63,7 @@ pub async fn forward(
     max_response_bytes: usize,
     record: &mut CallRecord,
 ) -> Result<Forwarded, Refusal> {
-    let mut last: Option<Failure> = None;
+    let mut last: Option<(Failure, Arc<str>)> = None;
     let mut untranslatable: Option<ApiError> = None;
     for target in targets.iter().copied() {
         let upstream = &target.upstream;
@@ -152,7 +72,7 @@ pub async fn forward(
                 record
                     .attempts
                     .push(Attempt::new(upstream, Failure::CircuitOpen(wait).label()));
-                last = Some(Failure::CircuitOpen(wait));
+                last = Some((Failure::CircuitOpen(wait), upstream.name.clone()));
                 continue;
             }
             Admission::Allowed(permit) => permit,
@@ -203,6 +123,17 @@ pub async fn forward(
                 record.region = Some(upstream.region.clone());
                 return Ok(forwarded);
             }
+            Err(Failure::LocalDescriptors) => {
+                // A local fault: not the upstream's, and every other target
+                // would meet it too. The permit is dropped: neutral.
+                drop(permit);
+                crate::upstream::local::log_out_of_descriptors();
+                record
+                    .attempts
+                    .push(Attempt::new(upstream, Failure::LocalDescriptors.label()));
+                last = Some((Failure::LocalDescriptors, upstream.name.clone()));
+                break;
+            }
             Err(failure) => {
                 record
                     .metrics
@@ -224,13 +155,13 @@ pub async fn forward(
                 } else {
                     drop(permit);
                 }
-                last = Some(failure);
+                last = Some((failure, upstream.name.clone()));
             }
         }
     }
     Err(Refusal::Upstream(match (last, untranslatable) {
         (None, Some(error)) => error,
-        (Some(failure), _) => failure.into_api_error(),
+        (Some((failure, name)), _) => failure.into_api_error_at(&name),
         (None, None) => ApiError::new(
             ErrorKind::NotFound,
             format!(
@@ -262,8 +193,28 @@ async fn attempt(
     .await
     {
         Err(_) => return Err(Failure::Timeout),
-        Ok(Err(e)) if e.is_connect() => return Err(Failure::Connect),
-        Ok(Err(_)) => return Err(Failure::Reset),
+        Ok(Err(e)) if crate::upstream::local::is_out_of_descriptors(&e) => {
+            return Err(Failure::LocalDescriptors);
+        }
+        Ok(Err(e)) => {
+            if let Some((tls, reason)) = TlsFailure::of(&e) {
+                // The reason is rustls's (certificate or alert); it holds
+                // no key material.
+                tracing::warn!(
+                    upstream = %upstream.name,
+                    failure = "tls",
+                    %reason,
+                    "{}",
+                    tls.reason()
+                );
+                return Err(Failure::Tls(tls));
+            }
+            return Err(if e.is_connect() {
+                Failure::Connect
+            } else {
+                Failure::Reset
+            });
+        }
         Ok(Ok(response)) => response,
     };
     let (parts, incoming) = response.into_parts();
@@ -367,26 +318,5 @@ mod tests {
         assert_eq!(&out[..], b"a [redacted] b [redacted]");
         let same = Bytes::from_static(b"clean");
         assert_eq!(scrub(same.clone(), b"sk-X"), same);
-    }
-
-    #[test]
-    fn failures_map_to_statuses() {
-        assert_eq!(Failure::Timeout.into_api_error().kind.status(), 504);
-        assert_eq!(
-            Failure::RateLimited(3).into_api_error().retry_after,
-            Some(3)
-        );
-        assert_eq!(
-            Failure::ServerError(500).into_api_error().kind.status(),
-            502
-        );
-        assert_eq!(
-            Failure::CircuitOpen(Duration::from_millis(10))
-                .into_api_error()
-                .retry_after,
-            Some(1)
-        );
-        assert!(!Failure::RateLimited(1).trips_breaker());
-        assert!(Failure::Connect.trips_breaker());
     }
 }
