@@ -33,7 +33,9 @@ pub enum ClientAuth {
     Required,
 }
 
-/// TLS settings of the main listener (`[server.tls]`).
+/// TLS settings of one listener: the main one (`[server.tls]`), the admin
+/// listener (`[server.admin_tls]`) or the metrics listener
+/// (`[server.metrics_tls]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenerTls {
@@ -66,7 +68,13 @@ impl ListenerTls {
     /// Checks the fields and that each file holds PEM blocks of the right
     /// kind; on failure, the field (under `server.tls.`) and the reason.
     pub fn validate(&self) -> Result<(), (String, String)> {
-        let refuse = |field: &str, reason: String| Err((format!("server.tls.{field}"), reason));
+        self.validate_as("server.tls")
+    }
+
+    /// [`ListenerTls::validate`] for the table at `section` (such as
+    /// `server.admin_tls`), which the failing field is named under.
+    pub fn validate_as(&self, section: &str) -> Result<(), (String, String)> {
+        let refuse = |field: &str, reason: String| Err((format!("{section}.{field}"), reason));
         if let Err(reason) = pem_file(&self.cert, "CERTIFICATE") {
             return refuse("cert", reason);
         }

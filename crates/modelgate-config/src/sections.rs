@@ -86,6 +86,14 @@ pub struct ServerConfig {
     /// TLS on the main listener, and client certificates (`[server.tls]`);
     /// `None` (the default): plain HTTP.
     pub tls: Option<crate::ListenerTls>,
+    /// TLS on the admin listener (`[server.admin_tls]`; needs an
+    /// `admin_listen` of its own). Client certificates there only decide
+    /// who may connect: the admin API still needs an admin's key or token.
+    pub admin_tls: Option<crate::ListenerTls>,
+    /// TLS on the metrics listener (`[server.metrics_tls]`; needs
+    /// `metrics_listen`). With `client_auth = "required"`, only scrapers
+    /// holding a certificate from `client_ca` read the metrics.
+    pub metrics_tls: Option<crate::ListenerTls>,
 }
 
 /// The default `[server] metrics_listen`.
@@ -121,6 +129,29 @@ impl ServerConfig {
         let refuse = |field: &str, reason: String| Err((format!("server.{field}"), reason));
         if let Some(tls) = &self.tls {
             tls.validate()?;
+        }
+        if let Some(tls) = &self.admin_tls {
+            let separate = self
+                .admin_listen
+                .is_some_and(|admin| !same_listener(admin, self.listen));
+            if !separate {
+                return refuse(
+                    "admin_tls",
+                    "the admin API is on the main listener (server.admin_listen is not set to \
+                     another address): its TLS is [server.tls]"
+                        .to_owned(),
+                );
+            }
+            tls.validate_as("server.admin_tls")?;
+        }
+        if let Some(tls) = &self.metrics_tls {
+            if self.metrics_listen.is_none() {
+                return refuse(
+                    "metrics_tls",
+                    "server.metrics_listen is \"off\": there is no metrics listener".to_owned(),
+                );
+            }
+            tls.validate_as("server.metrics_tls")?;
         }
         if let Some(metrics) = self.metrics_listen
             && same_listener(metrics, self.listen)
@@ -176,6 +207,8 @@ impl Default for ServerConfig {
             max_connections: 16_384,
             max_connections_per_source: None,
             tls: None,
+            admin_tls: None,
+            metrics_tls: None,
         }
     }
 }

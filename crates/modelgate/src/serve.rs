@@ -14,7 +14,7 @@ use modelgate_core::{Core, Detectors};
 use modelgate_gateway::Gateway;
 use modelgate_gateway::server::Listener;
 use modelgate_gateway::server::connections::ConnectionCaps;
-use modelgate_gateway::server::tls::ListenerTlsConfig;
+use modelgate_gateway::server::tls::{ListenerTlsConfig, TlsSetupError};
 use modelgate_gateway::stages::screen::ScreenRules;
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
@@ -89,12 +89,8 @@ pub async fn run(
     let bound = listener
         .local_addr()
         .context("cannot read the bound address")?;
-    // TLS 1.2 and 1.3 only: rustls supports nothing older.
-    let tls = match &config.server.tls {
-        Some(settings) => Some(ListenerTlsConfig::load(settings).context("cannot start TLS")?),
-        None => None,
-    };
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let tls = listener_tls(config.server.tls.as_ref(), "server.tls")?;
+    let scheme = scheme_of(tls.as_ref());
     let (gateway, control) = build(&config, store, kek, &format!("{scheme}://{bound}"))
         .await
         .context("cannot start the gateway")?;
@@ -108,13 +104,15 @@ pub async fn run(
     let mut lines = vec![format!("listening on {scheme}://{bound}")];
     if let Some(metrics) = config.server.metrics_listen {
         let socket = bind_metrics(metrics, metrics_port).await?;
-        lines.push(format!("metrics on http://{}", local_addr(&socket)?));
+        let tls = listener_tls(config.server.metrics_tls.as_ref(), "server.metrics_tls")?;
+        let scheme = scheme_of(tls.as_ref());
+        lines.push(format!("metrics on {scheme}://{}", local_addr(&socket)?));
         listeners.push(Listener {
             name: "metrics",
             socket,
             data_plane: false,
             routes: control.metrics_router(),
-            tls: None,
+            tls,
         });
     }
     match config.server.admin_listen {
@@ -122,13 +120,15 @@ pub async fn run(
             let socket = tokio::net::TcpListener::bind(admin)
                 .await
                 .with_context(|| format!("cannot listen on {admin} (server.admin_listen)"))?;
-            lines.push(format!("admin on http://{}", local_addr(&socket)?));
+            let tls = listener_tls(config.server.admin_tls.as_ref(), "server.admin_tls")?;
+            let scheme = scheme_of(tls.as_ref());
+            lines.push(format!("admin on {scheme}://{}", local_addr(&socket)?));
             listeners.push(Listener {
                 name: "admin",
                 socket,
                 data_plane: false,
                 routes: control.admin_router(),
-                tls: None,
+                tls,
             });
         }
         _ => {
@@ -167,6 +167,28 @@ pub async fn run(
     audit.close().await;
     tracing::info!("modelgate stopped");
     Ok(())
+}
+
+/// A listener's TLS from its `[server.*tls]` table (`section`), if any:
+/// TLS 1.2 and 1.3 only (rustls supports nothing older), the certificate
+/// reloaded when its files change.
+fn listener_tls(
+    settings: Option<&modelgate_config::ListenerTls>,
+    section: &str,
+) -> Result<Option<ListenerTlsConfig>> {
+    settings
+        .map(|s| {
+            ListenerTlsConfig::load(s).map_err(|e| match e {
+                TlsSetupError::File { .. } => anyhow::anyhow!("cannot start TLS: {section}.{e}"),
+                TlsSetupError::Rustls(_) => anyhow::anyhow!("cannot start TLS: {section}: {e}"),
+            })
+        })
+        .transpose()
+}
+
+/// `https` for a TLS listener, else `http`.
+fn scheme_of(tls: Option<&ListenerTlsConfig>) -> &'static str {
+    if tls.is_some() { "https" } else { "http" }
 }
 
 /// Binds the metrics listener; in dev mode, on a free port of the same

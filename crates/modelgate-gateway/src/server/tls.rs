@@ -1,4 +1,4 @@
-//! TLS on a listener (`[server.tls]`): the certificate and key, re-read
+//! TLS on a listener (`[server.tls]`, `[server.admin_tls]`, `[server.metrics_tls]`): the certificate and key, re-read
 //! when their files change; TLS 1.2 and 1.3 only (rustls supports nothing
 //! older); and client certificates verified against `client_ca` (mTLS),
 //! each connection's leaf read once into a [`PeerCertificate`].
@@ -23,11 +23,12 @@ use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
 /// Why the listener's TLS settings cannot be used. Names the setting and
-/// the file; never holds key material.
+/// the file (the caller puts the table, such as `server.tls`, in front);
+/// never holds key material.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
     /// A file could not be read or holds nothing usable.
-    #[error("server.tls.{field}: {path}: {reason}")]
+    #[error("{field}: {path}: {reason}")]
     File {
         /// `cert`, `key` or `client_ca`.
         field: &'static str,
@@ -37,7 +38,7 @@ pub enum TlsSetupError {
         reason: String,
     },
     /// rustls refused the settings.
-    #[error("server.tls: {0}")]
+    #[error("{0}")]
     Rustls(String),
 }
 
@@ -141,9 +142,13 @@ fn load_certified_key(
         .load_private_key(private)
         .map_err(|_| file_error("key", key, "the private key's type is not supported"))?;
     let certified = CertifiedKey::new(chain, signing);
-    certified
-        .keys_match()
-        .map_err(|_| file_error("key", key, "the private key does not match server.tls.cert"))?;
+    certified.keys_match().map_err(|_| {
+        file_error(
+            "key",
+            key,
+            "the private key does not match the certificate (cert)",
+        )
+    })?;
     Ok(certified)
 }
 

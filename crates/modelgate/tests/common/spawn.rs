@@ -18,11 +18,11 @@ pub(super) struct Started {
     pub logs: Arc<Mutex<String>>,
 }
 
-/// The address on a `{prefix} http://ADDR` line.
+/// The address on a `{prefix} http://ADDR` (or `https://`) line.
 fn printed_addr(line: &str, prefix: &str) -> Option<SocketAddr> {
-    line.trim()
-        .strip_prefix(prefix)?
-        .strip_prefix(" http://")?
+    let rest = line.trim().strip_prefix(prefix)?;
+    rest.strip_prefix(" http://")
+        .or_else(|| rest.strip_prefix(" https://"))?
         .parse()
         .ok()
 }
