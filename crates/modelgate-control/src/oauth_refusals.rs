@@ -12,7 +12,6 @@ use std::net::IpAddr;
 
 use modelgate_core::Core;
 use modelgate_core::audit::{Coalesced, RefusalKey};
-use modelgate_core::metrics::AuthLimitedLabels;
 use modelgate_core::source_limit::OverBudget;
 use modelgate_identity::exchange::ExchangeError;
 use modelgate_types::clock::now_ms;
@@ -36,12 +35,7 @@ pub(crate) fn check(core: &Core, source: Option<IpAddr>) -> Result<(), OverBudge
     let Some(source) = source else {
         return Ok(());
     };
-    core.auth_limit.check(source, now_ms()).inspect_err(|_| {
-        core.metrics
-            .auth_limited
-            .get_or_create(&AuthLimitedLabels { endpoint: SURFACE })
-            .inc();
-    })
+    core.auth_budget(source, SURFACE)
 }
 
 /// Spends one failure of `source`'s budget.

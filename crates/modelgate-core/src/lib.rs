@@ -119,4 +119,24 @@ impl Core {
         )
         .await
     }
+
+    /// Whether credentials from `source` may be checked now (its
+    /// failed-authentication budget is not spent); when not, counts the
+    /// refusal under `endpoint` (`model_api`, `token`, `admin`) in
+    /// `modelgate_auth_failures_limited_total`. Every surface that
+    /// authenticates asks here, so they share one budget and one count.
+    pub fn auth_budget(
+        &self,
+        source: std::net::IpAddr,
+        endpoint: &'static str,
+    ) -> Result<(), source_limit::OverBudget> {
+        self.auth_limit
+            .check(source, modelgate_types::clock::now_ms())
+            .inspect_err(|_| {
+                self.metrics
+                    .auth_limited
+                    .get_or_create(&metrics::AuthLimitedLabels { endpoint })
+                    .inc();
+            })
+    }
 }

@@ -11,7 +11,7 @@ use http::StatusCode;
 use http::request::Parts;
 use modelgate_core::audit::{Coalesced, RefusalKey};
 use modelgate_core::body::{BodyError, BodyLimits, read_body};
-use modelgate_core::metrics::AuthLimitedLabels;
+use modelgate_core::source_limit::spends_budget;
 use modelgate_identity::admin::AdminScope;
 use modelgate_identity::{Identity, IdentityError, Principal};
 use modelgate_types::Dialect;
@@ -136,14 +136,8 @@ async fn authorize(gateway: &Control, parts: &Parts) -> Result<Admin> {
         .source_of(&parts.extensions, &parts.headers)
         .map(|s| s.addr);
     if let Some(source) = source
-        && let Err(over) = gateway.core.auth_limit.check(source, now_ms())
+        && let Err(over) = gateway.core.auth_budget(source, "admin")
     {
-        gateway
-            .core
-            .metrics
-            .auth_limited
-            .get_or_create(&AuthLimitedLabels { endpoint: "admin" })
-            .inc();
         let key = RefusalKey {
             source,
             surface: "admin",
@@ -181,7 +175,9 @@ async fn authorize(gateway: &Control, parts: &Parts) -> Result<Admin> {
             ));
         }
         Err(failure) => {
-            if let Some(source) = source {
+            if let Some(source) = source
+                && spends_budget(&failure)
+            {
                 gateway.core.auth_limit.failed(source, now_ms());
             }
             login_refused(gateway, None, failure.reason()).await;

@@ -13,7 +13,7 @@
 
 use http::HeaderMap;
 use modelgate_core::authenticate::{Credentials, presented};
-use modelgate_core::metrics::{AuthFailureLabels, AuthLimitedLabels};
+use modelgate_core::metrics::AuthFailureLabels;
 use modelgate_core::peer_cert::CertRefusal;
 use modelgate_core::source_limit::{OverBudget, spends_budget};
 use modelgate_core::{AuthFailure, Core};
@@ -38,16 +38,9 @@ pub async fn authenticate(
             record.client_addr = Some(source.addr.to_string());
         }
         record.source = Some(source.addr);
-        if let Err(over) = core.auth_limit.check(source.addr, now_ms())
-            && (record.peer_cert.is_some() || !matches!(presented(headers, dialect), Ok(None)))
-        {
-            core.metrics
-                .auth_limited
-                .get_or_create(&AuthLimitedLabels {
-                    endpoint: "model_api",
-                })
-                .inc();
-            return Err(Refusal::AuthLimited(limited_error(over)));
+        if record.peer_cert.is_some() || !matches!(presented(headers, dialect), Ok(None)) {
+            core.auth_budget(source.addr, "model_api")
+                .map_err(|over| Refusal::AuthLimited(limited_error(over)))?;
         }
     }
     let credentials = Credentials {
