@@ -5,13 +5,12 @@
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
     /// An I/O error in the named sink.
-    #[error("audit sink {sink}: {source}")]
+    #[error("audit sink {sink}: {error}")]
     Io {
         /// Sink name.
         sink: String,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
+        /// Cause (in the message, so not also the `source()`).
+        error: std::io::Error,
     },
     /// The sink's contents are not what the chain expects.
     #[error("audit sink {sink}: {reason}")]
@@ -36,7 +35,7 @@ impl SinkError {
     pub fn io(sink: &str, source: std::io::Error) -> Self {
         SinkError::Io {
             sink: sink.to_owned(),
-            source,
+            error: source,
         }
     }
 
@@ -76,11 +75,27 @@ pub enum AuditError {
     Decode(String),
     /// I/O outside a sink (export, prune).
     #[error("audit i/o: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// The source being exported does not verify.
     #[error("audit source does not verify: {0}")]
-    Verify(#[from] crate::verify_error::VerifyError),
+    Verify(crate::verify_error::VerifyError),
 }
 
 // `From<LineFault> for AuditError` lives in `line`, next to the fault, so
 // that these errors do not depend on the line checker.
+
+/// The cause is in the message, so it is not also the `source()` (a chain
+/// printed in full would say it twice).
+impl From<std::io::Error> for AuditError {
+    fn from(e: std::io::Error) -> Self {
+        AuditError::Io(e)
+    }
+}
+
+/// The cause is in the message, so it is not also the `source()` (a chain
+/// printed in full would say it twice).
+impl From<crate::verify_error::VerifyError> for AuditError {
+    fn from(e: crate::verify_error::VerifyError) -> Self {
+        AuditError::Verify(e)
+    }
+}

@@ -23,7 +23,7 @@ pub enum TailFault {
     /// A line of the tail does not verify (modified, deleted, inserted or
     /// reordered record; checkpoint by an untrusted key or over another
     /// head).
-    #[error("{0}")]
+    #[error(transparent)]
     Verify(#[from] VerifyError),
     /// The tail verifies on its own but does not end where the writer's
     /// chain does: records after the writer's head, or the head rewritten.

@@ -32,7 +32,8 @@ pub use store_sink::StoreAuditSink;
 
 use modelgate_config::{AuditSettings, ModelConfig};
 
-/// Why the audit log could not start.
+/// Why the audit log could not start. The message says the cause; it is
+/// not also the `source()`, so a full error chain says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditStartError {
     /// The keys could not be loaded or created.
@@ -40,10 +41,22 @@ pub enum AuditStartError {
     Keys(#[from] AuditKeyError),
     /// The log could not start (bad settings, unreadable sink).
     #[error("audit log: {0}")]
-    Log(#[from] AuditError),
+    Log(AuditError),
     /// The store sink's connection could not be opened.
     #[error("audit log: store sink: {0}")]
-    Store(#[from] modelgate_store::StoreError),
+    Store(modelgate_store::StoreError),
+}
+
+impl From<AuditError> for AuditStartError {
+    fn from(e: AuditError) -> Self {
+        AuditStartError::Log(e)
+    }
+}
+
+impl From<modelgate_store::StoreError> for AuditStartError {
+    fn from(e: modelgate_store::StoreError) -> Self {
+        AuditStartError::Store(e)
+    }
 }
 
 /// The running audit log of this replica.
@@ -182,6 +195,10 @@ impl AuditTrail {
         outcome: &str,
         detail: BTreeMap<String, String>,
     ) -> Result<Receipt, AuditError> {
+        debug_assert!(
+            modelgate_audit::DECISIONS.contains(&outcome),
+            "control outcome {outcome:?} is not in modelgate_audit::DECISIONS"
+        );
         self.append(AuditEvent::Control(ControlRecord {
             action: action.to_owned(),
             actor: actor.map(str::to_owned),

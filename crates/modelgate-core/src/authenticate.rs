@@ -133,7 +133,11 @@ pub async fn authenticate(
     match (token, credentials.peer_cert) {
         (None, None) => Err(AuthFailure::Missing),
         (None, Some(cert)) => match authenticate_certificate(identity, federation, cert).await {
-            CertOutcome::Principal(principal) => Ok(principal),
+            CertOutcome::Principal(principal) => {
+                // As for a key: the identity's `last_used_at` moves.
+                identity.note_identity_use(&principal.identity_id, now);
+                Ok(principal)
+            }
             CertOutcome::Refused(refusal) => Err(AuthFailure::Certificate(refusal)),
             CertOutcome::Inactive => Err(AuthFailure::Refused(AuthError::IdentityDisabled)),
         },
@@ -158,7 +162,11 @@ async fn authenticate_bearer(
     now: i64,
 ) -> Result<Principal, AuthFailure> {
     let result = if looks_like_jwt(token) {
-        tokens.verify(token, now)
+        // Verified in memory; its use is noted like a key's, so the
+        // identity's `last_used_at` moves (flushed with the key uses).
+        tokens
+            .verify(token, now)
+            .inspect(|principal| identity.note_identity_use(&principal.identity_id, now))
     } else {
         identity.authenticate_api_key(token, now).await
     };

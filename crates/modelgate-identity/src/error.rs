@@ -139,7 +139,7 @@ pub enum IdentityError {
     Corrupt(#[from] CorruptRecord),
     /// The store failed.
     #[error("store: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
 }
 
 /// Why a presented API key was refused.
@@ -181,7 +181,7 @@ pub enum AuthError {
     Corrupt(#[from] CorruptRecord),
     /// The store failed; the caller is not at fault.
     #[error("authentication unavailable: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// This replica has not synced with the store for longer than its
     /// bound (`tokens.max_staleness`): revocations may not have reached it,
     /// so it authenticates nobody until it syncs again. Not the caller's
@@ -300,6 +300,22 @@ fn human(d: Duration) -> String {
         s if s >= 86_400 && s % 86_400 == 0 => format!("{} days", s / 86_400),
         s if s >= 3_600 && s % 3_600 == 0 => format!("{} hours", s / 3_600),
         s => format!("{s} seconds"),
+    }
+}
+
+/// The cause is in the message, so it is not also the `source()` (a chain
+/// printed in full would say it twice).
+impl From<StoreError> for IdentityError {
+    fn from(e: StoreError) -> Self {
+        IdentityError::Store(e)
+    }
+}
+
+/// The cause is in the message, so it is not also the `source()` (a chain
+/// printed in full would say it twice).
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        AuthError::Store(e)
     }
 }
 

@@ -22,8 +22,9 @@ use ring::rand::SystemRandom;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use serde::Serialize;
 
-use crate::base62::{self, RandomnessError};
-use crate::kek::{KekError, KeyEncryptionKey};
+use crate::base62;
+use crate::kek::KeyEncryptionKey;
+pub use crate::signing_error::KeyringError;
 
 /// The JWS `alg` of every key (Ed25519).
 pub const SIGNING_ALGORITHM: &str = "EdDSA";
@@ -33,46 +34,6 @@ pub const KID_LEN: usize = 16;
 const PUBLIC_KEY_LEN: usize = 32;
 /// Seconds of clock skew tolerated on `verify_until`.
 pub(crate) const CLOCK_LEEWAY_SECS: i64 = 5;
-
-/// Why the keyring could not load, create or rotate keys. Names a kid at
-/// most, never key material.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyringError {
-    /// No configured KEK opens a stored private key: the gateway was
-    /// started with a different KEK from the one that sealed it (or only
-    /// with the old one after `modelgate kek rotate`).
-    #[error("signing key {kid} cannot be opened: {reason}")]
-    WrongKek {
-        /// The key's id.
-        kid: String,
-        /// Why (names a KEK id at most).
-        reason: KekError,
-    },
-    /// A stored key is unusable.
-    #[error("signing key {kid} is unusable: {what}")]
-    Corrupt {
-        /// The key's id.
-        kid: String,
-        /// What is wrong with it.
-        what: &'static str,
-    },
-    /// There is no active key to sign with (call `ensure_active`).
-    #[error("no active signing key")]
-    NoActiveKey,
-    /// A key pair could not be generated.
-    #[error("could not generate a signing key")]
-    Generate,
-    /// Sealing a new private key failed.
-    #[error(transparent)]
-    Kek(#[from] KekError),
-    /// Randomness for a kid could not be drawn.
-    #[error(transparent)]
-    Randomness(#[from] RandomnessError),
-    /// The store failed.
-    #[error("store: {0}")]
-    Store(#[from] StoreError),
-}
 
 /// The associated data a signing key's private half is sealed with: its
 /// kid, so a sealed key copied onto another row does not open.

@@ -2,7 +2,27 @@
 
 use crate::{ApiKeyRecord, Backend, IdentityRecord, Store, StoreError};
 
+/// One admin role as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminRoleRecord {
+    /// The identity holding it.
+    pub identity_id: String,
+    /// `*` (global) or an owner.
+    pub scope: String,
+    /// When it was granted (unix seconds).
+    pub granted_at: i64,
+    /// Who granted it (`bootstrap`, `cli`, an admin's name), if recorded.
+    pub granted_by: Option<String>,
+}
+
 impl Store {
+    /// Every admin role, ordered by identity id.
+    pub async fn list_admins(&self) -> Result<Vec<AdminRoleRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(b) => b.list_admins().await,
+        }
+    }
+
     /// The admin scope of an identity (`*` or an owner), if it has one.
     pub async fn admin_scope(&self, identity_id: &str) -> Result<Option<String>, StoreError> {
         match &self.backend {

@@ -53,9 +53,12 @@ pub struct AuditQuery {
     pub until: Option<i64>,
     /// Only entries after this cursor (an id from a previous page).
     pub after: Option<i64>,
-    /// Page size.
+    /// Page size (clamped to 1 ..= [`AUDIT_PAGE_MAX`]).
     pub limit: i64,
 }
+
+/// The largest page a search returns.
+pub const AUDIT_PAGE_MAX: i64 = 10_000;
 
 /// A record found by a search, with its cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]

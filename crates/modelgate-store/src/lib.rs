@@ -45,7 +45,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use audit::{AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
+pub use admin::AdminRoleRecord;
+pub use audit::{AUDIT_PAGE_MAX, AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
 pub use audit_appender::AuditAppender;
 pub use error::StoreError;
 pub use issued_tokens::{FamilyRevocation, IssuedTokenRecord};
@@ -99,6 +100,24 @@ impl Store {
         options: &SqliteOptions,
     ) -> Result<Store, StoreError> {
         let backend = SqliteBackend::open(path, options, sqlite::migrate::MIGRATIONS).await?;
+        Ok(Store {
+            backend: Backend::Sqlite(backend),
+            key_lookups: Arc::default(),
+        })
+    }
+
+    /// Opens the existing SQLite database at `path` read-only, for a check
+    /// that must not change what it looks at (`config check`): no file is
+    /// created, no migration runs, nothing is written. A database whose
+    /// schema is behind or ahead of this binary is a
+    /// [`StoreError::Migration`]. Writes through it fail.
+    pub async fn open_sqlite_read_only(path: &Path) -> Result<Store, StoreError> {
+        let backend = SqliteBackend::open_read_only(
+            path,
+            &SqliteOptions::default(),
+            sqlite::migrate::MIGRATIONS,
+        )
+        .await?;
         Ok(Store {
             backend: Backend::Sqlite(backend),
             key_lookups: Arc::default(),
@@ -210,10 +229,15 @@ impl Store {
         }
     }
 
-    /// Records a batch of key uses `(key id, identity id, at)` in one
-    /// transaction: each key's and identity's `last_used_at` becomes the later
-    /// of its current value and `at`. Unknown ids are skipped.
-    pub async fn record_key_use(&self, uses: &[(String, String, i64)]) -> Result<(), StoreError> {
+    /// Records a batch of credential uses `(key id, identity id, at)` in
+    /// one transaction: each key's (when the use names one: an access token
+    /// or a client certificate names none) and identity's `last_used_at`
+    /// becomes the later of its current value and `at`. Unknown ids are
+    /// skipped.
+    pub async fn record_key_use(
+        &self,
+        uses: &[(Option<String>, String, i64)],
+    ) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(b) => b.record_key_use(uses).await,
         }

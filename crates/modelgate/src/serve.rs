@@ -151,7 +151,6 @@ pub async fn run(
     let flusher = control.spawn_usage_flusher(Duration::from_secs(10));
     let sync = control.spawn_state_sync();
     let pruner = gateway.core.audit.spawn_pruner();
-    let _file_limit = ignore_file_size_signal();
     let _hangup = reload_policies_on_sighup(gateway.core.clone());
     let audit = gateway.core.audit.clone();
     gateway
@@ -278,29 +277,6 @@ fn reload_policies_on_sighup(core: Arc<Core>) -> Option<tokio::task::JoinHandle<
     #[cfg(not(unix))]
     {
         let _ = core;
-        None
-    }
-}
-
-/// A write past the process's file-size limit must fail that write (the
-/// audit log then fails closed and recovers), not kill the gateway:
-/// handling SIGXFSZ replaces its default action (terminate).
-fn ignore_file_size_signal() -> Option<tokio::task::JoinHandle<()>> {
-    #[cfg(target_os = "linux")]
-    {
-        const SIGXFSZ: i32 = 25;
-        let kind = tokio::signal::unix::SignalKind::from_raw(SIGXFSZ);
-        match tokio::signal::unix::signal(kind) {
-            Ok(mut signal) => Some(tokio::spawn(async move {
-                while signal.recv().await.is_some() {
-                    tracing::warn!("file size limit reached (SIGXFSZ); the write fails");
-                }
-            })),
-            Err(_) => None,
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
         None
     }
 }

@@ -1,11 +1,12 @@
 //! Access reviews on live state, shared by the CLI and the admin API:
 //! open a review of every identity's roles and grants, record an owner's
-//! answer and apply a revoke (unassign the standing role, or revoke the
-//! just-in-time grant) through the identity service. Auditing is the
+//! answer and apply a revoke (unassign the standing role, revoke the
+//! just-in-time grant, or take the admin role away) through the identity
+//! service. Auditing is the
 //! caller's (the CLI's chain or the admin trail), since it knows who acts.
 
-use modelgate_identity::IdentityService;
 use modelgate_identity::access::{AccessError, Requester};
+use modelgate_identity::{IdentityError, IdentityService};
 use modelgate_posture::snapshot::EntitlementKind;
 use modelgate_posture::{PostureError, Review, ReviewDecision, ReviewItem};
 use modelgate_store::{ReviewRecord, StoreError};
@@ -37,10 +38,22 @@ pub enum ReviewError {
     Answer(#[from] PostureError),
     /// Applying the revoke failed; the answer is not recorded.
     #[error("revoking failed, the answer is not recorded: {0}")]
-    Revoke(#[from] AccessError),
+    Revoke(AccessError),
+    /// Removing the admin role failed; the answer is not recorded. The
+    /// cause is in the message, not also the `source()`.
+    #[error("removing the admin role failed, the answer is not recorded: {0}")]
+    Admin(IdentityError),
     /// Other answers kept landing first.
     #[error("review {0} kept changing while answering; try again")]
     Busy(String),
+}
+
+/// The cause is in the message, so it is not also the `source()` (a chain
+/// printed in full would say it twice).
+impl From<AccessError> for ReviewError {
+    fn from(e: AccessError) -> Self {
+        ReviewError::Revoke(e)
+    }
 }
 
 /// What an answer did.
@@ -49,7 +62,9 @@ pub struct Answered {
     /// The item, with its answer.
     pub item: ReviewItem,
     /// The change applied for a revoke, for people and the audit log
-    /// (`role.unassign ROLE`, `grant.revoke GRANT_ID`), if any.
+    /// (`role.unassign ROLE`, `grant.revoke GRANT_ID`, `admin.revoke`, or
+    /// `admin.unchanged: ...` when the admin role changed since the review
+    /// opened and is left alone), if any.
     pub applied: Option<String>,
 }
 
@@ -157,6 +172,37 @@ pub async fn answer_review(
     Err(ReviewError::Busy(request.review.to_owned()))
 }
 
+/// Removes the admin role an item stands for, only if the identity still
+/// holds that role (`item.entitlement` is the scope's label, `global` or
+/// `owner:O`). Already gone: the answer still stands. Changed since the
+/// review opened (a role of another scope granted since): the answer still
+/// stands for the role reviewed, which is gone, and the role now held is
+/// left alone (it is not what the owner reviewed): `applied` says so.
+async fn revoke_admin(
+    identity: &IdentityService,
+    item: &ReviewItem,
+) -> Result<String, ReviewError> {
+    let held = identity
+        .held_admin_scope(&item.identity)
+        .await
+        .map_err(ReviewError::Admin)?;
+    match held {
+        None => Ok("admin.revoke".to_owned()),
+        Some(scope) if scope.label() == item.entitlement => {
+            identity
+                .revoke_admin(&item.identity_name)
+                .await
+                .map_err(ReviewError::Admin)?;
+            Ok("admin.revoke".to_owned())
+        }
+        Some(scope) => Ok(format!(
+            "admin.unchanged: the role changed since the review opened (now admin:{}, reviewed admin:{}); not revoked",
+            scope.label(),
+            item.entitlement
+        )),
+    }
+}
+
 /// Removes the access an item stands for.
 async fn revoke(
     identity: &IdentityService,
@@ -164,6 +210,9 @@ async fn revoke(
     review_id: &str,
     request: &AnswerRequest<'_>,
 ) -> Result<String, ReviewError> {
+    if item.kind == EntitlementKind::Admin {
+        return revoke_admin(identity, item).await;
+    }
     if item.kind != EntitlementKind::Role {
         return Err(ReviewError::Answer(PostureError::Parse {
             what: "review item",

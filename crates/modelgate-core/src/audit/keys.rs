@@ -10,12 +10,13 @@ use modelgate_audit::{AuditHmacKey, AuditPublicKey, AuditSigner};
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::{AuditKeyRecord, Store};
 
-/// Why the audit keys could not be loaded.
+/// Why the audit keys could not be loaded. The message says the cause; it
+/// is not also the `source()`, so a full error chain says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditKeyError {
     /// The store failed.
     #[error("audit keys: {0}")]
-    Store(#[from] modelgate_store::StoreError),
+    Store(modelgate_store::StoreError),
     /// A key could not be unsealed (wrong key-encryption key?) or is bad.
     #[error("audit key {key_id}: {reason}")]
     Key {
@@ -27,6 +28,12 @@ pub enum AuditKeyError {
     /// Key generation failed.
     #[error("audit keys: {0}")]
     Generate(String),
+}
+
+impl From<modelgate_store::StoreError> for AuditKeyError {
+    fn from(e: modelgate_store::StoreError) -> Self {
+        AuditKeyError::Store(e)
+    }
 }
 
 /// The audit keys in use, and the retired checkpoint keys that still verify.

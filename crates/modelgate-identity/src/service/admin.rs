@@ -57,7 +57,48 @@ impl AdminScope {
     }
 }
 
+/// An identity holding the admin role.
+#[derive(Debug, Clone)]
+pub struct AdminEntry {
+    /// The identity (whatever its status: a disabled admin still holds the role).
+    pub identity: Identity,
+    /// What it may manage.
+    pub scope: AdminScope,
+    /// When the role was granted (unix seconds).
+    pub granted_at: i64,
+    /// Who granted it, if recorded.
+    pub granted_by: Option<String>,
+}
+
+impl AdminScope {
+    /// `global`, or `owner:OWNER`: how listings and reviews name the scope.
+    pub fn label(&self) -> String {
+        match self {
+            AdminScope::Global => "global".to_owned(),
+            AdminScope::Owner(owner) => format!("owner:{owner}"),
+        }
+    }
+}
+
 impl IdentityService {
+    /// Every identity holding the admin role, ordered by name.
+    pub async fn list_admins(&self) -> Result<Vec<AdminEntry>, IdentityError> {
+        let mut out = Vec::new();
+        for role in self.store().list_admins().await? {
+            let Some(record) = self.store().identity_by_id(&role.identity_id).await? else {
+                continue;
+            };
+            out.push(AdminEntry {
+                identity: Identity::from_record(record)?,
+                scope: AdminScope::from_stored(role.scope),
+                granted_at: role.granted_at,
+                granted_by: role.granted_by,
+            });
+        }
+        out.sort_by(|a, b| a.identity.name.cmp(&b.identity.name));
+        Ok(out)
+    }
+
     /// The admin scope of an identity, if it has the admin role and is
     /// active.
     pub async fn admin_scope(

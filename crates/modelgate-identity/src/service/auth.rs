@@ -94,41 +94,73 @@ impl IdentityService {
         })
     }
 
-    /// Remembers the latest use of a key until the next flush.
+    /// Remembers the latest use of API key `key_id` by `identity_id` until
+    /// the next flush, which moves the key's and the identity's
+    /// `last_used_at`.
     fn note_use(&self, key_id: &str, identity_id: &str, at: i64) {
         let mut usage = self.usage();
-        match usage.get_mut(key_id) {
+        match usage.keys.get_mut(key_id) {
             Some((_, last)) => *last = (*last).max(at),
             None => {
-                usage.insert(key_id.to_owned(), (identity_id.to_owned(), at));
+                usage
+                    .keys
+                    .insert(key_id.to_owned(), (identity_id.to_owned(), at));
             }
         }
     }
 
-    /// Number of keys with uses not yet written to the store.
-    pub fn pending_usage(&self) -> usize {
-        self.usage().len()
+    /// Remembers the latest use by `identity_id` of a credential that is not
+    /// an API key (an access token, a client certificate) until the next
+    /// flush, which moves the identity's `last_used_at`. Authenticating an
+    /// API key notes its use itself; whoever verifies the others calls
+    /// this.
+    pub fn note_identity_use(&self, identity_id: &str, at: i64) {
+        let mut usage = self.usage();
+        match usage.identities.get_mut(identity_id) {
+            Some(last) => *last = (*last).max(at),
+            None => {
+                usage.identities.insert(identity_id.to_owned(), at);
+            }
+        }
     }
 
-    /// Writes buffered key uses to the store in one transaction and returns
-    /// how many keys were updated. On failure the uses go back into the
-    /// buffer for the next attempt.
+    /// Number of keys and identities with uses not yet written to the
+    /// store.
+    pub fn pending_usage(&self) -> usize {
+        let usage = self.usage();
+        usage.keys.len() + usage.identities.len()
+    }
+
+    /// Writes buffered uses to the store in one transaction and returns
+    /// how many keys and identities were updated. On failure the uses go
+    /// back into the buffer for the next attempt.
     pub async fn flush_usage(&self) -> Result<usize, IdentityError> {
         let taken: UsageBuffer = std::mem::take(&mut *self.usage());
-        if taken.is_empty() {
+        if taken.keys.is_empty() && taken.identities.is_empty() {
             return Ok(0);
         }
-        let batch: Vec<(String, String, i64)> = taken
+        let batch: Vec<(Option<String>, String, i64)> = taken
+            .keys
             .iter()
-            .map(|(key, (identity, at))| (key.clone(), identity.clone(), *at))
+            .map(|(key, (identity, at))| (Some(key.clone()), identity.clone(), *at))
+            .chain(
+                taken
+                    .identities
+                    .iter()
+                    .map(|(identity, at)| (None, identity.clone(), *at)),
+            )
             .collect();
         match self.store().record_key_use(&batch).await {
             Ok(()) => Ok(batch.len()),
             Err(err) => {
                 let mut usage = self.usage();
-                for (key, (identity, at)) in taken {
-                    let entry = usage.entry(key).or_insert((identity, at));
+                for (key, (identity, at)) in taken.keys {
+                    let entry = usage.keys.entry(key).or_insert((identity, at));
                     entry.1 = entry.1.max(at);
+                }
+                for (identity, at) in taken.identities {
+                    let entry = usage.identities.entry(identity).or_insert(at);
+                    *entry = (*entry).max(at);
                 }
                 Err(err.into())
             }

@@ -104,7 +104,7 @@ impl IdentityService {
         Ok(records
             .into_iter()
             .map(|r| {
-                let buffered = pending.get(&r.id).map(|(_, at)| *at);
+                let buffered = pending.keys.get(&r.id).map(|(_, at)| *at);
                 KeyInfo {
                     identity_name: names.get(&r.identity_id).cloned().unwrap_or(r.identity_id),
                     last_used_at: r.last_used_at.max(buffered),

@@ -28,7 +28,7 @@ use crate::ids::new_key_id;
 use crate::tokens::AccessTokens;
 use modelgate_types::IdentityStatus;
 
-pub use admin::{AdminScope, BOOTSTRAP_ADMIN};
+pub use admin::{AdminEntry, AdminScope, BOOTSTRAP_ADMIN};
 pub use key_label::MAX_LABEL_CHARS;
 pub use keys::{KeyInfo, KeyStatus};
 pub use leak::LeakedKey;
@@ -64,8 +64,16 @@ pub struct IssuedKey {
     pub expires_at: i64,
 }
 
-/// Key uses not yet written to the store: key id → (identity id, latest use).
-type UsageBuffer = HashMap<String, (String, i64)>;
+/// Credential uses not yet written to the store.
+#[derive(Debug, Default)]
+struct UsageBuffer {
+    /// API keys: key id → (identity id, latest use).
+    keys: HashMap<String, (String, i64)>,
+    /// Uses that name no key (access tokens, client certificates):
+    /// identity id → latest use. One entry per identity, however many
+    /// tokens it presents.
+    identities: HashMap<String, i64>,
+}
 
 struct Inner {
     store: Store,
@@ -116,7 +124,7 @@ impl IdentityService {
             inner: Arc::new(Inner {
                 store,
                 policy,
-                usage: Mutex::new(HashMap::new()),
+                usage: Mutex::new(UsageBuffer::default()),
                 tokens: None,
                 key_cache: None,
                 access: Arc::default(),

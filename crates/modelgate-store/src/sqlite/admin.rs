@@ -3,9 +3,30 @@
 use super::SqliteBackend;
 use super::api_keys::insert_api_key;
 use super::identities::insert_identity;
+use crate::admin::AdminRoleRecord;
 use crate::{ApiKeyRecord, IdentityRecord, StoreError};
 
 impl SqliteBackend {
+    pub(crate) async fn list_admins(&self) -> Result<Vec<AdminRoleRecord>, StoreError> {
+        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT identity_id, scope, granted_at, granted_by FROM admin_roles ORDER BY identity_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx("list admin roles", e))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(identity_id, scope, granted_at, granted_by)| AdminRoleRecord {
+                    identity_id,
+                    scope,
+                    granted_at,
+                    granted_by,
+                },
+            )
+            .collect())
+    }
+
     pub(crate) async fn admin_scope(
         &self,
         identity_id: &str,

@@ -98,7 +98,7 @@ impl SqliteBackend {
 
     pub(crate) async fn record_key_use(
         &self,
-        uses: &[(String, String, i64)],
+        uses: &[(Option<String>, String, i64)],
     ) -> Result<(), StoreError> {
         if uses.is_empty() {
             return Ok(());
@@ -110,15 +110,17 @@ impl SqliteBackend {
             .await
             .map_err(|e| StoreError::from_sqlx(OP, e))?;
         for (key_id, identity_id, at) in uses {
-            sqlx::query(
-                "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, ?1), ?1) \
-                 WHERE id = ?2",
-            )
-            .bind(at)
-            .bind(key_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
+            if let Some(key_id) = key_id {
+                sqlx::query(
+                    "UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, ?1), ?1) \
+                     WHERE id = ?2",
+                )
+                .bind(at)
+                .bind(key_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(OP, e))?;
+            }
             sqlx::query(
                 "UPDATE identities SET last_used_at = max(coalesce(last_used_at, ?1), ?1) \
                  WHERE id = ?2",

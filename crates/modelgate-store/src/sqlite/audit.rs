@@ -47,7 +47,7 @@ impl SqliteBackend {
         .bind(q.since)
         .bind(q.until)
         .bind(q.after.unwrap_or(0))
-        .bind(q.limit.clamp(1, 10_000))
+        .bind(q.limit.clamp(1, crate::AUDIT_PAGE_MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| StoreError::from_sqlx("search audit", e))?;

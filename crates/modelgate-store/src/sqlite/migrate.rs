@@ -184,6 +184,38 @@ pub(crate) async fn run(
     Ok(pending.len())
 }
 
+/// Checks, without writing, that the database holds exactly
+/// `migrations` (for a read-only opening): a store behind or ahead of this
+/// binary is an error naming the difference.
+pub(crate) async fn check(pool: &SqlitePool, migrations: &[Migration]) -> Result<(), StoreError> {
+    let applied: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, name FROM schema_migrations ORDER BY version")
+            .fetch_all(pool)
+            .await
+            .map_err(|e| migration_error("read schema_migrations", e))?;
+    if let Some((version, name)) = applied
+        .iter()
+        .find(|(v, _)| !migrations.iter().any(|m| m.version == *v))
+    {
+        return Err(StoreError::Migration(format!(
+            "the database has migration {} which this binary does not know (written by a \
+             newer modelgate?)",
+            label(*version, name)
+        )));
+    }
+    if let Some(missing) = migrations
+        .iter()
+        .find(|m| !applied.iter().any(|(v, _)| *v == m.version))
+    {
+        return Err(StoreError::Migration(format!(
+            "the database lacks migration {} (written by an older modelgate; the next \
+             start migrates it)",
+            label(missing.version, missing.name)
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,6 +107,37 @@ impl SqliteBackend {
         Ok(backend)
     }
 
+    /// Opens the existing database at `path` read-only: nothing is created,
+    /// migrated or written, and a schema other than `migrations` is an
+    /// error (for checks that must not change the store they look at).
+    pub(crate) async fn open_read_only(
+        path: &Path,
+        options: &SqliteOptions,
+        migrations: &[migrate::Migration],
+    ) -> Result<SqliteBackend, StoreError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(options.busy_timeout);
+        let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
+            .max_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| StoreError::from_sqlx("open sqlite database read-only", e))?;
+        let backend = SqliteBackend {
+            pool,
+            path: path.to_owned(),
+            busy_timeout: options.busy_timeout,
+        };
+        if let Err(err) = migrate::check(&backend.pool, migrations).await {
+            backend.pool.close().await;
+            return Err(err);
+        }
+        Ok(backend)
+    }
+
     /// A connection outside the pool, for a thread that owns it (the audit
     /// writer, its checkpointer). No CREATE: the pool opened and migrated
     /// the file already, and a missing file now means it was removed under

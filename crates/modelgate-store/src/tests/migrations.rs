@@ -139,3 +139,49 @@ fn unordered_list_is_refused() {
     assert!(err.to_string().contains("strictly increasing"), "{err}");
     assert_eq!(migrate::checksum(M1.sql), migrate::checksum(M1.sql));
 }
+
+async fn open_read_only_with(
+    path: &std::path::Path,
+    list: &[Migration],
+) -> Result<SqliteBackend, StoreError> {
+    SqliteBackend::open_read_only(path, &SqliteOptions::default(), list).await
+}
+
+#[tokio::test]
+async fn a_read_only_opening_changes_nothing_and_names_a_schema_mismatch() {
+    let (_dir, path) = temp_db();
+    // Missing: no file is created.
+    assert!(open_read_only_with(&path, &[M1]).await.is_err());
+    assert!(!path.exists());
+
+    let backend = open_with(&path, &[M1]).await.unwrap();
+    backend.close().await;
+    // Same schema: it opens, reads, and cannot write.
+    let ro = open_read_only_with(&path, &[M1]).await.unwrap();
+    ro.ping().await.unwrap();
+    assert!(
+        ro.execute_raw("INSERT INTO one (a) VALUES (5)")
+            .await
+            .is_err()
+    );
+    ro.close().await;
+    // Behind this binary: an error, and the migration is not applied.
+    let err = open_read_only_with(&path, &[M1, M2]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("lacks migration 0002_two"),
+        "{err}"
+    );
+    // Ahead of it: an error too.
+    let backend = open_with(&path, &[M1, M2]).await.unwrap();
+    backend.close().await;
+    let err = open_read_only_with(&path, &[M1]).await.unwrap_err();
+    assert!(err.to_string().contains("does not know"), "{err}");
+
+    // The real store: a read-only opening of a migrated database works
+    // while another process's pool has it open.
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let ro = Store::open_sqlite_read_only(&path).await.unwrap();
+    assert!(ro.identity_by_name("nobody").await.unwrap().is_none());
+    store.close().await;
+}

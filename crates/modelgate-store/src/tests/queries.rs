@@ -145,14 +145,14 @@ async fn record_key_use_batch_keeps_the_latest() {
         .unwrap();
     store.record_key_use(&[]).await.unwrap();
     let uses = vec![
-        ("key_1".to_owned(), "idn_1".to_owned(), 1_200),
-        ("key_2".to_owned(), "idn_1".to_owned(), 1_100),
-        ("key_gone".to_owned(), "idn_gone".to_owned(), 1_300),
+        (Some("key_1".to_owned()), "idn_1".to_owned(), 1_200),
+        (Some("key_2".to_owned()), "idn_1".to_owned(), 1_100),
+        (Some("key_gone".to_owned()), "idn_gone".to_owned(), 1_300),
     ];
     store.record_key_use(&uses).await.unwrap();
     // An older use does not move the time back.
     store
-        .record_key_use(&[("key_1".to_owned(), "idn_1".to_owned(), 1_050)])
+        .record_key_use(&[(Some("key_1".to_owned()), "idn_1".to_owned(), 1_050)])
         .await
         .unwrap();
     let k1 = store.api_key_by_id("key_1").await.unwrap().unwrap();
