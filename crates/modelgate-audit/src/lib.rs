@@ -175,7 +175,9 @@ pub use error::{AuditError, SinkError};
 pub use export::{ExportRange, ExportSummary, export};
 pub use file_sink::{JsonlFileOptions, JsonlFileSink, LogLines, log_files};
 pub use line::{LineKind, decode_record, line_kind, prune_line};
-pub use record::{AuditEvent, Body, ChainHead, ControlRecord, Receipt, Record, RequestRecord};
+pub use record::{
+    AuditEvent, Body, ChainHead, ControlRecord, DECISIONS, Receipt, Record, RequestRecord,
+};
 pub use retention::{AuditHmacKey, BodyPolicy, Retention, hash_value};
 pub use seal::{EXPORT_FORMAT, ExportHeader, Seal};
 pub use sink::{AuditSink, Entry, StdoutSink, WriterSink};

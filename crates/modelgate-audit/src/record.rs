@@ -21,6 +21,15 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+/// Every value the searchable `decision` of a record takes: a request's
+/// policy decision (`allow`, `deny`) or a control event's outcome. The one
+/// list `audit search --decision` and `GET /admin/v1/audit?decision=`
+/// check against; a control event with another outcome would be
+/// unsearchable (checked when it is appended, in debug builds).
+pub const DECISIONS: [&str; 9] = [
+    "allow", "deny", "ok", "denied", "failed", "refused", "expired", "revoked", "fault",
+];
+
 /// One data-plane request, allowed or refused. Everything is optional (or
 /// empty) because a refusal can happen before the field is known.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +98,9 @@ pub struct RequestRecord {
     /// The shadow set's deciding policy ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shadow_policy_ids: Vec<String>,
+    /// The shadow set's reason, for a denial (what a caller would be told).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_reason: Option<String>,
     /// The facts the decision was made on (JSON of the policy crate's
     /// `RequestFacts`; no secret), so a candidate policy set can be replayed
     /// against recorded traffic.
@@ -125,12 +137,24 @@ pub struct RequestRecord {
     /// upstream reported no usage), not the upstream's count.
     #[serde(default, skip_serializing_if = "is_false")]
     pub usage_estimated: bool,
-    /// Whether the response streamed.
+    /// Whether the caller asked for a streamed response (recorded as
+    /// asked, also when the call failed before a stream began).
     #[serde(default, skip_serializing_if = "is_false")]
     pub streamed: bool,
     /// Upstreams tried before the one that answered: (upstream, outcome).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<(String, String)>,
+    /// Upstreams of the route left out before any was tried, and why:
+    /// (upstream, reason), e.g. `data class confidential above its
+    /// max_data_class internal`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<(String, String)>,
+    /// What the gateway noticed about the upstream's answer that is not a
+    /// failure (`upstream_body_not_json`: a successful non-streamed body
+    /// that is not a JSON object, relayed as it came; `upstream_not_streamed`:
+    /// a stream was asked for and a complete body came back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Unix ms after which the bodies may be pruned (from the route's
     /// retention period); `None` keeps them until pruned explicitly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,7 +185,7 @@ pub struct ControlRecord {
     /// What it was done to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// `ok`, `denied`, `failed`, ...
+    /// One of [`DECISIONS`] (`ok`, `denied`, `failed`, ...).
     pub outcome: String,
     /// Further facts (reason of a failure, key id, policy hash, ...). Never
     /// a secret.

@@ -10,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use modelgate_core::body::{BodyError, BodyLimits, read_body};
-use modelgate_identity::exchange::{ExchangeError, ExchangeRequest};
+use modelgate_identity::exchange::{ExchangeRefusal, ExchangeRequest};
 use serde_json::json;
 
 use modelgate_types::clock::unix_now;
@@ -28,9 +28,14 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 fn oauth_error(status: StatusCode, code: &str, description: &str) -> Response {
-    let mut response = Response::new(Body::from(
-        json!({ "error": code, "error_description": description }).to_string(),
-    ));
+    oauth_error_body(
+        status,
+        json!({ "error": code, "error_description": description }),
+    )
+}
+
+fn oauth_error_body(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -163,13 +168,25 @@ fn grant_request(
     }
 }
 
-fn error_response(error: &ExchangeError) -> Response {
+/// The RFC 6749 error of a refused exchange, with the reason code (`reason`,
+/// the fixed label) and, when the refusal is about one claim, its name
+/// (`claim`): never its value, the rule's pattern or the token.
+fn error_response(refusal: &ExchangeRefusal) -> Response {
+    let error = &refusal.error;
     let status = match error.code() {
         "invalid_client" => StatusCode::UNAUTHORIZED,
         "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
-    oauth_error(status, error.code(), &error.description())
+    let mut body = json!({
+        "error": error.code(),
+        "error_description": error.description(),
+        "reason": error.label(),
+    });
+    if let Some(claim) = &refusal.claim {
+        body["claim"] = json!(claim);
+    }
+    oauth_error_body(status, body)
 }
 
 /// The token endpoint.
@@ -197,6 +214,7 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
             error: "temporarily_unavailable",
             reason: "auth_limited",
             coalesce: true,
+            about: None,
         };
         oauth_refusals::record(core, source, refused).await;
         return too_many_failures(over.retry_after);
@@ -325,7 +343,8 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
             headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             response
         }
-        Err(error) => {
+        Err(refusal) => {
+            let error = &refusal.error;
             metrics
                 .token_exchanges
                 .get_or_create(&ExchangeLabels {
@@ -333,8 +352,18 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
                     result: error.label(),
                 })
                 .inc();
-            tracing::info!(grant, reason = error.label(), "token request refused");
-            let failed_authentication = oauth_refusals::is_failed_authentication(&error);
+            // In full, never the token: the issuer, the verified subject,
+            // and how the closest claim rule missed.
+            tracing::info!(
+                grant,
+                reason = error.label(),
+                issuer = refusal.issuer.as_deref().unwrap_or(""),
+                subject = refusal.subject.as_deref().unwrap_or(""),
+                claim = refusal.claim.as_deref().unwrap_or(""),
+                detail = refusal.detail.as_deref().unwrap_or(""),
+                "token request refused: {error}"
+            );
+            let failed_authentication = oauth_refusals::is_failed_authentication(error);
             if failed_authentication {
                 oauth_refusals::failed(core, source);
             }
@@ -342,10 +371,15 @@ pub async fn token(State(gateway): State<Control>, request: Request) -> Response
                 grant: Some(grant),
                 error: error.code(),
                 reason: error.label(),
-                coalesce: failed_authentication,
+                // A token whose signature verified (its subject is known)
+                // is recorded on its own, issuer and subject included: it
+                // cost its sender a token the issuer signed, so it is no
+                // flood, and it says who was refused.
+                coalesce: failed_authentication && refusal.subject.is_none(),
+                about: Some(&refusal),
             };
             oauth_refusals::record(core, source, refused).await;
-            error_response(&error)
+            error_response(&refusal)
         }
     }
 }

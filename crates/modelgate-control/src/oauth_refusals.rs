@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use modelgate_core::Core;
 use modelgate_core::audit::{Coalesced, RefusalKey};
 use modelgate_core::source_limit::OverBudget;
-use modelgate_identity::exchange::ExchangeError;
+use modelgate_identity::exchange::{ExchangeError, ExchangeRefusal};
 use modelgate_types::clock::now_ms;
 
 /// The surface the token endpoint's refusals are coalesced under.
@@ -57,6 +57,9 @@ pub(crate) struct Refused<'a> {
     /// Whether its record is coalesced (a failed authentication, or the
     /// source over its budget).
     pub coalesce: bool,
+    /// The exchange's refusal, when the exchange decided it: its issuer,
+    /// subject, claim and detail go into the record.
+    pub about: Option<&'a ExchangeRefusal>,
 }
 
 /// Records a refused token request as `token.exchange_failed` (with the
@@ -81,6 +84,21 @@ pub(crate) async fn record(core: &Core, source: Option<IpAddr>, refused: Refused
     }
     detail.insert("error".to_owned(), refused.error.to_owned());
     detail.insert("reason".to_owned(), refused.reason.to_owned());
+    if let Some(about) = refused.about {
+        let message = about.error.description();
+        let fields = [
+            ("issuer", about.issuer.as_deref()),
+            ("subject", about.subject.as_deref()),
+            ("claim", about.claim.as_deref()),
+            ("detail", about.detail.as_deref()),
+            ("message", Some(message.as_str())),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                detail.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
     if let Some(source) = source {
         detail.insert("source".to_owned(), source.to_string());
     }

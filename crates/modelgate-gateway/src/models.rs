@@ -12,13 +12,26 @@ use crate::record::CallRecord;
 use crate::refusal::Refusal;
 use crate::stages::{accept, account, audit, authenticate, decide, grants};
 
+/// What is listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// `GET /v1/models`: every model the caller may use.
+    All,
+    /// `GET /v1/models/{id}`: that one.
+    One(String),
+    /// `GET /v1/models/{id}` with an id that cannot be read (not UTF-8):
+    /// no model, refused as an unknown one.
+    Unreadable,
+}
+
 /// `GET /v1/models` (and `/v1/models/{id}`): the models the caller may
 /// use, in OpenAI form, or Anthropic form when the caller speaks it.
-pub async fn list_models(
-    gateway: &Gateway,
-    request: Request<Body>,
-    only: Option<String>,
-) -> Response {
+pub async fn list_models(gateway: &Gateway, request: Request<Body>, listing: Listing) -> Response {
+    let only = match listing {
+        Listing::All => None,
+        Listing::One(id) => Some(Some(id)),
+        Listing::Unreadable => Some(None),
+    };
     let core = &gateway.core;
     let headers = request.headers();
     let dialect = if headers.contains_key("anthropic-version") || headers.contains_key("x-api-key")
@@ -41,7 +54,7 @@ pub async fn list_models(
                 .inner
                 .routes
                 .visible(&principal)
-                .filter(|r| only.as_deref().is_none_or(|o| o == &*r.name))
+                .filter(|r| only.as_ref().is_none_or(|o| o.as_deref() == Some(&*r.name)))
                 .filter(|r| {
                     entitlements
                         .as_ref()

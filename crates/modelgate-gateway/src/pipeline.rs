@@ -38,7 +38,7 @@ pub async fn model_call(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
-    if !record.stream {
+    if !record.detached {
         account::finish(record);
     }
     response
@@ -58,6 +58,7 @@ async fn stages(
     let principal = authenticate::authenticate(core, headers, operation.dialect(), record).await?;
     let body = read_body::read_body(body, &plane.limits).await?;
     let call = parse::parse_body(operation, &body)?;
+    record.stream = call.stream;
     let route = resolve::resolve(&plane.routes, &call, &principal, record)?;
     let caller = grants::load(core, principal).await?;
     let roles = core.identity.roles();
@@ -87,9 +88,11 @@ async fn stages(
             headers,
             body,
             usage,
+            note,
         } => {
             record.status = status.as_u16();
             record.usage = usage;
+            record.note = note;
             let body = screen_response::complete(&plane.screen, record, status, body);
             audit::keep_response(core, record, &body);
             let mut response = Response::new(Body::from(body));

@@ -55,8 +55,11 @@ pub struct CallRecord {
     pub model: Option<Arc<str>>,
     /// Upstream that answered.
     pub upstream: Option<Arc<str>>,
-    /// Whether the response streamed.
+    /// Whether the caller asked for a streamed response.
     pub stream: bool,
+    /// Whether the response body owns the record now and finishes it when
+    /// the stream ends (the pipeline then leaves it alone).
+    pub detached: bool,
     /// Status returned to the caller.
     pub status: u16,
     /// Tokens used.
@@ -70,6 +73,12 @@ pub struct CallRecord {
     pub gateway_time: Option<Duration>,
     /// Every upstream tried, in order.
     pub attempts: Vec<Attempt>,
+    /// Upstreams of the route left out before any was tried, and why
+    /// (empty, and not allocated, unless one was).
+    pub skipped: Vec<(Arc<str>, String)>,
+    /// What the gateway noticed about the upstream's answer that is not a
+    /// failure (`upstream_body_not_json`, `upstream_not_streamed`).
+    pub note: Option<&'static str>,
     /// Why a stream ended early, if it did.
     pub stream_error: Option<&'static str>,
     /// Why the request was refused, if it was (error kind label).
@@ -98,8 +107,9 @@ pub struct CallRecord {
     pub decision: Option<&'static str>,
     /// Ids of the policies that decided.
     pub policy_ids: Vec<String>,
-    /// The shadow set's differing decision and its policy ids.
-    pub shadow: Option<(&'static str, Vec<String>)>,
+    /// The shadow set's differing decision, its policy ids and its reason
+    /// (for a denial).
+    pub shadow: Option<(&'static str, Vec<String>, Option<String>)>,
     /// The decision's facts, as JSON (for replay).
     pub policy_input: Option<String>,
     /// Screening findings: kind and count.
@@ -135,12 +145,15 @@ impl CallRecord {
             model: None,
             upstream: None,
             stream: false,
+            detached: false,
             status: 0,
             usage: Usage::default(),
             usage_estimated: false,
             upstream_time: Duration::ZERO,
             gateway_time: None,
             attempts: Vec::new(),
+            skipped: Vec::new(),
+            note: None,
             stream_error: None,
             refusal: None,
             client_addr: None,
@@ -203,12 +216,13 @@ impl CallRecord {
             data_class: self.data_class.clone(),
             decision: self.decision.map(str::to_owned),
             policy_ids: self.policy_ids.clone(),
-            shadow_decision: self.shadow.as_ref().map(|(d, _)| (*d).to_owned()),
+            shadow_decision: self.shadow.as_ref().map(|(d, _, _)| (*d).to_owned()),
             shadow_policy_ids: self
                 .shadow
                 .as_ref()
-                .map(|(_, ids)| ids.clone())
+                .map(|(_, ids, _)| ids.clone())
                 .unwrap_or_default(),
+            shadow_reason: self.shadow.as_ref().and_then(|(_, _, r)| r.clone()),
             policy_input: if phase == Some("complete") {
                 None
             } else {
@@ -231,6 +245,16 @@ impl CallRecord {
             usage_estimated: done && self.usage_estimated,
             streamed: self.stream,
             fallbacks: if done { fallbacks } else { Vec::new() },
+            skipped: self
+                .skipped
+                .iter()
+                .map(|(upstream, why)| (upstream.to_string(), why.clone()))
+                .collect(),
+            note: if done {
+                self.note.map(str::to_owned)
+            } else {
+                None
+            },
             bodies_expire: self.bodies_expire,
             prompt: None,
             response: if done {

@@ -14,9 +14,10 @@
 
 use std::sync::Arc;
 
-use crate::error::{AuthError, IdentityError};
+pub use crate::exchange_error::{ExchangeError, ExchangeRefusal};
+use crate::exchange_error::{from_auth, from_identity};
 use crate::federation::replay::{Replay, check_replay};
-use crate::federation::{FederatedSubject, Federation, FederationError};
+use crate::federation::{FederatedSubject, Federation};
 use crate::principal::{Actor, Principal};
 use crate::service::IdentityService;
 use crate::tokens::{AccessTokenSecret, AccessTokens, Lineage, looks_like_jwt};
@@ -85,101 +86,6 @@ pub struct Exchanged {
     pub subject: Option<String>,
 }
 
-/// Why a token request was refused. Never holds a presented token.
-#[derive(Debug, thiserror::Error)]
-pub enum ExchangeError {
-    /// The request is malformed (`invalid_request`).
-    #[error("{0}")]
-    InvalidRequest(String),
-    /// A presented token or grant is not acceptable (`invalid_grant`).
-    #[error("{description}")]
-    InvalidGrant {
-        /// Fixed label for metrics and logs.
-        label: &'static str,
-        /// What to tell the client.
-        description: String,
-    },
-    /// The audience or resource is not this gateway (`invalid_target`).
-    #[error("the requested audience or resource is not this gateway")]
-    InvalidTarget,
-    /// The requested scope is malformed (`invalid_scope`).
-    #[error("the requested scope is not valid")]
-    InvalidScope,
-    /// The client credentials were refused (`invalid_client`).
-    #[error("client authentication failed")]
-    InvalidClient,
-    /// A dependency (store, issuer keys) is unavailable.
-    #[error("the token service is temporarily unavailable")]
-    Unavailable,
-}
-
-impl ExchangeError {
-    /// The RFC 6749 / RFC 8693 error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ExchangeError::InvalidRequest(_) => "invalid_request",
-            ExchangeError::InvalidGrant { .. } => "invalid_grant",
-            ExchangeError::InvalidTarget => "invalid_target",
-            ExchangeError::InvalidScope => "invalid_scope",
-            ExchangeError::InvalidClient => "invalid_client",
-            ExchangeError::Unavailable => "temporarily_unavailable",
-        }
-    }
-
-    /// The `error_description`.
-    pub fn description(&self) -> String {
-        self.to_string()
-    }
-
-    /// Fixed label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            ExchangeError::InvalidGrant { label, .. } => label,
-            other => other.code(),
-        }
-    }
-
-    fn grant(label: &'static str, description: impl Into<String>) -> ExchangeError {
-        ExchangeError::InvalidGrant {
-            label,
-            description: description.into(),
-        }
-    }
-}
-
-impl From<FederationError> for ExchangeError {
-    fn from(e: FederationError) -> Self {
-        match e.oauth_error() {
-            "temporarily_unavailable" => ExchangeError::Unavailable,
-            "invalid_request" => ExchangeError::InvalidRequest(e.to_string()),
-            _ => ExchangeError::grant(e.label(), e.to_string()),
-        }
-    }
-}
-
-fn from_auth(e: AuthError, what: &str) -> ExchangeError {
-    if e.is_client_error() {
-        ExchangeError::grant("token_refused", format!("the {what} was refused"))
-    } else {
-        ExchangeError::Unavailable
-    }
-}
-
-fn from_identity(e: IdentityError) -> ExchangeError {
-    match e {
-        IdentityError::IdentityNotFound(_) => {
-            ExchangeError::grant("no_identity", "the token maps to no registered identity")
-        }
-        IdentityError::IdentityNotActive { .. } => {
-            ExchangeError::grant("identity_inactive", "the identity is not active")
-        }
-        IdentityError::Store(_) | IdentityError::Randomness(_) | IdentityError::Corrupt(_) => {
-            ExchangeError::Unavailable
-        }
-        other => ExchangeError::grant("refused", other.to_string()),
-    }
-}
-
 /// Scope: space-separated tokens of printable ASCII without `"` or `\`
 /// (RFC 6749 §3.3), at most 1 KiB.
 fn valid_scope(scope: &str) -> bool {
@@ -239,7 +145,7 @@ impl TokenExchange {
         token: &str,
         token_type: &str,
         now: i64,
-    ) -> Result<Proven, ExchangeError> {
+    ) -> Result<Proven, ExchangeRefusal> {
         match token_type {
             token_type::ACCESS_TOKEN if looks_like_jwt(token) => {
                 let (principal, lineage): (Principal, Lineage) = self
@@ -247,10 +153,10 @@ impl TokenExchange {
                     .verify_lineage(token, now)
                     .map_err(|e| from_auth(e, "access token"))?;
                 if lineage.not_after <= now {
-                    return Err(ExchangeError::grant(
-                        "token_expired",
-                        "the access token has expired",
-                    ));
+                    return Err(
+                        ExchangeError::grant("token_expired", "the access token has expired")
+                            .into(),
+                    );
                 }
                 Ok(Proven {
                     identity: principal.identity_name,
@@ -261,8 +167,10 @@ impl TokenExchange {
                 })
             }
             token_type::JWT | token_type::ID_TOKEN => {
-                let subject = self.federation.verify(token, now).await?;
-                self.refuse_replay(&subject, now).await?;
+                let subject = self.federation.verify_explained(token, now).await?;
+                self.refuse_replay(&subject, now).await.map_err(|e| {
+                    ExchangeRefusal::from(e).about(&subject.issuer_name, Some(&subject.subject))
+                })?;
                 Ok(Proven {
                     identity: subject.identity,
                     chain: Vec::new(),
@@ -271,14 +179,14 @@ impl TokenExchange {
                     lineage: None,
                 })
             }
-            token_type::ACCESS_TOKEN => Err(ExchangeError::grant(
-                "token_refused",
-                "the access token was refused",
-            )),
+            token_type::ACCESS_TOKEN => {
+                Err(ExchangeError::grant("token_refused", "the access token was refused").into())
+            }
             _ => Err(ExchangeError::InvalidRequest(
                 "unsupported token type: use urn:ietf:params:oauth:token-type:jwt, id_token or access_token"
                     .to_owned(),
-            )),
+            )
+            .into()),
         }
     }
 
@@ -307,12 +215,14 @@ impl TokenExchange {
         }
     }
 
-    /// Decides a token request.
+    /// Decides a token request. A refusal carries, beside the error, the
+    /// issuer and subject of a federated subject token and which claim did
+    /// not match ([`ExchangeRefusal`]).
     pub async fn exchange(
         &self,
         request: ExchangeRequest,
         now: i64,
-    ) -> Result<Exchanged, ExchangeError> {
+    ) -> Result<Exchanged, ExchangeRefusal> {
         let (proven, scope) = match request {
             ExchangeRequest::ClientCredentials { api_key, scope } => {
                 let principal = self
@@ -350,14 +260,15 @@ impl TokenExchange {
                 {
                     return Err(ExchangeError::InvalidRequest(
                         "only access tokens are issued".to_owned(),
-                    ));
+                    )
+                    .into());
                 }
                 if audiences
                     .iter()
                     .chain(&resources)
                     .any(|t| !self.targets.contains(t))
                 {
-                    return Err(ExchangeError::InvalidTarget);
+                    return Err(ExchangeError::InvalidTarget.into());
                 }
                 let mut subject = self.prove(&subject_token, &subject_token_type, now).await?;
                 if let Some((actor_token, actor_type)) = actor {
@@ -383,26 +294,34 @@ impl TokenExchange {
                 (subject, scope)
             }
         };
+        // What a refusal from here on says about a federated subject.
+        let about = |error: ExchangeError| {
+            let refusal = ExchangeRefusal::from(error);
+            match &proven.subject {
+                Some(subject) => refusal.about(&proven.via, Some(subject)),
+                None => refusal,
+            }
+        };
         if proven.chain.len() > MAX_DELEGATION_DEPTH {
-            return Err(ExchangeError::InvalidRequest(format!(
+            return Err(about(ExchangeError::InvalidRequest(format!(
                 "delegation chains are limited to {MAX_DELEGATION_DEPTH} actors"
-            )));
+            ))));
         }
         if let Some(scope) = &scope
             && !valid_scope(scope)
         {
-            return Err(ExchangeError::InvalidScope);
+            return Err(about(ExchangeError::InvalidScope));
         }
         let identity = self
             .identity
             .identity(&proven.identity)
             .await
-            .map_err(from_identity)?;
+            .map_err(|e| about(from_identity(e)))?;
         if !identity.is_active() {
-            return Err(ExchangeError::grant(
+            return Err(about(ExchangeError::grant(
                 "identity_inactive",
                 "the identity is not active",
-            ));
+            )));
         }
         let minted = self
             .tokens
@@ -414,7 +333,7 @@ impl TokenExchange {
                 now,
             )
             .await
-            .map_err(from_identity)?;
+            .map_err(|e| about(from_identity(e)))?;
         Ok(Exchanged {
             expires_in: minted.lifetime_secs,
             jti: minted.jti,

@@ -27,6 +27,7 @@ pub mod apikey;
 mod base62;
 mod error;
 pub mod exchange;
+mod exchange_error;
 pub mod federation;
 mod identity;
 pub mod ids;
@@ -36,6 +37,7 @@ mod principal;
 mod revocation;
 mod service;
 pub mod signing;
+mod signing_error;
 pub mod tokens;
 
 pub use apikey::{ApiKey, GeneratedKey, KeyFormatError, looks_like_api_key, parse_api_key};
@@ -51,7 +53,7 @@ pub use principal::{Actor, AuthMethod, Principal};
 pub use revocation::RevocationCache;
 /// Admin roles.
 pub mod admin {
-    pub use crate::service::{AdminScope, BOOTSTRAP_ADMIN};
+    pub use crate::service::{AdminEntry, AdminScope, BOOTSTRAP_ADMIN};
 }
 pub use service::{
     IdentityService, IssuedKey, KeyInfo, KeyPolicy, KeyStatus, LeakedKey, MAX_LABEL_CHARS,

@@ -284,7 +284,10 @@ async fn token_matching_no_rule_is_refused() {
     let c = basic_claims(ISS, "svc-b");
     assert_eq!(
         refuse(&fed, &issuer.token(&c)).await,
-        FederationError::NoMatchingRule { issuer: name() }
+        FederationError::NoMatchingRule {
+            issuer: name(),
+            claim: "sub".into(),
+        }
     );
 }
 

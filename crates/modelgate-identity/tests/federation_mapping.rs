@@ -58,7 +58,8 @@ async fn github_actions_token_maps_to_identity() {
     assert_eq!(
         err,
         FederationError::NoMatchingRule {
-            issuer: "github".into()
+            issuer: "github".into(),
+            claim: "job_workflow_ref".into(),
         }
     );
 

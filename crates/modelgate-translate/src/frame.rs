@@ -46,6 +46,29 @@ pub fn event_fields(event: &[u8]) -> EventFields<'_> {
     fields
 }
 
+/// Where the bytes `at` of an event's data (as [`event_fields`] joins its
+/// `data:` lines) lie in the event itself, when they lie on one line.
+pub fn data_span(event: &[u8], at: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+    let mut joined = 0;
+    let mut line_start = 0;
+    for line in event.split(|&b| b == b'\n') {
+        let this_line = line_start;
+        line_start += line.len() + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(rest) = line.strip_prefix(b"data:") else {
+            continue;
+        };
+        let skip = 5 + usize::from(rest.first() == Some(&b' '));
+        let len = line.len() - skip;
+        if at.start >= joined && at.end <= joined + len {
+            let base = this_line + skip - joined;
+            return Some(base + at.start..base + at.end);
+        }
+        joined += len + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +86,23 @@ mod tests {
         assert_eq!(f.name, Some("x"));
         assert_eq!(f.data.as_deref(), Some(&b"one\ntwo"[..]));
         assert_eq!(event_fields(b": keep-alive\n\n"), EventFields::default());
+    }
+
+    #[test]
+    fn data_spans_map_back_to_the_event() {
+        let event = b"event: x\r\ndata: one\ndata:two\n\n";
+        let data = event_fields(event).data.unwrap();
+        let at = |needle: &[u8]| {
+            let start = data
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .unwrap();
+            start..start + needle.len()
+        };
+        let span = data_span(event, at(b"ne")).unwrap();
+        assert_eq!(&event[span], b"ne");
+        let span = data_span(event, at(b"two")).unwrap();
+        assert_eq!(&event[span], b"two");
+        assert_eq!(data_span(event, at(b"e\nt")), None, "across lines");
     }
 }

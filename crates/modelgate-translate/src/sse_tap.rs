@@ -1,6 +1,8 @@
 //! A tap on a server-sent event stream: it passes events through as they
 //! complete, reads token usage from them, hides the usage chunk the gateway
-//! asked for on the caller's behalf, and refuses malformed events.
+//! asked for on the caller's behalf, names the public model where the
+//! upstream named its deployment (`model` of each OpenAI chunk, of
+//! Anthropic's `message_start`), and refuses malformed events.
 //!
 //! Events end at a blank line (`\n\n` or `\r\n\r\n`); bytes of an event not
 //! yet complete are held until it is. Complete events from one upstream
@@ -10,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 
 use modelgate_types::{Dialect, Usage};
 
-use crate::frame::{event_end, event_fields};
+use crate::frame::{data_span, event_end, event_fields};
 use crate::stream_text::{AnthropicEvent, OpenAiChunk};
 
 /// The upstream sent something that is not a well-formed event stream.
@@ -27,6 +29,19 @@ pub struct SseTap {
     usage: Usage,
     text_bytes: u64,
     max_event_bytes: usize,
+    /// The model name events must carry, as a JSON string.
+    model: Option<Box<str>>,
+}
+
+/// What becomes of one event.
+enum Verdict {
+    /// Forwarded as it is.
+    Keep,
+    /// Not forwarded.
+    Drop,
+    /// Forwarded with the JSON value at this span (of the event) replaced
+    /// by the model name.
+    Name(std::ops::Range<usize>),
 }
 
 impl SseTap {
@@ -40,7 +55,16 @@ impl SseTap {
             usage: Usage::default(),
             text_bytes: 0,
             max_event_bytes,
+            model: None,
         }
+    }
+
+    /// Events naming another model are forwarded naming `public` instead.
+    pub fn naming_model(mut self, public: &str) -> Self {
+        self.model = serde_json::to_string(public)
+            .ok()
+            .map(String::into_boxed_str);
+        self
     }
 
     /// Usage read so far.
@@ -58,11 +82,16 @@ impl SseTap {
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Bytes, MalformedStream> {
         self.pending.extend_from_slice(chunk);
         let mut complete = 0;
-        let mut dropped: Vec<std::ops::Range<usize>> = Vec::new();
+        // Spans to drop (`false`) or to name the model in (`true`).
+        let mut edits: Vec<(std::ops::Range<usize>, bool)> = Vec::new();
         while let Some(len) = event_end(&self.pending[complete..]) {
             let range = complete..complete + len;
-            if !self.inspect(range.clone())? {
-                dropped.push(range.clone());
+            match self.inspect(range.clone())? {
+                Verdict::Keep => {}
+                Verdict::Drop => edits.push((range.clone(), false)),
+                Verdict::Name(span) => {
+                    edits.push((complete + span.start..complete + span.end, true));
+                }
             }
             complete = range.end;
         }
@@ -70,17 +99,26 @@ impl SseTap {
             return Err(MalformedStream);
         }
         let ready = self.pending.split_to(complete);
-        if dropped.is_empty() {
-            return Ok(ready.freeze());
+        Ok(self.edited(ready, &edits))
+    }
+
+    /// `ready` with `edits` applied (copied only when there are some).
+    fn edited(&self, ready: BytesMut, edits: &[(std::ops::Range<usize>, bool)]) -> Bytes {
+        if edits.is_empty() {
+            return ready.freeze();
         }
-        let mut out = Vec::with_capacity(ready.len());
+        let model = self.model.as_deref().unwrap_or_default().as_bytes();
+        let mut out = Vec::with_capacity(ready.len() + model.len());
         let mut at = 0;
-        for range in dropped {
+        for (range, name) in edits {
             out.extend_from_slice(&ready[at..range.start]);
+            if *name {
+                out.extend_from_slice(model);
+            }
             at = range.end;
         }
         out.extend_from_slice(&ready[at..]);
-        Ok(Bytes::from(out))
+        Bytes::from(out)
     }
 
     /// Called at the end of the upstream body: a trailing event without its
@@ -90,23 +128,49 @@ impl SseTap {
             return Ok(self.pending.split().freeze());
         }
         let len = self.pending.len();
-        if self.inspect(0..len)? {
-            Ok(self.pending.split().freeze())
-        } else {
-            self.pending.clear();
-            Ok(Bytes::new())
+        match self.inspect(0..len)? {
+            Verdict::Keep => Ok(self.pending.split().freeze()),
+            Verdict::Drop => {
+                self.pending.clear();
+                Ok(Bytes::new())
+            }
+            Verdict::Name(span) => {
+                let ready = self.pending.split();
+                Ok(self.edited(ready, &[(span, true)]))
+            }
         }
     }
 
-    /// Checks one event and reads usage; false if it must not be forwarded.
-    fn inspect(&mut self, range: std::ops::Range<usize>) -> Result<bool, MalformedStream> {
-        let Some(data) = event_fields(&self.pending[range]).data else {
-            return Ok(true); // comments, keep-alives, bare event names
+    /// Whether the model value `raw` (borrowed from `data`, the data of the
+    /// event at `range`) must be renamed; where it is in the event if so.
+    fn rename(
+        &self,
+        range: std::ops::Range<usize>,
+        data: &[u8],
+        raw: Option<&serde_json::value::RawValue>,
+    ) -> Verdict {
+        let (Some(model), Some(raw)) = (self.model.as_deref(), raw) else {
+            return Verdict::Keep;
+        };
+        if raw.get() == model {
+            return Verdict::Keep;
+        }
+        let start = raw.get().as_ptr() as usize - data.as_ptr() as usize;
+        match data_span(&self.pending[range], start..start + raw.get().len()) {
+            Some(span) => Verdict::Name(span),
+            None => Verdict::Keep,
+        }
+    }
+
+    /// Checks one event and reads usage; says what becomes of it.
+    fn inspect(&mut self, range: std::ops::Range<usize>) -> Result<Verdict, MalformedStream> {
+        let Some(data) = event_fields(&self.pending[range.clone()]).data else {
+            return Ok(Verdict::Keep); // comments, keep-alives, bare event names
         };
         match self.dialect {
             Dialect::OpenAi => {
                 if data == b"[DONE]" {
-                    return Ok(true);
+                    return Ok(Verdict::Keep);
                 }
                 let chunk: OpenAiChunk<'_> =
                     serde_json::from_slice(&data).map_err(|_| MalformedStream)?;
@@ -114,10 +178,10 @@ impl SseTap {
                 if let Some(u) = &chunk.usage {
                     self.usage.set_openai(u);
                     if self.hide_usage_chunk && chunk.has_no_choices() {
-                        return Ok(false);
+                        return Ok(Verdict::Drop);
                     }
                 }
-                Ok(true)
+                Ok(self.rename(range, &data, chunk.model))
             }
             Dialect::Anthropic => {
                 let event: AnthropicEvent<'_> =
@@ -129,7 +193,7 @@ impl SseTap {
                 if let Some(u) = event.message.as_ref().and_then(|m| m.usage.as_ref()) {
                     self.usage.merge_anthropic(u);
                 }
-                Ok(true)
+                Ok(self.rename(range, &data, event.message.and_then(|m| m.model)))
             }
         }
     }
@@ -222,6 +286,37 @@ mod tests {
         let out = feed_all(&mut tap, &[start, ping, delta]).unwrap();
         assert_eq!(out, format!("{start}{ping}{delta}"));
         assert_eq!((tap.usage().input, tap.usage().output), (12, 30));
+    }
+
+    #[test]
+    fn events_name_the_public_model() {
+        let chunk = "data: {\"model\":\"gpt-4o-2024\",\"choices\":[{\"delta\":{\"content\":\"model\"}}]}\n\n";
+        let mut tap = SseTap::new(Dialect::OpenAi, true, 1 << 20).naming_model("chat");
+        let out = feed_all(&mut tap, &[chunk, USAGE, chunk, DONE]).unwrap();
+        let renamed = chunk.replace("gpt-4o-2024", "chat");
+        assert_eq!(out, format!("{renamed}{renamed}{DONE}"));
+        let mut tap = SseTap::new(Dialect::OpenAi, false, 1 << 20).naming_model("chat");
+        assert_eq!(
+            feed_all(&mut tap, &[&renamed]).unwrap(),
+            renamed,
+            "already named"
+        );
+        let mut tap = SseTap::new(Dialect::OpenAi, false, 1 << 20).naming_model("chat");
+        let unterminated = "data: {\"model\":\"x\"}";
+        assert_eq!(
+            feed_all(&mut tap, &[unterminated]).unwrap(),
+            "data: {\"model\":\"chat\"}"
+        );
+
+        let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"model\":\"claude-x\",\"usage\":{\"input_tokens\":1}}}\n\n";
+        let delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\":{\"text\":\"hi\"}}\n\n";
+        let mut tap = SseTap::new(Dialect::Anthropic, false, 1 << 20).naming_model("claude");
+        let out = feed_all(&mut tap, &[start, delta]).unwrap();
+        assert_eq!(
+            out,
+            format!("{}{delta}", start.replace("claude-x", "claude"))
+        );
+        assert_eq!(tap.usage().input, 1);
     }
 
     #[test]

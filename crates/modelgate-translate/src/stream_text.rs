@@ -25,6 +25,9 @@ fn string_bytes(raw: Option<&RawValue>) -> u64 {
 #[derive(Deserialize)]
 pub(crate) struct OpenAiChunk<'a> {
     pub(crate) usage: Option<OpenAiUsage>,
+    /// The model the chunk names (the upstream's deployment name).
+    #[serde(borrow)]
+    pub(crate) model: Option<&'a RawValue>,
     #[serde(borrow)]
     pub(crate) choices: Option<Vec<OpenAiChoice<'a>>>,
 }
@@ -95,7 +98,8 @@ impl OpenAiChunk<'_> {
 #[derive(Deserialize)]
 pub(crate) struct AnthropicEvent<'a> {
     pub(crate) usage: Option<AnthropicUsage>,
-    pub(crate) message: Option<AnthropicMessage>,
+    #[serde(borrow)]
+    pub(crate) message: Option<AnthropicMessage<'a>>,
     #[serde(borrow)]
     delta: Option<AnthropicDelta<'a>>,
     #[serde(borrow)]
@@ -103,8 +107,11 @@ pub(crate) struct AnthropicEvent<'a> {
 }
 
 #[derive(Deserialize)]
-pub(crate) struct AnthropicMessage {
+pub(crate) struct AnthropicMessage<'a> {
     pub(crate) usage: Option<AnthropicUsage>,
+    /// The model `message_start` names (the upstream's deployment name).
+    #[serde(borrow)]
+    pub(crate) model: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]

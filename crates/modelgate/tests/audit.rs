@@ -260,6 +260,11 @@ async fn every_request_and_refusal_is_recorded_and_the_export_verifies() {
     );
     let bad = admin_call(&gw, &admin, "GET", "/admin/v1/audit?colour=red", "").await;
     assert_eq!(bad.status, 400);
+    // An unknown decision is a mistake, not an empty page.
+    let bad = admin_call(&gw, &admin, "GET", "/admin/v1/audit?decision=alow", "").await;
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert_eq!(bad.json()["error"]["code"], "invalid");
+    assert!(bad.text().contains("allow, deny"), "{}", bad.text());
     let not_admin = admin_call(&gw, &gw.key, "GET", "/admin/v1/audit", "").await;
     assert_eq!(not_admin.status, 403);
 

@@ -309,6 +309,27 @@ async fn an_x509_svid_from_the_client_ca_calls_a_model_with_no_other_credential(
 }
 
 #[tokio::test]
+async fn a_call_by_certificate_moves_last_used_at() {
+    let pki = Pki::new();
+    let (_mock, mut gw, _billing_key) = setup(&pki, "optional", "").await;
+    let svid = pki.ca.svid(BILLING);
+    let workload = HttpsClient::new(&pki.ca, Some(&svid));
+    let r = chat_with(&workload, gw.addr, &[]).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Uses are flushed at the latest at shutdown.
+    gw.terminate();
+    let listed: Value =
+        serde_json::from_str(&ok(gw.cli(&["identity", "list", "--format", "json"]))).unwrap();
+    let billing = listed
+        .as_array()
+        .and_then(|all| all.iter().find(|i| i["name"] == "billing"))
+        .cloned()
+        .unwrap_or_default();
+    let used = billing["last_used_at"].as_i64().unwrap_or_default();
+    assert!((used - common::tokens::now()).abs() < 60, "{billing:#}");
+}
+
+#[tokio::test]
 async fn with_client_auth_required_a_connection_without_a_certificate_from_the_ca_is_refused() {
     let pki = Pki::new();
     let (_mock, gw, _) = setup(&pki, "required", "").await;

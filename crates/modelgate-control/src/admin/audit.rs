@@ -44,7 +44,15 @@ fn parse_params(uri: &Uri) -> std::result::Result<SearchParams, String> {
         match &*name {
             "identity" => p.identity = Some(value.to_string()),
             "model" => p.model = Some(value.to_string()),
-            "decision" => p.decision = Some(value.to_string()),
+            "decision" if modelgate_audit::DECISIONS.contains(&&*value) => {
+                p.decision = Some(value.to_string());
+            }
+            "decision" => {
+                return Err(format!(
+                    "unknown decision; one of: {}",
+                    modelgate_audit::DECISIONS.join(", ")
+                ));
+            }
             "kind" => p.kind = Some(value.to_string()),
             "since" => p.since = Some(number()?),
             "until" => p.until = Some(number()?),

@@ -18,6 +18,7 @@ mod grants;
 mod identities;
 mod policy;
 mod posture;
+mod shape;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -29,7 +30,8 @@ pub(crate) use caller::{
 
 use crate::Control;
 
-/// The admin routes, to be nested under `/admin/v1`.
+/// The admin routes, to be nested under `/admin/v1`: every error in the
+/// admin shape ([`shape`]), unknown paths and methods included.
 pub fn routes() -> Router<Control> {
     Router::new()
         .route(
@@ -55,4 +57,7 @@ pub fn routes() -> Router<Control> {
         .merge(policy::routes())
         .merge(grants::routes())
         .merge(posture::routes())
+        .fallback(shape::unknown_path)
+        .method_not_allowed_fallback(shape::method_not_allowed)
+        .layer(axum::middleware::map_response(shape::admin_shape))
 }

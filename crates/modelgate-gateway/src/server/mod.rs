@@ -14,6 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::middleware;
 use axum::response::Response;
@@ -26,6 +27,7 @@ use tokio::task::JoinSet;
 
 use crate::Gateway;
 use crate::api_error::{ApiError, ErrorKind};
+use crate::models::Listing;
 use crate::stages::accept::{dialect_of, header_limits};
 use connections::{ConnectionCaps, ConnectionLimits};
 pub use listener::Listener;
@@ -44,10 +46,21 @@ async fn messages(State(g): State<Gateway>, r: Request) -> Response {
     crate::pipeline::model_call(&g, Operation::Messages, r).await
 }
 async fn models(State(g): State<Gateway>, r: Request) -> Response {
-    crate::models::list_models(&g, r, None).await
+    crate::models::list_models(&g, r, Listing::All).await
 }
-async fn model(State(g): State<Gateway>, Path(id): Path<String>, r: Request) -> Response {
-    crate::models::list_models(&g, r, Some(id)).await
+/// An id that is not a readable path segment (not UTF-8 once decoded) names
+/// no model: refused like an unknown one, in the caller's dialect, never
+/// with axum's plain-text rejection.
+async fn model(
+    State(g): State<Gateway>,
+    id: Result<Path<String>, PathRejection>,
+    r: Request,
+) -> Response {
+    let listing = match id {
+        Ok(Path(id)) => Listing::One(id),
+        Err(_) => Listing::Unreadable,
+    };
+    crate::models::list_models(&g, r, listing).await
 }
 
 async fn not_found(request: Request) -> Response {

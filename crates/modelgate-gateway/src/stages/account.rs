@@ -84,6 +84,8 @@ pub fn finish(mut record: CallRecord) {
         attempts = %attempts.join(","),
         refusal = record.refusal.unwrap_or(""),
         stream_error = record.stream_error.unwrap_or(""),
+        note = record.note.unwrap_or(""),
+        skipped = %crate::stages::route::Skipped(&record.skipped),
         "request"
     );
 }

@@ -20,9 +20,9 @@ use crate::refusal::Refusal;
 use crate::stages::screen::redact_retained;
 
 /// Ends a refused request: the refusal goes on the record and is recorded
-/// as the request's one audit record; the caller gets the refusal in its
-/// dialect, or 503 `audit_unavailable` if even that record cannot be
-/// written.
+/// as the request's one audit record (or, for a request already admitted,
+/// in its complete record); the caller gets the refusal in its dialect, or
+/// 503 `audit_unavailable` if even that record cannot be written.
 pub async fn refuse(
     core: &Core,
     record: &mut CallRecord,
@@ -31,7 +31,11 @@ pub async fn refuse(
 ) -> Response {
     let unrecorded = matches!(refusal, Refusal::AuditUnavailable);
     let response = note_refusal(record, refusal).into_response(dialect);
-    if unrecorded {
+    // An admitted request (every upstream failed, or none could take it)
+    // is told by its two records: the admit record is durable, and the
+    // complete record, written when the request is accounted, carries
+    // the refusal.
+    if unrecorded || record.audit.is_some() {
         return response;
     }
     match single(core, record).await {

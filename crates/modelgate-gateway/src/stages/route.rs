@@ -2,8 +2,9 @@
 //! dialect first, then translated), keep those that may receive this
 //! request: ready (under `posture.require_readiness`), within their data
 //! class ceiling, in the regions the identity and the route require, and
-//! self-hosted under `reroute`. None left: 403 `no_eligible_upstream`
-//! with the first reason.
+//! self-hosted under `reroute`. Each target left out goes on the record
+//! (`skipped`, with why: the log line and the audit records say it); none
+//! left: 403 `no_eligible_upstream` naming each.
 
 use modelgate_core::Core;
 
@@ -24,7 +25,6 @@ pub fn eligible<'r>(
     record: &mut CallRecord,
 ) -> Result<Vec<&'r Target>, Refusal> {
     let route = asked.route;
-    let mut reason: Option<String> = None;
     let targets: Vec<&Target> = route
         .targets_for(asked.call.operation)
         .filter(|t| {
@@ -39,23 +39,42 @@ pub fn eligible<'r>(
             }) {
                 Ok(()) => true,
                 Err(why) => {
-                    reason.get_or_insert(why);
+                    record.skipped.push((t.upstream.name.clone(), why));
                     false
                 }
             }
         })
         .collect();
-    if targets.is_empty()
-        && let Some(why) = reason
-    {
+    if targets.is_empty() && !record.skipped.is_empty() {
         record.action = Some("refused");
         return Err(Refusal::NoEligibleUpstream(
             ApiError::new(
                 ErrorKind::PermissionDenied,
-                format!("no upstream may receive this request: {why}"),
+                format!(
+                    "no upstream may receive this request: {}",
+                    Skipped(&record.skipped)
+                ),
             )
             .with_code("no_eligible_upstream"),
         ));
     }
     Ok(targets)
+}
+
+/// The targets left out, as the log and the caller read them:
+/// `skipped openai: data class confidential above its max_data_class
+/// internal; skipped ...` (nothing when none was).
+#[derive(Debug, Clone, Copy)]
+pub struct Skipped<'a>(pub &'a [(std::sync::Arc<str>, String)]);
+
+impl std::fmt::Display for Skipped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (upstream, why)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "skipped {upstream}: {why}")?;
+        }
+        Ok(())
+    }
 }

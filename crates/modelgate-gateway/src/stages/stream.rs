@@ -100,7 +100,7 @@ pub fn respond(
             .elapsed()
             .saturating_sub(stream_record.upstream_time),
     );
-    record.stream = true; // the response body finishes the record
+    record.detached = true; // the response body finishes the record
     let body = tap(
         body,
         stream_tap,

@@ -116,10 +116,14 @@ pub enum FederationError {
         reason: &'static str,
     },
     /// The token is valid but no claim rule of the issuer matches it.
-    #[error("issuer {issuer}: no claim rule matches the token")]
+    /// `claim` is the path of the condition that failed in the rule that
+    /// came closest (as configured: a name, not the token's value).
+    #[error("issuer {issuer}: no claim rule matches the token (claim {claim} does not match)")]
     NoMatchingRule {
         /// Configured issuer name.
         issuer: String,
+        /// The claim path (from the configuration) that did not match.
+        claim: String,
     },
     /// Claim rules naming different identities match the token.
     #[error("issuer {issuer}: claim rules for different identities match the token")]
@@ -171,6 +175,46 @@ impl FederationError {
             FederationError::NoMatchingRule { .. } => "no_matching_rule",
             FederationError::AmbiguousRule { .. } => "ambiguous_rule",
             FederationError::JwksUnavailable { .. } => "jwks_unavailable",
+        }
+    }
+
+    /// The configured issuer's name, when the token got as far as naming
+    /// one.
+    pub fn issuer(&self) -> Option<&str> {
+        match self {
+            FederationError::MissingKeyId { issuer }
+            | FederationError::UnknownKey { issuer }
+            | FederationError::KeyMismatch { issuer }
+            | FederationError::KeyNotForJwtSvid { issuer }
+            | FederationError::BadSignature { issuer }
+            | FederationError::Expired { issuer }
+            | FederationError::NotYetValid { issuer }
+            | FederationError::IssuedInFuture { issuer }
+            | FederationError::WrongAudience { issuer }
+            | FederationError::MissingClaim { issuer, .. }
+            | FederationError::PresetViolation { issuer, .. }
+            | FederationError::NoMatchingRule { issuer, .. }
+            | FederationError::AmbiguousRule { issuer }
+            | FederationError::JwksUnavailable { issuer } => Some(issuer),
+            FederationError::TooLarge { .. }
+            | FederationError::Malformed { .. }
+            | FederationError::UnsupportedAlgorithm
+            | FederationError::CriticalHeader
+            | FederationError::UnknownIssuer => None,
+        }
+    }
+
+    /// The claim the refusal is about, when it is about one (a name, never
+    /// the token's value): what the caller is told did not match.
+    pub fn claim(&self) -> Option<&str> {
+        match self {
+            FederationError::Expired { .. } => Some("exp"),
+            FederationError::NotYetValid { .. } => Some("nbf"),
+            FederationError::IssuedInFuture { .. } => Some("iat"),
+            FederationError::WrongAudience { .. } => Some("aud"),
+            FederationError::MissingClaim { claim, .. } => Some(claim),
+            FederationError::NoMatchingRule { claim, .. } => Some(claim),
+            _ => None,
         }
     }
 

@@ -103,6 +103,30 @@ pub struct FederatedSubject {
     pub claims: Map<String, Value>,
 }
 
+/// A refused external token: the error (safe for the caller) and what the
+/// log and the audit record say beside it. Never holds the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    /// Why it was refused.
+    pub error: FederationError,
+    /// The token's `sub`, once its signature verified (never taken from a
+    /// token whose signature did not).
+    pub subject: Option<String>,
+    /// In full: which rule's claim did not match, its value and the
+    /// pattern (claim values of a verified token; not for the caller).
+    pub detail: Option<String>,
+}
+
+impl From<FederationError> for Refused {
+    fn from(error: FederationError) -> Self {
+        Refused {
+            error,
+            subject: None,
+            detail: None,
+        }
+    }
+}
+
 /// One configured issuer, for `issuer list` and the admin API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IssuerSummary {
@@ -211,10 +235,22 @@ impl Federation {
     /// Verifies `token` at unix time `now` and maps it to an identity. `now`
     /// also drives the JWKS cache (TTL and refetch rate limit).
     pub async fn verify(&self, token: &str, now: i64) -> Result<FederatedSubject, FederationError> {
+        self.verify_explained(token, now).await.map_err(|r| r.error)
+    }
+
+    /// [`Federation::verify`], a refusal told with the verified token's
+    /// subject and, when no claim rule matches, how the closest rule
+    /// missed (see [`Refused`]).
+    pub async fn verify_explained(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<FederatedSubject, Refused> {
         if token.len() > self.max_token_bytes {
             return Err(FederationError::TooLarge {
                 limit: self.max_token_bytes,
-            });
+            }
+            .into());
         }
         let jws = jws::parse(token)?;
         let iss = claims::unverified_issuer(&jws.claims)?.ok_or(FederationError::UnknownIssuer)?;
@@ -227,10 +263,11 @@ impl Federation {
         if token.len() > config.max_token_bytes {
             return Err(FederationError::TooLarge {
                 limit: config.max_token_bytes,
-            });
+            }
+            .into());
         }
         if !config.algorithms.contains(&jws.header.alg) {
-            return Err(FederationError::UnsupportedAlgorithm);
+            return Err(FederationError::UnsupportedAlgorithm.into());
         }
 
         let source = &*self.source;
@@ -245,7 +282,8 @@ impl Federation {
                 return Err(match jws.header.kid {
                     Some(_) => FederationError::UnknownKey { issuer },
                     None => FederationError::MissingKeyId { issuer },
-                });
+                }
+                .into());
             }
         }
 
@@ -255,11 +293,31 @@ impl Federation {
             audience: &config.audience,
             leeway: config.leeway,
         };
-        let standard = claims::check(&jws.claims, &expect, now)?;
+        // The signature verified: the subject may be told beside a refusal.
+        let subject = || match jws.claims.get("sub") {
+            Some(Value::String(sub)) => Some(sub.clone()),
+            _ => None,
+        };
+        let refused = |error: FederationError| Refused {
+            error,
+            subject: subject(),
+            detail: None,
+        };
+        let standard = claims::check(&jws.claims, &expect, now).map_err(refused)?;
         config
             .preset
-            .check_claims(&config.name, &jws.claims, &standard.subject)?;
-        let identity = rules::resolve(&config.name, &config.rules, &jws.claims)?;
+            .check_claims(&config.name, &jws.claims, &standard.subject)
+            .map_err(refused)?;
+        let identity =
+            rules::resolve(&config.name, &config.rules, &jws.claims).map_err(|error| {
+                let detail = matches!(error, FederationError::NoMatchingRule { .. })
+                    .then(|| rules::explain(&config.rules, &jws.claims).detail);
+                Refused {
+                    error,
+                    subject: subject(),
+                    detail,
+                }
+            })?;
         tracing::debug!(issuer = %config.name, identity = %identity, "federated token verified");
         Ok(FederatedSubject {
             issuer_name: config.name.clone(),

@@ -254,6 +254,74 @@ impl CompiledRule {
     }
 }
 
+/// Why no rule matched: the rule that came closest (most conditions held;
+/// the first such) and its first condition that did not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The condition's claim path, as configured.
+    pub claim: String,
+    /// In full, for the log and the audit record (never for the caller):
+    /// the rule's identity, the claim's value in the token and the pattern.
+    pub detail: String,
+}
+
+impl ClaimPath {
+    /// The path as configured: a plain name, or a JSON Pointer.
+    fn text(&self) -> String {
+        match self.0.as_slice() {
+            [one] if !one.starts_with('/') => one.clone(),
+            tokens => tokens
+                .iter()
+                .map(|t| format!("/{}", t.replace('~', "~0").replace('/', "~1")))
+                .collect(),
+        }
+    }
+}
+
+impl CompiledRule {
+    /// The conditions that hold, and the first that does not.
+    fn first_miss(&self, claims: &Map<String, Value>) -> (usize, Option<&(ClaimPath, Pattern)>) {
+        let held = |(path, pattern): &&(ClaimPath, Pattern)| match path.resolve(claims) {
+            Some(Value::String(s)) => pattern.matches(s),
+            Some(Value::Number(n)) => pattern.matches(&n.to_string()),
+            Some(Value::Bool(b)) => pattern.matches(if *b { "true" } else { "false" }),
+            _ => false,
+        };
+        let count = self.conditions.iter().filter(held).count();
+        (count, self.conditions.iter().find(|c| !held(c)))
+    }
+}
+
+/// Why none of `rules` matches `claims` (see [`Mismatch`]).
+pub(crate) fn explain(rules: &[CompiledRule], claims: &Map<String, Value>) -> Mismatch {
+    let mut best: Option<(usize, &CompiledRule, &(ClaimPath, Pattern))> = None;
+    for rule in rules {
+        if let (held, Some(miss)) = rule.first_miss(claims)
+            && best.is_none_or(|(most, _, _)| held > most)
+        {
+            best = Some((held, rule, miss));
+        }
+    }
+    let Some((_, rule, (path, pattern))) = best else {
+        return Mismatch {
+            claim: "sub".to_owned(),
+            detail: "no rule applies".to_owned(),
+        };
+    };
+    let found = match path.resolve(claims) {
+        Some(value) => format!("is {value}"),
+        None => "is absent".to_owned(),
+    };
+    let claim = path.text();
+    Mismatch {
+        detail: format!(
+            "rule for identity {}: claim {claim} {found}, the rule wants {:?}",
+            rule.identity, pattern.text
+        ),
+        claim,
+    }
+}
+
 /// The identity the claims map to: exactly one identity among the matching
 /// rules (several rules may match if they name the same identity).
 pub(crate) fn resolve(
@@ -277,6 +345,7 @@ pub(crate) fn resolve(
         .map(str::to_owned)
         .ok_or_else(|| FederationError::NoMatchingRule {
             issuer: issuer.to_owned(),
+            claim: explain(rules, claims).claim,
         })
 }
 
@@ -311,6 +380,44 @@ mod tests {
         // '?', '[' and '.' are literal.
         assert!(glob("a?[.]", "a?[.]"));
         assert!(!glob("a?", "ab"));
+    }
+
+    #[test]
+    fn a_miss_names_the_closest_rules_failing_claim() {
+        let rules = compile(
+            "github",
+            Preset::Oidc,
+            &[
+                ClaimRule {
+                    identity: "a".into(),
+                    claims: [("sub".into(), "x".into())].into(),
+                },
+                ClaimRule {
+                    identity: "b".into(),
+                    claims: [
+                        ("sub".into(), "repo:acme/*".into()),
+                        ("/k8s/ns".into(), "pay".into()),
+                    ]
+                    .into(),
+                },
+            ],
+        )
+        .unwrap();
+        let claims = serde_json::json!({"sub": "repo:acme/billing", "k8s": {"ns": "dev"}});
+        let miss = explain(&rules, claims.as_object().unwrap());
+        assert_eq!(miss.claim, "/k8s/ns");
+        assert_eq!(
+            miss.detail,
+            "rule for identity b: claim /k8s/ns is \"dev\", the rule wants \"pay\""
+        );
+        let err = resolve("github", &rules, claims.as_object().unwrap()).unwrap_err();
+        assert_eq!(err.claim(), Some("/k8s/ns"));
+        let absent = serde_json::json!({"sub": "y"});
+        let miss = explain(&rules, absent.as_object().unwrap());
+        assert_eq!(
+            (miss.claim.as_str(), miss.detail.contains("is \"y\"")),
+            ("sub", true)
+        );
     }
 
     #[test]

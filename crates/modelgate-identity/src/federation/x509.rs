@@ -117,6 +117,7 @@ impl Federation {
             (Some((issuer, identity)), _) => Ok((issuer.to_owned(), identity.to_owned())),
             (None, Some(issuer)) => Err(FederationError::NoMatchingRule {
                 issuer: issuer.to_owned(),
+                claim: "sub".to_owned(),
             }),
             (None, None) => Err(FederationError::UnknownIssuer),
         }

@@ -1,7 +1,8 @@
 //! The decide stage: Cedar decides on each eligible target; the targets it
 //! denies are dropped. The first allowing (or, if none, the first denying)
 //! decision goes on the record with its policy ids, the shadow set's
-//! differing decision and the facts (for replay). All denied: 403
+//! differing decision (with its policy ids and, for a denial, its reason)
+//! and the facts (for replay). All denied: 403
 //! `policy_denied` with the deciding policy's `@reason` and nothing else
 //! about the policy.
 
@@ -54,6 +55,7 @@ pub fn decide<'r>(
             record.shadow = Some((
                 if shadow.allowed { "allow" } else { "deny" },
                 shadow.policy_ids.clone(),
+                shadow.reason.clone(),
             ));
         }
         if decision.allowed {

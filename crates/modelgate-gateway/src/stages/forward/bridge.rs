@@ -4,7 +4,9 @@
 //! on the pure translators in `modelgate-translate`.
 //!
 //! Same-dialect calls pass through here unchanged apart from the upstream
-//! model name and the usage request (see [`ModelCall::rewrite_body`]).
+//! model name and the usage request (see [`ModelCall::rewrite_body`]) and,
+//! on the way back, the answer's `model`, which names the public model
+//! again ([`super::reply`], and the stream tap's `naming_model`).
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -85,23 +87,36 @@ pub fn upstream_request(
         })
 }
 
-/// A complete upstream response in the caller's dialect, with its usage.
-/// `Err` when a successful response could not be translated.
+/// A complete upstream response in the caller's dialect, naming the public
+/// model, with its usage and a note when a successful same-dialect body is
+/// not JSON (relayed as it came). `Err` when a successful response could
+/// not be translated.
 pub fn caller_response(
     call: &ModelCall,
     target: &Target,
     status: StatusCode,
     body: Bytes,
-) -> Result<(Bytes, Usage), MalformedStream> {
+) -> Result<super::reply::Reply, MalformedStream> {
     let upstream_dialect = target.upstream.dialect();
+    if !crosses(call, target) {
+        if status.is_success() {
+            return Ok(super::reply::same_dialect(
+                upstream_dialect,
+                &call.model,
+                body,
+            ));
+        }
+        return Ok(super::reply::Reply {
+            body,
+            usage: Usage::default(),
+            note: None,
+        });
+    }
     let usage = if status.is_success() {
         Usage::from_body(upstream_dialect, &body)
     } else {
         Usage::default()
     };
-    if !crosses(call, target) {
-        return Ok((body, usage));
-    }
     let caller = call.operation.dialect();
     let translated = match (status.is_success(), caller) {
         (true, Dialect::Anthropic) => {
@@ -113,7 +128,11 @@ pub fn caller_response(
         (false, Dialect::Anthropic) => openai_error_to_anthropic(&body, status.as_u16()),
         (false, Dialect::OpenAi) => anthropic_error_to_openai(&body, status.as_u16()),
     };
-    Ok((Bytes::from(translated), usage))
+    Ok(super::reply::Reply {
+        body: Bytes::from(translated),
+        usage,
+        note: None,
+    })
 }
 
 /// Reads an upstream event stream: passes it through (reading usage), or
@@ -176,11 +195,10 @@ impl StreamTap {
     pub fn new(call: &ModelCall, upstream_dialect: Dialect, max_event_bytes: usize) -> StreamTap {
         let caller = call.operation.dialect();
         if caller == upstream_dialect {
-            return StreamTap::Pass(SseTap::new(
-                caller,
-                call.needs_usage_injection(),
-                max_event_bytes,
-            ));
+            return StreamTap::Pass(
+                SseTap::new(caller, call.needs_usage_injection(), max_event_bytes)
+                    .naming_model(&call.model),
+            );
         }
         let translator: Box<dyn StreamTranslator> = match caller {
             Dialect::Anthropic => Box::new(OpenAiToAnthropicStream::new(&call.model)),

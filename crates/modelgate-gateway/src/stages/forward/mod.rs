@@ -5,6 +5,7 @@
 
 pub mod bridge;
 mod failure;
+pub mod reply;
 
 pub use failure::Failure;
 
@@ -40,6 +41,9 @@ pub enum Forwarded {
         body: Bytes,
         /// Usage read from the body.
         usage: Usage,
+        /// What was noticed about the answer (`upstream_body_not_json`,
+        /// `upstream_not_streamed`), if anything.
+        note: Option<&'static str>,
     },
     /// Response headers of a stream; the body is still coming.
     Stream {
@@ -159,7 +163,7 @@ pub async fn forward(
             }
         }
     }
-    Err(Refusal::Upstream(match (last, untranslatable) {
+    let error = match (last, untranslatable) {
         (None, Some(error)) => error,
         (Some((failure, name)), _) => failure.into_api_error_at(&name),
         (None, None) => ApiError::new(
@@ -171,7 +175,22 @@ pub async fn forward(
         )
         .with_param("model")
         .with_code("model_not_found"),
-    }))
+    };
+    Err(Refusal::Upstream(with_skipped(error, &record.skipped)))
+}
+
+/// `error`, telling also which targets were left out before any was tried
+/// (so a failure of the next target is not all the caller learns).
+fn with_skipped(mut error: ApiError, skipped: &[(Arc<str>, String)]) -> ApiError {
+    if !skipped.is_empty() {
+        error.message = format!(
+            "{} ({})",
+            error.message,
+            crate::stages::route::Skipped(skipped)
+        )
+        .into();
+    }
+    error
 }
 
 async fn attempt(
@@ -250,8 +269,31 @@ async fn attempt(
         });
     }
     let body = read_body(incoming, max_response_bytes, upstream.idle_timeout).await?;
-    let (body, usage) =
+    let reply =
         bridge::caller_response(call, target, status, body).map_err(|_| Failure::Malformed)?;
+    let note = match reply.note {
+        Some(note) => Some(note),
+        None if call.stream && status.is_success() => Some(NOT_STREAMED),
+        None => None,
+    };
+    if let Some(note) = note {
+        // What came back, never what it said.
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        tracing::warn!(
+            upstream = %upstream.name,
+            status = status.as_u16(),
+            content_type,
+            bytes = reply.body.len(),
+            stream_asked = call.stream,
+            note,
+            "upstream answer relayed as it came"
+        );
+    }
+    let (body, usage) = (reply.body, reply.usage);
     if bridge::crosses(call, target) {
         // The translated body is JSON of the caller's dialect.
         headers.insert(
@@ -269,8 +311,12 @@ async fn attempt(
         headers,
         body,
         usage,
+        note,
     })
 }
+
+/// The note of a stream asked for and a complete body received.
+pub const NOT_STREAMED: &str = "upstream_not_streamed";
 
 /// Reads a whole body within a size limit and an idle timeout.
 async fn read_body(mut body: Incoming, max: usize, idle: Duration) -> Result<Bytes, Failure> {

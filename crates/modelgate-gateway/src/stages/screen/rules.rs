@@ -301,7 +301,7 @@ impl ScreenRules {
             let rank = self.classes.rank(ceiling).unwrap_or(0);
             if screening.class > rank {
                 return Err(format!(
-                    "the request's data class is {}, above what the upstreams may receive",
+                    "data class {} above its max_data_class {ceiling}",
                     self.classes.name(screening.class)
                 ));
             }
@@ -309,7 +309,10 @@ impl ScreenRules {
         if let Some(regions) = route_regions
             && !regions.contains(&upstream.region)
         {
-            return Err("no upstream in the regions this model requires".into());
+            return Err(format!(
+                "region {} is not among the regions this model requires",
+                upstream.region
+            ));
         }
         for rule in &self.residency {
             if any_match(&rule.identities, &principal.identity_name)
@@ -317,7 +320,10 @@ impl ScreenRules {
                     || rule.environments.contains(&principal.environment))
                 && !rule.regions.contains(&upstream.region)
             {
-                return Err("no upstream in the regions this identity's data must stay in".into());
+                return Err(format!(
+                    "region {} is not among the regions this identity's data must stay in",
+                    upstream.region
+                ));
             }
         }
         Ok(())
