@@ -37,6 +37,9 @@ pub struct PolicyLoad {
     pub files: usize,
     /// Policies in the set (built-in, roles, user).
     pub policies: usize,
+    /// What is legal but likely a mistake (a `forbid` without `@reason`),
+    /// each with its file and line; the shadow set's too.
+    pub warnings: Vec<String>,
 }
 
 /// The policy set being enforced (and its shadow), reloadable.
@@ -109,10 +112,12 @@ impl PolicySet {
         let settings = config.policy.clone();
         let active = compile(&roles, settings.dir.as_deref(), default_permit)
             .map_err(|e| format!("policies: {e}"))?;
+        warn_about(&active, &mut Vec::new());
         let engine = PolicyEngine::new(active);
         if let Some(dir) = &settings.shadow_dir {
             let shadow = compile(&roles, Some(dir), default_permit)
                 .map_err(|e| format!("shadow policies: {e}"))?;
+            warn_about(&shadow, &mut Vec::new());
             engine.set_shadow(Some(shadow));
         }
         Ok(PolicySet {
@@ -153,16 +158,28 @@ impl PolicySet {
             self.settings.dir.as_deref(),
             self.default_permit,
         )?;
-        let load = PolicyLoad {
+        let mut load = PolicyLoad {
             files: set.files().len(),
             policies: set.len(),
+            warnings: Vec::new(),
         };
         if let Some(dir) = &self.settings.shadow_dir {
             let shadow = compile(&self.roles, Some(dir), self.default_permit)?;
+            warn_about(&shadow, &mut load.warnings);
             self.engine.set_shadow(Some(shadow));
         }
+        warn_about(&set, &mut load.warnings);
         self.engine.install(set);
         Ok(load)
+    }
+}
+
+/// Logs what is legal in a loaded set but likely a mistake (a `forbid`
+/// without `@reason`), with file and line, and adds it to `warnings`.
+fn warn_about(set: &CompiledPolicies, warnings: &mut Vec<String>) {
+    for warning in set.warnings() {
+        tracing::warn!("policy: {warning}");
+        warnings.push(warning.to_string());
     }
 }
 

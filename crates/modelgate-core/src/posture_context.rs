@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use modelgate_config::{Config, UpstreamConfig};
-use modelgate_posture::snapshot::{ClaimRule, IssuerRecord, UpstreamRecord};
+use modelgate_config::{Config, ScreenAction, ScreenSettings, UpstreamConfig};
+use modelgate_posture::snapshot::{ClaimRule, Controls, IssuerRecord, UpstreamRecord};
 use modelgate_posture::{PostureSettings, ReadinessGap};
 
 /// The posture view of the configuration, computed once at start.
@@ -20,13 +20,54 @@ pub struct PostureContext {
     upstream_environment: HashMap<String, Option<String>>,
     issuers: Vec<IssuerRecord>,
     refusals: HashMap<String, String>,
+    controls: Controls,
+}
+
+/// Whether `[screen]` refuses every prompt carrying a credential: the
+/// first rule that can apply to a credential finding blocks it for every
+/// request, or no rule applies and the default action blocks. (Rules are
+/// matched first-match per finding.) A rule that can give some credential
+/// finding a lesser action means: not every such prompt is refused.
+fn credentials_blocked(screen: &ScreenSettings) -> bool {
+    if !screen.enabled {
+        return false;
+    }
+    for rule in &screen.rules {
+        let credential =
+            rule.categories.is_empty() || rule.categories.iter().any(|c| c == "credential");
+        if !credential {
+            continue;
+        }
+        if rule.action != ScreenAction::Block {
+            return false;
+        }
+        let everywhere = rule.models.is_empty()
+            && rule.identities.is_empty()
+            && rule.environments.is_empty()
+            && rule.data_classes.is_empty()
+            && rule.kinds.is_empty();
+        if everywhere {
+            return true;
+        }
+    }
+    screen.default_action == ScreenAction::Block
 }
 
 /// The spelling of an upstream without an `environment`: it serves all.
 pub const ANY_ENVIRONMENT: &str = "any";
 
-fn upstream_record(u: &UpstreamConfig) -> UpstreamRecord {
+/// The classes of `levels` (lowest first) up to and including `ceiling`.
+fn admitted(levels: &[String], ceiling: &str) -> Option<Vec<String>> {
+    let top = levels.iter().position(|l| l == ceiling)?;
+    Some(levels[..=top].to_vec())
+}
+
+fn upstream_record(u: &UpstreamConfig, levels: &[String]) -> UpstreamRecord {
     UpstreamRecord {
+        admits_data_classes: u
+            .max_data_class
+            .as_deref()
+            .and_then(|ceiling| admitted(levels, ceiling)),
         name: u.name.clone(),
         kind: u.kind.as_str().to_owned(),
         deployment: u.deployment,
@@ -44,7 +85,11 @@ fn upstream_record(u: &UpstreamConfig) -> UpstreamRecord {
 impl PostureContext {
     /// Reads `[posture]`, the upstreams and the issuers of `config`.
     pub fn from_config(config: &Config) -> PostureContext {
-        let upstreams: Vec<UpstreamRecord> = config.upstreams.iter().map(upstream_record).collect();
+        let upstreams: Vec<UpstreamRecord> = config
+            .upstreams
+            .iter()
+            .map(|u| upstream_record(u, &config.data_classes.levels))
+            .collect();
         let refusals = upstreams
             .iter()
             .filter_map(|u| {
@@ -81,7 +126,16 @@ impl PostureContext {
             upstreams,
             issuers,
             refusals,
+            controls: Controls {
+                credentials_blocked: credentials_blocked(&config.screen),
+                revoke_leaked_keys: config.screen.enabled && config.screen.revoke_leaked_keys,
+            },
         }
+    }
+
+    /// The screening controls in force, as the posture snapshot records them.
+    pub fn controls(&self) -> &Controls {
+        &self.controls
     }
 
     /// Whether `upstream` may take traffic: always under
@@ -172,6 +226,29 @@ ownership = { patching = "ops", offboarding = " ", rotation_days = 0 }
         assert!(why.contains("offboarding owner"), "{why}");
         assert!(why.contains("rotation policy"), "{why}");
         assert!(!why.contains("patching"), "{why}");
+    }
+
+    #[test]
+    fn controls_in_place_are_read_from_screen() {
+        let plain = PostureContext::from_config(&Config::from_toml(CONFIG).unwrap());
+        assert!(!plain.controls().credentials_blocked);
+        assert!(plain.controls().revoke_leaked_keys);
+        let blocked = Config::from_toml(&format!(
+            "{CONFIG}\n[screen]\nrevoke_leaked_keys = false\n[[screen.rules]]\ncategories = [\"credential\"]\naction = \"block\"\n"
+        ))
+        .unwrap();
+        let blocked = PostureContext::from_config(&blocked);
+        assert!(blocked.controls().credentials_blocked);
+        assert!(!blocked.controls().revoke_leaked_keys);
+        let partly = Config::from_toml(&format!(
+            "{CONFIG}\n[[screen.rules]]\nidentities = [\"ci-*\"]\ncategories = [\"credential\"]\naction = \"log_only\"\n[[screen.rules]]\ncategories = [\"credential\"]\naction = \"block\"\n"
+        ))
+        .unwrap();
+        assert!(
+            !PostureContext::from_config(&partly)
+                .controls()
+                .credentials_blocked
+        );
     }
 
     #[test]

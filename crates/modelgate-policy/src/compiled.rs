@@ -13,7 +13,7 @@ use cedar_policy::{
 use crate::decision::{
     Decision, EVALUATION_ERROR_REASON, GENERIC_FORBID_REASON, explain_no_permit,
 };
-use crate::error::LoadError;
+use crate::error::{LoadError, PolicyProblem};
 use crate::facts::RequestFacts;
 use crate::needs::ContextNeeds;
 use crate::request::CedarNames;
@@ -38,6 +38,7 @@ when { principal.status != "active" };
 pub struct CompiledPolicies {
     roles: Vec<RoleDef>,
     files: Vec<PolicyFile>,
+    warnings: Vec<PolicyProblem>,
     builtin_text: String,
     all: PolicySet,
     reasons: HashMap<String, String>,
@@ -64,6 +65,7 @@ impl CompiledPolicies {
         let user = parse_files(&files, &validator, &mut taken).map_err(LoadError::Policies)?;
 
         let mut reasons = HashMap::new();
+        let warnings: Vec<PolicyProblem> = user.iter().filter_map(|n| n.warning.clone()).collect();
         let mut policies: Vec<Policy> = Vec::with_capacity(builtin.len() + user.len());
         for named in builtin.into_iter().chain(user) {
             if let Some(reason) = named.reason {
@@ -78,6 +80,7 @@ impl CompiledPolicies {
         Ok(CompiledPolicies {
             roles: roles.to_vec(),
             files,
+            warnings,
             builtin_text,
             all,
             reasons,
@@ -102,6 +105,12 @@ impl CompiledPolicies {
     /// The user policy files this set was compiled from.
     pub fn files(&self) -> &[PolicyFile] {
         &self.files
+    }
+
+    /// What is legal but likely a mistake in the user policies, with file
+    /// and line: each `forbid` without `@reason`.
+    pub fn warnings(&self) -> &[PolicyProblem] {
+        &self.warnings
     }
 
     /// The built-in policies as Cedar text (`modelgate policy show --builtin`).
@@ -235,6 +244,7 @@ fn parse_builtin(text: &str, validator: &Validator) -> Result<Vec<NamedPolicy>, 
         };
         named.push(NamedPolicy {
             reason: policy.annotation("reason").map(str::to_owned),
+            warning: None,
             policy: policy.new_id(cedar_policy::PolicyId::new(id)),
         });
     }

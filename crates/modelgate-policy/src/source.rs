@@ -1,16 +1,17 @@
 //! User policy files: reading, parsing, validating, naming.
 //!
 //! Every problem is reported with the file and the line and column where
-//! Cedar placed it. Policies are named by their `@id("...")` annotation, or
+//! Cedar placed it; a `forbid` without `@reason` is a warning, at its place. Policies are named by their `@id("...")` annotation, or
 //! `FILE#N` (the N-th policy of the file) when they have none.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use cedar_policy::{Policy, PolicyId, PolicySet, ValidationMode, Validator};
+use cedar_policy::{Effect, Policy, PolicyId, PolicySet, ValidationMode, Validator};
 use miette::Diagnostic;
 
+use crate::decision::GENERIC_FORBID_REASON;
 use crate::error::{LoadError, PolicyProblem};
 
 /// Id prefixes reserved for the policies this crate generates.
@@ -65,6 +66,8 @@ pub(crate) struct NamedPolicy {
     pub policy: Policy,
     /// Its `@reason`, if any.
     pub reason: Option<String>,
+    /// What is legal but likely a mistake (a `forbid` without `@reason`).
+    pub warning: Option<PolicyProblem>,
 }
 
 /// Parses and validates every file; names the policies. Ids in `taken` (and
@@ -163,8 +166,18 @@ fn parse_file(
         } else if !taken.insert(id.clone()) {
             problems.push(here(*start, format!("policy id {id:?} is used twice")));
         }
+        let reason = policy.annotation("reason").map(str::to_owned);
+        let warning = (policy.effect() == Effect::Forbid && reason.is_none()).then(|| {
+            here(
+                *start,
+                format!(
+                    "forbid `{id}` has no @reason: a caller it denies is told only \"{GENERIC_FORBID_REASON}\""
+                ),
+            )
+        });
         named.push(NamedPolicy {
-            reason: policy.annotation("reason").map(str::to_owned),
+            reason,
+            warning,
             policy: policy.new_id(PolicyId::new(&id)),
         });
     }
@@ -270,6 +283,25 @@ mod tests {
         assert_eq!(
             without_action("open for Action::\"x"),
             "open for Action::\"x"
+        );
+    }
+
+    #[test]
+    fn a_forbid_without_reason_is_a_warning_with_its_place() {
+        let text = "@id(\"told\")\n@reason(\"no pii\")\nforbid (principal, action, resource)\n\
+                    when { context.findings.has_pii };\n\
+                    @id(\"quiet\")\nforbid (principal, action, resource)\n\
+                    when { context.findings.has_secret };\n\
+                    permit (principal, action, resource);\n";
+        let set =
+            crate::CompiledPolicies::compile(&[], vec![PolicyFile::new("p.cedar", text)]).unwrap();
+        let warnings = set.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].message.contains("`quiet` has no @reason"));
+        assert!(
+            warnings[0].line.is_some_and(|l| l >= 5),
+            "{:?}",
+            warnings[0]
         );
     }
 

@@ -13,6 +13,9 @@ pub enum EntitlementKind {
     Role,
     /// A grant to one model (standing or just-in-time).
     Model,
+    /// The admin role of the admin API; the name is its scope (`global`,
+    /// or `owner:OWNER`).
+    Admin,
 }
 
 impl EntitlementKind {
@@ -21,6 +24,7 @@ impl EntitlementKind {
         match self {
             EntitlementKind::Role => "role",
             EntitlementKind::Model => "model",
+            EntitlementKind::Admin => "admin",
         }
     }
 }

@@ -37,6 +37,11 @@ pub struct Evidence {
     /// Identity ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identities: Vec<String>,
+    /// The names of those identities, in the same order (the id again for
+    /// an identity the snapshot does not hold); filled by
+    /// [`crate::findings`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity_names: Vec<String>,
     /// Credential ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<String>,
@@ -74,6 +79,20 @@ pub struct Finding {
     pub remediation: String,
     /// NIST CSF 2.0 and AI RMF 1.0 references.
     pub frameworks: FrameworkRefs,
+}
+
+impl Evidence {
+    /// The identities as `name (id)`, or the id alone when no name is known.
+    pub fn identities_named(&self) -> Vec<String> {
+        self.identities
+            .iter()
+            .enumerate()
+            .map(|(i, id)| match self.identity_names.get(i) {
+                Some(name) if name != id => format!("{name} ({id})"),
+                _ => id.clone(),
+            })
+            .collect()
+    }
 }
 
 impl Finding {

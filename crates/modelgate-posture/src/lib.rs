@@ -22,6 +22,7 @@ pub mod readiness;
 pub mod report;
 pub mod review;
 pub mod settings;
+mod signals;
 pub mod snapshot;
 pub mod time;
 

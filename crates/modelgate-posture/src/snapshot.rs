@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub use modelgate_types::{Deployment, IdentityStatus, Isolation};
 
 pub use crate::entitlement::{Entitlement, EntitlementKind};
+pub use crate::signals::{Controls, LeakedKey};
 pub use crate::time::UnixSeconds;
 
 use crate::review::Review;
@@ -43,6 +44,12 @@ pub struct PostureSnapshot {
     /// Access reviews (open or closed); overdue items become findings.
     #[serde(default)]
     pub reviews: Vec<Review>,
+    /// modelgate keys found in prompts, with their owners.
+    #[serde(default)]
+    pub leaked_keys: Vec<LeakedKey>,
+    /// Screening controls in force.
+    #[serde(default)]
+    pub controls: Controls,
 }
 
 impl PostureSnapshot {
@@ -222,6 +229,10 @@ pub struct UpstreamRecord {
     /// Who owns what for this upstream.
     #[serde(default)]
     pub ownership: Ownership,
+    /// The data classes its `max_data_class` admits (lowest first), when
+    /// it has that ceiling; `None` when it takes every class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admits_data_classes: Option<Vec<String>>,
 }
 
 /// Named owners and the credential rotation policy of an upstream.

@@ -180,7 +180,7 @@ fn check_config(p: &Profile, config: &toml::Table) {
 
 fn check_cedar_comment(p: &Profile, text: &str) {
     assert!(
-        text.contains("#   forbid (principal, action == Action::\"invoke\", resource)"),
+        text.contains("#     action in [Action::\"chat\", Action::\"messages\"],"),
         "{}: {text}",
         p.name
     );

@@ -91,9 +91,33 @@ fn remediations_use_the_cli_shape() {
         by_id("nhi7.rotation:key_search1").remediation,
         "modelgate key rotate key_search1"
     );
-    let leak = by_id("nhi2.gateway_key:id_search");
-    assert_eq!(leak.evidence.audit_records, vec!["rec_250"]);
-    assert_eq!(leak.evidence.credentials, vec!["key_search1"]);
+    // The leaked key is billing-ci-prod's, found in a prompt of
+    // search-rag: the finding names that key and its owner, not the
+    // sender's keys.
+    let leak = by_id("nhi2.gateway_key:key_billing7");
+    assert_eq!(leak.evidence.audit_records, vec!["rec_251"]);
+    assert_eq!(leak.evidence.credentials, vec!["key_billing7"]);
+    assert_eq!(leak.evidence.identities, vec!["id_billing", "id_search"]);
+    assert_eq!(
+        leak.evidence.identity_names,
+        vec!["billing-ci-prod", "search-rag"]
+    );
+    assert_eq!(
+        leak.title,
+        "modelgate API key key_billing7 of billing-ci-prod appeared in a prompt of search-rag and was revoked"
+    );
+    assert!(
+        leak.remediation.starts_with(
+            "issue billing-ci-prod a new key (modelgate key create --identity billing-ci-prod"
+        ),
+        "{}",
+        leak.remediation
+    );
+    assert!(
+        !leak.remediation.contains("key_search1"),
+        "{}",
+        leak.remediation
+    );
     for f in &all {
         assert!(!f.frameworks.csf.is_empty() && !f.frameworks.ai_rmf.is_empty());
         assert!(!f.evidence.identities.is_empty() || !f.evidence.issuers.is_empty());
@@ -196,4 +220,151 @@ fn subject_environment_falls_back_to_the_github_subject() {
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].id, "nhi8.multi_env_subjects:id_billing");
     assert_eq!(f[0].evidence.facts, vec!["environments: dev, prod"]);
+}
+
+#[test]
+fn an_unrecorded_gateway_key_does_not_blame_the_senders_keys() {
+    let mut s = common::clean();
+    common::usage_mut(&mut s, "id_search").screen_findings.push(
+        modelgate_posture::snapshot::ScreenCount {
+            kind: "modelgate_api_key".to_owned(),
+            category: "credential".to_owned(),
+            requests: 1,
+            record_ids: vec!["rec_250".to_owned()],
+        },
+    );
+    let found = findings(&s, &PostureSettings::default());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = &found[0];
+    assert!(f.evidence.credentials.is_empty(), "{f:#?}");
+    assert!(!f.remediation.contains("key_search1"), "{}", f.remediation);
+    assert!(
+        f.remediation.contains("revoke_leaked_keys = true"),
+        "{}",
+        f.remediation
+    );
+    s.controls.revoke_leaked_keys = true;
+    let found = findings(&s, &PostureSettings::default());
+    assert!(!found[0].remediation.contains("revoke_leaked_keys = true"));
+}
+
+#[test]
+fn a_control_already_in_place_is_not_advised() {
+    let mut s = common::clean();
+    common::usage_mut(&mut s, "id_search").screen_findings.push(
+        modelgate_posture::snapshot::ScreenCount {
+            kind: "aws_access_key_id".to_owned(),
+            category: "credential".to_owned(),
+            requests: 5,
+            record_ids: vec![],
+        },
+    );
+    let advice = |s: &modelgate_posture::PostureSnapshot| {
+        findings(s, &PostureSettings::default())
+            .into_iter()
+            .find(|f| f.id == "nhi2.repeated_secrets:id_search")
+            .unwrap()
+            .remediation
+    };
+    assert!(advice(&s).contains("set action = \"block\""));
+    s.controls.credentials_blocked = true;
+    let text = advice(&s);
+    assert!(!text.contains("set action"), "{text}");
+    assert!(text.contains("already blocks"), "{text}");
+}
+
+#[test]
+fn findings_name_the_identities_beside_their_ids() {
+    let report = modelgate_posture::Report::build(&common::dirty(), &PostureSettings::default());
+    let md = report
+        .render(modelgate_posture::ReportFormat::Markdown)
+        .unwrap();
+    assert!(
+        md.contains("- identities: billing-ci-prod (id\\_billing)"),
+        "{md}"
+    );
+    let unused = report
+        .findings
+        .iter()
+        .find(|f| f.id == "nhi1.unused:id_billing")
+        .unwrap();
+    assert_eq!(unused.evidence.identity_names, vec!["billing-ci-prod"]);
+}
+
+#[test]
+fn a_ceiling_already_set_is_not_advised_again() {
+    let mut s = common::clean();
+    let upstream = common::usage_mut(&mut s, "id_search").upstreams[0]
+        .upstream
+        .clone();
+    common::usage_mut(&mut s, "id_search").upstreams[0]
+        .data_classes
+        .push("confidential".to_owned());
+    let advice = |s: &modelgate_posture::PostureSnapshot| {
+        findings(s, &PostureSettings::default())
+            .into_iter()
+            .find(|f| f.family == FindingFamily::ConfidentialToRiskyHosted)
+            .unwrap()
+            .remediation
+    };
+    assert!(advice(&s).starts_with("lower max_data_class"));
+    let record = s.upstreams.iter_mut().find(|u| u.name == upstream).unwrap();
+    record.admits_data_classes = Some(vec!["public".to_owned(), "internal".to_owned()]);
+    let text = advice(&s);
+    assert!(!text.contains("lower max_data_class"), "{text}");
+    assert!(text.contains("already keeps confidential away"), "{text}");
+}
+
+/// The sender `id_search` sent `requests` prompts carrying a gateway key;
+/// `key.leaked` records name a key of `id_billing` in `recorded` of them.
+fn leaks_seen(requests: u64, recorded: u64) -> modelgate_posture::PostureSnapshot {
+    let mut s = common::clean();
+    common::usage_mut(&mut s, "id_search").screen_findings.push(
+        modelgate_posture::snapshot::ScreenCount {
+            kind: "modelgate_api_key".to_owned(),
+            category: "credential".to_owned(),
+            requests,
+            record_ids: vec!["rec_250".to_owned()],
+        },
+    );
+    s.leaked_keys.push(modelgate_posture::snapshot::LeakedKey {
+        key: "key_billing7".to_owned(),
+        identity: "id_billing".to_owned(),
+        found_in: Some("id_search".to_owned()),
+        revoked: true,
+        found_at: common::NOW - 3_600,
+        record_ids: vec!["rec_251".to_owned()],
+        found_by: [("id_search".to_owned(), recorded)].into(),
+    });
+    s
+}
+
+#[test]
+fn an_unrecorded_gateway_key_is_reported_beside_a_recorded_one() {
+    let found = findings(&leaks_seen(3, 1), &PostureSettings::default());
+    let ids: Vec<_> = found.iter().map(|f| f.id.as_str()).collect();
+    assert!(ids.contains(&"nhi2.gateway_key:key_billing7"), "{ids:?}");
+    let unnamed = found
+        .iter()
+        .find(|f| f.id == "nhi2.gateway_key:id_search")
+        .unwrap_or_else(|| panic!("no unrecorded-key finding: {ids:?}"));
+    assert_eq!(
+        unnamed.evidence.facts,
+        vec![
+            "3 request(s) carried a gateway key",
+            "key.leaked records name a key in only 1 of them"
+        ]
+    );
+}
+
+#[test]
+fn a_recorded_key_sent_again_is_not_reported_as_unrecorded() {
+    let found = findings(&leaks_seen(3, 3), &PostureSettings::default());
+    let ids: Vec<_> = found.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, vec!["nhi2.gateway_key:key_billing7"]);
+    assert!(
+        found[0].title.ends_with("and was revoked"),
+        "{}",
+        found[0].title
+    );
 }

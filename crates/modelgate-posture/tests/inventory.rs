@@ -6,7 +6,7 @@
 mod common;
 
 use modelgate_posture::inventory;
-use modelgate_posture::inventory::{render_csv, render_json, render_table};
+use modelgate_posture::inventory::{render_csv, render_json, render_table, render_wide_table};
 
 #[test]
 fn rows_carry_credentials_entitlements_and_upstreams_used() {
@@ -35,13 +35,37 @@ fn table_is_aligned_with_a_header() {
     let table = render_table(&inventory(&common::clean()));
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3);
-    assert!(lines[0].starts_with("ID "));
-    let col = lines[0].find("NAME").unwrap();
-    assert_eq!(
-        &lines[1][col..col + "billing-ci-prod".len()],
-        "billing-ci-prod"
+    assert!(lines[0].starts_with("NAME "), "{table}");
+    let col = lines[0].find("OWNER").unwrap();
+    assert!(lines[1][col..].starts_with("team-billing"), "{table}");
+    assert!(lines[1].starts_with("billing-ci-prod "), "{table}");
+    assert!(lines[2].starts_with("search-rag "), "{table}");
+}
+
+#[test]
+fn the_default_table_fits_a_terminal_and_wide_has_every_column() {
+    let mut s = common::clean();
+    let i = common::identity_mut(&mut s, "id_search");
+    i.owner = Some("a-very-long-team-name-for-search@example.com".to_owned());
+    i.name = "search-retrieval-augmented-generation-prod".to_owned();
+    let rows = inventory(&s);
+    let table = render_table(&rows);
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 120,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(table.contains("search-retrieval-augm…"), "{table}");
+    assert!(table.contains("CREDS"), "{table}");
+    let wide = render_wide_table(&rows);
+    assert!(wide.lines().next().unwrap().starts_with("ID "), "{wide}");
+    assert!(
+        wide.contains("a-very-long-team-name-for-search@example.com"),
+        "{wide}"
     );
-    assert_eq!(&lines[2][col..col + "search-rag".len()], "search-rag");
+    assert!(wide.contains("UPSTREAMS_USED"), "{wide}");
 }
 
 #[test]

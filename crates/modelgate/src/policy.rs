@@ -1,6 +1,9 @@
 //! `modelgate policy ...`: the schema, the built-in set, policy tests for
-//! CI, checking a directory, and replaying recorded traffic against a
-//! candidate set.
+//! CI (against the policies next to the test files unless a directory is
+//! given or configured), checking a directory (warnings for a `forbid`
+//! without `@reason`), and replaying recorded traffic against a candidate
+//! set (each changed decision with identity, model and time;
+//! `--fail-on-change` for CI).
 
 use std::path::{Path, PathBuf};
 
@@ -9,10 +12,14 @@ use modelgate_audit::{AuditEvent, decode_record};
 use modelgate_config::Config;
 use modelgate_config::DataClasses;
 use modelgate_core::policy::{DefaultPermit, compile, policy_roles};
-use modelgate_policy::{RecordedDecision, RequestFacts, SCHEMA, builtin_text, replay, run_tests};
+use modelgate_policy::{
+    DecisionChange, RecordedDecision, RequestFacts, SCHEMA, TestReport, builtin_text, replay,
+    run_tests,
+};
 use modelgate_store::AuditQuery;
 
 use crate::cli::PolicyCommand;
+use crate::output::time;
 use crate::setup::open_store;
 
 /// Runs one `policy` subcommand.
@@ -40,21 +47,31 @@ pub async fn policy_command(config: &Config, command: PolicyCommand) -> Result<(
         PolicyCommand::Check { dir } => {
             let dir = policy_dir(config, dir.as_deref())?;
             let set = compile(&roles, Some(&dir), default_permit).map_err(|e| anyhow!("{e}"))?;
+            print_warnings(&set);
             println!(
-                "{}: OK ({} files, {} policies with the built-in and role policies)",
+                "{}: OK ({} files, {} policies with the built-in and role policies{})",
                 dir.display(),
                 set.files().len(),
-                set.len()
+                set.len(),
+                match set.warnings().len() {
+                    0 => String::new(),
+                    1 => "; 1 warning".to_owned(),
+                    n => format!("; {n} warnings"),
+                }
             );
         }
         PolicyCommand::Test { files, policies } => {
             if files.is_empty() {
                 bail!("name at least one test file");
             }
-            let dir = policy_dir(config, policies.as_deref())?;
-            let set =
-                compile(&roles, Some(&dir), DefaultPermit::None).map_err(|e| anyhow!("{e}"))?;
-            let report = run_tests(&set, &files).map_err(|e| anyhow!("{e}"))?;
+            let mut report = TestReport::default();
+            for (dir, files) in test_groups(config, policies.as_deref(), files) {
+                let set =
+                    compile(&roles, Some(&dir), DefaultPermit::None).map_err(|e| anyhow!("{e}"))?;
+                print_warnings(&set);
+                let ran = run_tests(&set, &files).map_err(|e| anyhow!("{e}"))?;
+                report.cases.extend(ran.cases);
+            }
             println!("{report}");
             if !report.passed() {
                 bail!("policy tests failed");
@@ -64,6 +81,7 @@ pub async fn policy_command(config: &Config, command: PolicyCommand) -> Result<(
             policies,
             since,
             until,
+            fail_on_change,
         } => {
             let candidate =
                 compile(&roles, Some(&policies), default_permit).map_err(|e| anyhow!("{e}"))?;
@@ -83,30 +101,77 @@ pub async fn policy_command(config: &Config, command: PolicyCommand) -> Result<(
                 changes.len()
             );
             for change in &changes {
-                println!(
-                    "{}: {} -> {}{}",
-                    change.record,
-                    if change.recorded.allowed {
-                        "allow"
-                    } else {
-                        "deny"
-                    },
-                    if change.candidate.allowed {
-                        "allow"
-                    } else {
-                        "deny"
-                    },
-                    change
-                        .candidate
-                        .reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
+                print_change(change);
+            }
+            if fail_on_change && !changes.is_empty() {
+                bail!(
+                    "{} decision(s) would change (--fail-on-change)",
+                    changes.len()
                 );
             }
         }
     }
     Ok(())
+}
+
+/// Prints each warning of a compiled set (a `forbid` without `@reason`)
+/// to standard error, with file and line.
+fn print_warnings(set: &modelgate_policy::CompiledPolicies) {
+    for warning in set.warnings() {
+        eprintln!("warning: {warning}");
+    }
+}
+
+/// The test files, each with the policy directory it runs against:
+/// `--policies`, else `policy.dir`, else the directory each file is in
+/// (the policies next to their tests, as in `examples/policies/`).
+fn test_groups(
+    config: &Config,
+    given: Option<&Path>,
+    files: Vec<PathBuf>,
+) -> Vec<(PathBuf, Vec<PathBuf>)> {
+    if let Some(dir) = given
+        .map(Path::to_path_buf)
+        .or_else(|| config.policy.dir.clone())
+    {
+        return vec![(dir, files)];
+    }
+    let mut groups: Vec<(PathBuf, Vec<PathBuf>)> = Vec::new();
+    for file in files {
+        let dir = match file.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match groups.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, group)) => group.push(file),
+            None => groups.push((dir, vec![file])),
+        }
+    }
+    groups
+}
+
+/// One changed decision: when, who, which model and action, the change,
+/// and the candidate's reason and deciding policies.
+fn print_change(change: &DecisionChange<Replayed>) {
+    let verdict = |allowed: bool| if allowed { "allow" } else { "deny" };
+    let r = &change.record;
+    let mut line = format!(
+        "{}  {}  identity {}  model {}  {}: {} -> {}",
+        r.record,
+        time(r.time),
+        r.identity,
+        r.model,
+        r.action,
+        verdict(change.recorded.allowed),
+        verdict(change.candidate.allowed),
+    );
+    if let Some(reason) = &change.candidate.reason {
+        line.push_str(&format!(" ({reason})"));
+    }
+    if !change.candidate.policy_ids.is_empty() {
+        line.push_str(&format!(" [{}]", change.candidate.policy_ids.join(", ")));
+    }
+    println!("{line}");
 }
 
 fn policy_dir(config: &Config, given: Option<&Path>) -> Result<PathBuf> {
@@ -116,14 +181,26 @@ fn policy_dir(config: &Config, given: Option<&Path>) -> Result<PathBuf> {
         .ok_or_else(|| anyhow!("give --policies DIR (or set policy.dir in the configuration)"))
 }
 
-type Replayed = Vec<(String, RequestFacts, RecordedDecision)>;
+/// A replayed request as the output names it.
+struct Replayed {
+    /// `replica/seq request_id`.
+    record: String,
+    /// The identity's name.
+    identity: String,
+    /// The public model asked for.
+    model: String,
+    /// The operation.
+    action: String,
+    /// When it was decided (unix seconds).
+    time: i64,
+}
 
 /// Every recorded decision with its facts (admit records and refusals that
-/// carry `policy_input`): (`replica/seq request_id`, facts, decision).
+/// carry `policy_input`), and how many there were.
 async fn recorded_decisions(
     store: &modelgate_store::Store,
     mut query: AuditQuery,
-) -> Result<(Replayed, usize)> {
+) -> Result<(Vec<(Replayed, RequestFacts, RecordedDecision)>, usize)> {
     let mut out = Vec::new();
     loop {
         let hits = store.search_audit(&query).await?;
@@ -144,8 +221,15 @@ async fn recorded_decisions(
             let Ok(facts) = serde_json::from_str::<RequestFacts>(input) else {
                 continue;
             };
+            let row = Replayed {
+                record: format!("{}/{} {}", record.replica, record.seq, request.request_id),
+                identity: facts.principal.name.clone(),
+                model: facts.model.clone(),
+                action: facts.action.to_string(),
+                time: facts.time.unix,
+            };
             out.push((
-                format!("{}/{} {}", record.replica, record.seq, request.request_id),
+                row,
                 facts,
                 RecordedDecision {
                     allowed: decision == "allow",

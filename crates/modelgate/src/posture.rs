@@ -1,10 +1,8 @@
-//! `modelgate inventory`, `posture report`, `readiness`, `assess` and
-//! `review ...`: the posture of the live state (the local store, its audit
+//! `modelgate inventory`, `posture report`, `readiness` and `review ...`:
+//! the posture of the live state (the local store, its audit
 //! log and the configuration), through the gateway crate's snapshot
 //! builder, which the admin API uses too.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,7 +16,7 @@ use modelgate_control::posture::snapshot::{
 use modelgate_core::posture_context::PostureContext;
 use modelgate_identity::access::Requester;
 use modelgate_identity::{IdentityService, KeyPolicy};
-use modelgate_posture::{PostureSnapshot, Report, ReportFormat, Requirements, ReviewDecision};
+use modelgate_posture::{PostureSnapshot, Report, ReportFormat, ReviewDecision};
 use modelgate_types::clock::unix_now;
 
 use crate::output::Format;
@@ -150,10 +148,12 @@ pub async fn inventory_command(
     config: &Config,
     format: InventoryFormat,
     window_text: Option<&str>,
+    wide: bool,
 ) -> Result<()> {
     let snapshot = snapshot(config, window(config, window_text)?).await?;
     let rows = modelgate_posture::inventory(&snapshot);
     let text = match format {
+        InventoryFormat::Table if wide => modelgate_posture::inventory::render_wide_table(&rows),
         InventoryFormat::Table => modelgate_posture::inventory::render_table(&rows),
         InventoryFormat::Json => modelgate_posture::inventory::render_json(&rows)?,
         InventoryFormat::Csv => modelgate_posture::inventory::render_csv(&rows)?,
@@ -238,66 +238,6 @@ pub fn readiness_command(config: &Config, format: Format) -> Result<()> {
                 ""
             }
         );
-    }
-    Ok(())
-}
-
-/// Asks the assessment questions, reading one answer per line of `input`
-/// and writing the prompts to `prompts`.
-fn ask(input: impl BufRead, mut prompts: impl Write) -> Result<Requirements> {
-    let mut lines = input.lines();
-    let mut answers = BTreeMap::new();
-    for q in modelgate_posture::assess::QUESTIONS {
-        if q.choices.is_empty() {
-            write!(prompts, "{}: ", q.prompt)?;
-        } else {
-            write!(prompts, "{} [{}]: ", q.prompt, q.choices.join("/"))?;
-        }
-        prompts.flush()?;
-        let Some(line) = lines.next() else {
-            bail!("input ended before every question was answered");
-        };
-        answers.insert(q.key.to_owned(), line?);
-    }
-    Ok(Requirements::from_answers(&answers)?)
-}
-
-/// `modelgate assess [FILE]`.
-pub fn assess_command(file: Option<PathBuf>, format: Format) -> Result<()> {
-    let requirements = match file {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Requirements::from_toml(&text).with_context(|| path.display().to_string())?
-        }
-        None if std::io::stdin().is_terminal() => ask(std::io::stdin().lock(), std::io::stderr())?,
-        None => bail!(
-            "give a requirements file (see examples/requirements.toml), or run in a terminal to answer the questions"
-        ),
-    };
-    let assessment = modelgate_posture::assess(&requirements);
-    if let Format::Json = format {
-        println!("{}", serde_json::to_string_pretty(&assessment)?);
-        return Ok(());
-    }
-    println!(
-        "recommendation: {}",
-        assessment.recommendation.as_str().replace('_', "-")
-    );
-    for (title, list) in [
-        ("reasons", &assessment.reasons),
-        ("residual risks", &assessment.residual_risks),
-        ("maturity gaps", &assessment.maturity_gaps),
-    ] {
-        if !list.is_empty() {
-            println!("\n{title}:");
-            for line in list {
-                println!("  - {line}");
-            }
-        }
-    }
-    if let Some(snippet) = &assessment.config {
-        println!("\nconfiguration:\n\n{snippet}");
     }
     Ok(())
 }
@@ -417,31 +357,5 @@ fn decision(d: ReviewDecision) -> &'static str {
     match d {
         ReviewDecision::Keep => "keep",
         ReviewDecision::Revoke => "revoke",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ask;
-
-    #[test]
-    fn the_questionnaire_builds_requirements() {
-        let answers = "claims\nprod\ninternal, regulated\neu-central\nfull\nyes\ninteractive\n\
-                       high\nno\n14\ndaily\nautomated\nyes\n3\n";
-        let mut prompts = Vec::new();
-        let requirements = ask(answers.as_bytes(), &mut prompts).unwrap();
-        let prompts = String::from_utf8(prompts).unwrap();
-        assert!(prompts.starts_with("Workload name: "), "{prompts}");
-        assert!(prompts.contains("Auditability [basic/full]: "), "{prompts}");
-        let assessment = modelgate_posture::assess(&requirements);
-        assert_eq!(assessment.recommendation.as_str(), "hybrid");
-    }
-
-    #[test]
-    fn short_or_bad_answers_are_refused() {
-        assert!(ask("claims\nprod\n".as_bytes(), Vec::new()).is_err());
-        let bad = "claims\nprod\ninternal\n\nbasic\nmaybe\nbatch\nstandard\nno\n7\nweekly\nmanual\nno\n1\n";
-        let err = ask(bad.as_bytes(), Vec::new()).unwrap_err().to_string();
-        assert!(err.contains("custom_policy_filters"), "{err}");
     }
 }

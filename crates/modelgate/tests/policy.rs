@@ -332,6 +332,22 @@ async fn a_malformed_policy_file_keeps_the_previous_set_and_names_the_line() {
             .await,
         "now this one is closed",
     );
+    assert_eq!(r.json()["warnings"], serde_json::json!([]), "{}", r.text());
+
+    // A forbid without @reason loads, and the answer says what it lacks.
+    std::fs::write(
+        &file,
+        "@id(\"quiet\")\nforbid (principal, action, resource == Model::\"open\");\n",
+    )
+    .unwrap();
+    let r = admin_call(&gw, &admin, "POST", "/admin/v1/policies/reload", "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let warnings = r.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("house.cedar") && warnings.contains("@reason"),
+        "{}",
+        r.text()
+    );
     let out = gw.cli(&["audit", "search", "--kind", "control", "--format", "json"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

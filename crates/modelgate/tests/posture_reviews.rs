@@ -142,10 +142,15 @@ async fn reviews_revoke_roles_and_are_audited() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let reply = admin_call(&gw, &admin, "POST", "/admin/v1/reviews", r#"{"due":"1d"}"#).await;
     assert_eq!(reply.status, 201, "{}", reply.text());
-    assert_eq!(
-        reply.json()["items"].as_array().unwrap().len(),
-        1,
-        "writer only"
+    let items = reply.json()["items"].as_array().unwrap().clone();
+    let roles: Vec<&Value> = items.iter().filter(|i| i["kind"] == "role").collect();
+    assert_eq!(roles.len(), 1, "writer only: {items:?}");
+    // The admin role is reviewed too.
+    assert!(
+        items
+            .iter()
+            .any(|i| i["kind"] == "admin" && i["identity_name"] == "modelgate-admin"),
+        "{items:?}"
     );
 
     // Every start and answer is in the audit log.
@@ -360,7 +365,21 @@ async fn review_ends_grants_overdue_items_become_findings_and_scope_holds() {
                 || f["id"].as_str().unwrap().starts_with("nhi5.review_overdue")
         })
         .collect();
-    assert_eq!(overdue.len(), 1, "boss's approver role only: {report}");
+    // Boss's approver role, and the admin role of `scoped` (admins are
+    // reviewed too).
+    assert_eq!(overdue.len(), 2, "{report}");
+    assert!(
+        overdue.iter().any(|f| f["id"]
+            .as_str()
+            .unwrap()
+            .ends_with(":admin:owner:team-a@example.com")),
+        "{report}"
+    );
+    let overdue: Vec<&Value> = overdue
+        .into_iter()
+        .filter(|f| f["id"].as_str().unwrap().ends_with(":role:approver"))
+        .collect();
+    assert_eq!(overdue.len(), 1, "boss's approver role: {report}");
     assert!(
         overdue[0]["remediation"]
             .as_str()

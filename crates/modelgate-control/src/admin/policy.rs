@@ -25,6 +25,7 @@ async fn reload(State(g): State<Control>, admin: Admin) -> Result<Response> {
     match g.core.reload_policies(&admin.principal.identity_name).await {
         Ok(load) => Ok(json_response(json!({
             "status": "loaded", "files": load.files, "policies": load.policies,
+            "warnings": load.warnings,
         }))),
         Err(problems) => {
             let mut response = json_response(json!({

@@ -9,7 +9,8 @@
 //!   review; `GET /reviews`: the recent reviews;
 //! - `POST /reviews/{id}/items/{item}` (`{"decision": "keep"|"revoke",
 //!   "by"?: OWNER}`): answers one item for the identity's owner; a revoke
-//!   removes the role or grant at once.
+//!   removes the role, grant or admin role at once (admin-role items: global
+//!   admins only; to others they do not exist).
 //!
 //! An owner-scoped admin sees only the identities of its owner (inventory,
 //! report, review items) and answers only for them. Opening and answering
@@ -26,6 +27,7 @@ use axum::routing::{get, post};
 use http::{HeaderValue, StatusCode, Uri, header};
 use modelgate_identity::access::Requester;
 use modelgate_identity::admin::AdminScope;
+use modelgate_posture::snapshot::EntitlementKind;
 use modelgate_posture::{PostureSnapshot, Report, ReportFormat, Review, ReviewDecision};
 use serde::Deserialize;
 use serde_json::json;
@@ -76,6 +78,7 @@ fn review_error(e: ReviewError) -> Response {
         ReviewError::Revoke(e) => super::grants::access_error(e),
         ReviewError::State(e) => state_error(e),
         ReviewError::Store(e) => unavailable(&e),
+        ReviewError::Admin(e) => super::identity_error(e),
     }
 }
 
@@ -109,8 +112,9 @@ fn params(
 }
 
 /// Keeps only what an owner-scoped admin may see: its owner's identities,
-/// their credentials, entitlements, usage and review items, and the issuer
-/// rules that name them.
+/// their credentials, entitlements and review items (not admin roles:
+/// those are for global admins), the leaked keys they own, their usage,
+/// and the issuer rules that name them.
 fn scope_snapshot(snapshot: &mut PostureSnapshot, scope: &AdminScope) {
     if scope.is_global() {
         return;
@@ -121,14 +125,26 @@ fn scope_snapshot(snapshot: &mut PostureSnapshot, scope: &AdminScope) {
     let ids: HashSet<String> = snapshot.identities.iter().map(|i| i.id.clone()).collect();
     let names: HashSet<String> = snapshot.identities.iter().map(|i| i.name.clone()).collect();
     snapshot.credentials.retain(|c| ids.contains(&c.identity));
-    snapshot.entitlements.retain(|e| ids.contains(&e.identity));
+    // The admin role is for global admins to see and manage.
+    snapshot
+        .entitlements
+        .retain(|e| ids.contains(&e.identity) && e.kind != EntitlementKind::Admin);
+    snapshot.leaked_keys.retain(|k| ids.contains(&k.identity));
+    for leaked in &mut snapshot.leaked_keys {
+        // Whose prompt carried it is another owner's business.
+        if leaked.found_in.as_ref().is_some_and(|f| !ids.contains(f)) {
+            leaked.found_in = None;
+        }
+    }
     snapshot.usage.retain(|u| ids.contains(&u.identity));
     for issuer in &mut snapshot.issuers {
         issuer.rules.retain(|r| names.contains(&r.identity));
     }
     snapshot.issuers.retain(|i| !i.rules.is_empty());
     for review in &mut snapshot.reviews {
-        review.items.retain(|i| ids.contains(&i.identity));
+        review
+            .items
+            .retain(|i| ids.contains(&i.identity) && i.kind != EntitlementKind::Admin);
     }
 }
 
@@ -245,9 +261,9 @@ struct StartReview {
 fn review_view(review: &Review, scope: &AdminScope, ids: Option<&HashSet<String>>) -> Review {
     let mut review = review.clone();
     if !scope.is_global() {
-        review
-            .items
-            .retain(|i| ids.is_some_and(|ids| ids.contains(&i.identity)));
+        review.items.retain(|i| {
+            i.kind != EntitlementKind::Admin && ids.is_some_and(|ids| ids.contains(&i.identity))
+        });
     }
     review
 }
@@ -345,6 +361,8 @@ async fn answer(
         .items
         .iter()
         .find(|i| i.id == item_id)
+        // Admin-role items are for global admins: to any other, absent.
+        .filter(|i| admin.scope.is_global() || i.kind != EntitlementKind::Admin)
         .ok_or_else(not_found)?;
     let identity = managed(&g, &admin, &item.identity_name).await?;
     // The reviewer is the identity's owner: an owner-scoped admin is
@@ -401,4 +419,19 @@ pub fn routes() -> Router<Control> {
         .route("/readiness", get(readiness))
         .route("/reviews", get(list).post(start))
         .route("/reviews/{id}/items/{item}", post(answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use modelgate_identity::IdentityError;
+
+    use super::*;
+
+    #[test]
+    fn identity_errors_removing_an_admin_role_keep_their_status() {
+        let missing = ReviewError::Admin(IdentityError::identity_not_found("gone"));
+        assert_eq!(review_error(missing).status(), StatusCode::NOT_FOUND);
+        let invalid = ReviewError::Admin(IdentityError::LifetimeTooShort);
+        assert_eq!(review_error(invalid).status(), StatusCode::BAD_REQUEST);
+    }
 }

@@ -2,6 +2,7 @@
 //! snapshot of identities, credentials, entitlements, issuers, upstreams
 //! and usage ([`snapshot`], [`usage`]), and access reviews ([`review`]).
 
+mod leaks;
 pub mod review;
 pub mod snapshot;
 mod usage;

@@ -1,6 +1,7 @@
 //! The posture snapshot from live state, shared by the CLI and the admin
 //! API: identities, API keys, access tokens and federated bindings, role
-//! assignments and just-in-time grants (through the identity service),
+//! assignments, just-in-time grants and admin roles (through the identity
+//! service), the keys screening found in prompts, the screening controls,
 //! issuers and upstreams (from the configuration), usage from the audit log
 //! (a bounded window, see `posture_usage`), and stored access reviews.
 //!
@@ -8,7 +9,7 @@
 //! each upstream's readiness, which the request path reads
 //! ([`PostureContext::ready`]) under `posture.require_readiness`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use modelgate_core::posture_context::PostureContext;
@@ -16,6 +17,7 @@ use modelgate_identity::access::{AccessError, GrantFilter};
 use modelgate_identity::{IdentityError, IdentityService};
 use modelgate_posture::snapshot::{
     CredentialRecord, CredentialType, Entitlement, EntitlementKind, IdentityRecord, IdentityStatus,
+    LeakedKey,
 };
 use modelgate_posture::{PostureSnapshot, Review};
 use modelgate_store::StoreError;
@@ -111,6 +113,7 @@ pub async fn build_snapshot(
             .collect(),
         issuers: context.issuers().to_vec(),
         upstreams: context.upstreams().to_vec(),
+        controls: context.controls().clone(),
         ..PostureSnapshot::default()
     };
 
@@ -194,6 +197,24 @@ pub async fn build_snapshot(
                 used_outside_token_endpoint: false,
             });
         }
+        for (key, seen) in &found.leaked {
+            let id_of = |name: &str| ids.get(name).cloned().unwrap_or_else(|| name.to_owned());
+            snapshot.leaked_keys.push(LeakedKey {
+                key: key.clone(),
+                identity: id_of(&seen.owner),
+                found_in: seen.found_in.as_deref().map(id_of),
+                revoked: seen.revoked,
+                found_at: seen.found_at,
+                record_ids: seen.record_ids.clone(),
+                found_by: seen
+                    .found_by
+                    .iter()
+                    .fold(BTreeMap::new(), |mut by, (name, n)| {
+                        *by.entry(id_of(name)).or_default() += n;
+                        by
+                    }),
+            });
+        }
         for (name, usage) in &found.usage {
             if let Some(owner_id) = ids.get(name) {
                 let mut usage = usage.clone();
@@ -247,6 +268,20 @@ pub async fn build_snapshot(
             source: format!("jit:{}", g.id),
             granted_at: g.starts_at.unwrap_or(g.requested_at),
             expires_at: g.expires_at,
+        });
+    }
+
+    for admin in identity.list_admins().await? {
+        snapshot.entitlements.push(Entitlement {
+            last_used_at: scanned
+                .as_ref()
+                .and_then(|found| found.admin_use.get(&admin.identity.name).copied()),
+            identity: admin.identity.id,
+            kind: EntitlementKind::Admin,
+            name: admin.scope.label(),
+            source: "admin".to_owned(),
+            granted_at: admin.granted_at,
+            expires_at: None,
         });
     }
 

@@ -4,13 +4,16 @@
 //! classes, screening findings, client addresses, user agents, hours and
 //! the credentials used on the data plane; control records give the access
 //! tokens minted (`token.exchange`, with the issuer that proved the caller
-//! in `via`) and revoked (`token.revoke`).
+//! in `via`) and revoked (`token.revoke`), admin API use (`admin.login`)
+//! and the keys found in prompts (`key.leaked`, see `leaks`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use modelgate_audit::{AuditEvent, ControlRecord, Record, RequestRecord, decode_record};
 use modelgate_posture::snapshot::{IdentityUsage, Observed, ScreenCount, SubjectUse, UpstreamUse};
 use modelgate_store::{AuditQuery, Store, StoreError};
+
+use crate::posture::leaks::{LeakSeen, leaked_record};
 
 /// Records read per page.
 const PAGE: i64 = 5_000;
@@ -59,6 +62,10 @@ pub(crate) struct AuditScan {
     pub subjects: BTreeMap<String, SubjectCounts>,
     /// (identity name, model) → last allowed request (unix seconds).
     pub model_use: HashMap<(String, String), i64>,
+    /// Admin identity name → its last admin API call (`admin.login`).
+    pub admin_use: HashMap<String, i64>,
+    /// Key id → the modelgate key found in prompts (`key.leaked`).
+    pub leaked: BTreeMap<String, LeakSeen>,
     /// Records read.
     pub scanned: usize,
     /// The scan stopped at [`MAX_SCANNED_RECORDS`].
@@ -112,7 +119,10 @@ pub(crate) async fn scan(
                 AuditEvent::Request(request) => {
                     request_record(&record, request, context, &mut accumulators, &mut out);
                 }
-                AuditEvent::Control(control) => control_record(&record, control, &mut out),
+                AuditEvent::Control(control) => {
+                    leaked_record(&record, control, &mut out.leaked);
+                    control_record(&record, control, &mut out);
+                }
             }
         }
         if out.truncated || !full_page {
@@ -366,6 +376,12 @@ fn control_record(record: &Record, control: &ControlRecord, out: &mut AuditScan)
                     });
                 seen.first = seen.first.min(at);
                 seen.last = seen.last.max(at);
+            }
+        }
+        "admin.login" if control.outcome == "ok" => {
+            if let Some(admin) = &control.actor {
+                let last = out.admin_use.entry(admin.clone()).or_insert(at);
+                *last = (*last).max(at);
             }
         }
         "token.revoke" if control.outcome == "ok" => {

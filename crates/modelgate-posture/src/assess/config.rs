@@ -162,11 +162,10 @@ pub(super) fn render(
     );
     let _ = writeln!(
         out,
-        "\n# The same rule as Cedar policy {}, for a policy set (not a\n\
-         # configuration field):",
-        quoted(&format!("{name}-data-class"))
+        "\n# The same rule as Cedar policy, for a *.cedar file in the policy\n\
+         # directory (not a configuration field):"
     );
-    for line in cedar(rec, sensitive, open, w.residency.as_deref()).lines() {
+    for line in cedar(&name, rec, sensitive, open, w.residency.as_deref()).lines() {
         let _ = writeln!(out, "#   {line}");
     }
     out
@@ -182,42 +181,67 @@ fn gateway_class(class: DataClass) -> &'static str {
     }
 }
 
-fn cedar_set(classes: &[DataClass]) -> String {
-    let items: Vec<String> = classes
-        .iter()
-        .map(|c| format!("\"{}\"", c.as_str()))
-        .collect();
-    format!("[{}]", items.join(", "))
+/// The data-class rank the gateway gives `class` in Cedar
+/// (`context.data_class_rank`: public 0, internal 1, confidential 2,
+/// restricted 3; custom `[data_classes]` names map to these by position,
+/// so the rank, not the name, is what a policy can rely on).
+fn rank(class: DataClass) -> u8 {
+    match class {
+        DataClass::Public => 0,
+        DataClass::Internal => 1,
+        DataClass::Confidential => 2,
+        DataClass::Regulated => 3,
+    }
 }
 
+fn listed(classes: &[DataClass]) -> String {
+    classes
+        .iter()
+        .map(|c| gateway_class(*c))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The Cedar text of the recommendation's rule: forbids on the actions the
+/// generated role permits, each with an `@id` and the `@reason` a denied
+/// caller is told, conditioned on facts the gateway fills at runtime (the
+/// class rank, the candidate upstream). Valid against the gateway's schema
+/// (a test in the binary's suite validates every snippet the product prints).
 fn cedar(
+    name: &str,
     rec: Recommendation,
     sensitive: &[DataClass],
     open: &[DataClass],
     residency: Option<&str>,
 ) -> String {
+    const SCOPE: &str = "forbid (\n  principal,\n  action in [Action::\"chat\", Action::\"messages\"],\n  resource\n)";
     let mut p = String::new();
-    if !sensitive.is_empty() && rec != Recommendation::Hosted {
+    let lowest_sensitive = sensitive.iter().copied().map(rank).min();
+    if let Some(lowest) = lowest_sensitive
+        && rec != Recommendation::Hosted
+    {
         let _ = writeln!(
             p,
             "// Prompts of class {} only reach self-hosted upstreams.\n\
-             forbid (principal, action == Action::\"invoke\", resource)\n\
-             when {{\n  {}.contains(context.data_class) &&\n  context.upstream.deployment != \"self_hosted\"\n}};",
-            sensitive
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(" and "),
-            cedar_set(sensitive)
+             @id(\"{name}-data-class\")\n\
+             @reason(\"{} data only goes to self-hosted upstreams\")\n\
+             {SCOPE}\n\
+             when {{\n  context.data_class_rank >= {lowest} &&\n  context.upstream.deployment != \"self_hosted\"\n}};",
+            listed(sensitive),
+            listed(sensitive),
         );
     }
-    if !sensitive.is_empty() && rec == Recommendation::Hosted {
+    if let Some(lowest) = lowest_sensitive
+        && rec == Recommendation::Hosted
+    {
         let _ = writeln!(
             p,
             "// Sensitive prompts only reach upstreams that keep nothing.\n\
-             forbid (principal, action == Action::\"invoke\", resource)\n\
-             when {{\n  {}.contains(context.data_class) &&\n  context.upstream.retention_days != 0\n}};",
-            cedar_set(sensitive)
+             @id(\"{name}-zero-retention\")\n\
+             @reason(\"{} data only goes to upstreams that retain no prompts\")\n\
+             {SCOPE}\n\
+             when {{\n  context.data_class_rank >= {lowest} &&\n  context.upstream.retention_days != 0\n}};",
+            listed(sensitive),
         );
         if let Some(region) = residency {
             let region: String = region
@@ -227,22 +251,24 @@ fn cedar(
             let _ = writeln!(
                 p,
                 "// Data stays in {region}.\n\
-                 forbid (principal, action == Action::\"invoke\", resource)\n\
+                 @id(\"{name}-residency\")\n\
+                 @reason(\"data of this workload stays in region {region}\")\n\
+                 {SCOPE}\n\
                  when {{ context.upstream.region != \"{region}\" }};"
             );
         }
     }
-    if sensitive.is_empty() {
+    if sensitive.is_empty()
+        && let Some(highest) = open.iter().copied().map(rank).max()
+    {
         let _ = writeln!(
             p,
-            "// Only prompts of class {} are expected; anything else is refused.\n\
-             forbid (principal, action == Action::\"invoke\", resource)\n\
-             unless {{ {}.contains(context.data_class) }};",
-            open.iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(" and "),
-            cedar_set(open)
+            "// Only prompts up to class {top} are expected; anything above is refused.\n\
+             @id(\"{name}-data-class\")\n\
+             @reason(\"this workload only sends data up to class {top}\")\n\
+             {SCOPE}\n\
+             when {{ context.data_class_rank > {highest} }};",
+            top = open.iter().copied().max().map_or("public", gateway_class),
         );
     }
     p

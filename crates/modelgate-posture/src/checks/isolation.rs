@@ -33,8 +33,10 @@ pub(super) fn check(s: &PostureSnapshot, _settings: &PostureSettings, out: &mut 
                 },
                 format!(
                     "remove the models served by {} from the roles of {} and deny \
-                     cross-environment routing in Cedar: forbid (principal, action, resource) \
-                     when {{ principal.environment != context.upstream.environment }};",
+                     cross-environment routing in Cedar: @id(\"environment-separation\") \
+                     @reason(\"an identity only reaches upstreams of its own environment\") \
+                     forbid (principal, action, resource) when {{ context.upstream has environment \
+                     && principal.environment != context.upstream.environment }};",
                     used.upstream, identity.name
                 ),
             ));

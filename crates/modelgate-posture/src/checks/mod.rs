@@ -35,5 +35,13 @@ pub fn findings(snapshot: &PostureSnapshot, settings: &PostureSettings) -> Vec<F
     human_use::check(snapshot, settings, &mut out);
     out.sort_by(|a, b| (a.nhi, a.family, &a.id).cmp(&(b.nhi, b.family, &b.id)));
     out.dedup_by(|a, b| a.id == b.id);
+    for finding in &mut out {
+        let evidence = &mut finding.evidence;
+        evidence.identity_names = evidence
+            .identities
+            .iter()
+            .map(|id| helpers::name_of(snapshot, id).to_owned())
+            .collect();
+    }
     out
 }

@@ -29,10 +29,16 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
             .and_then(|i| i.owner())
             .map_or_else(|| "REVIEWER".to_owned(), crate::finding::shell_word);
         let remediation = match (e.source.strip_prefix("jit:"), e.kind) {
-            (Some(grant), _) => format!("modelgate grant revoke {grant} --by {by}"),
+            (Some(grant), EntitlementKind::Role | EntitlementKind::Model) => {
+                format!("modelgate grant revoke {grant} --by {by}")
+            }
             (None, EntitlementKind::Role) => format!(
                 "modelgate role unassign --identity {name} --role {} --by {by}",
                 e.name
+            ),
+            (_, EntitlementKind::Admin) => format!(
+                "modelgate admin revoke --identity {}",
+                crate::finding::shell_word(name)
             ),
             (None, EntitlementKind::Model) => format!(
                 "take model {} out of the roles {name} holds ([[roles]] models), then \

@@ -49,6 +49,32 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
                     upstream.name
                 ));
             }
+            // A ceiling that keeps every one of these classes away is
+            // already in place: the traffic predates it.
+            let fenced = upstream
+                .admits_data_classes
+                .as_ref()
+                .is_some_and(|admits| classes.iter().all(|c| !admits.iter().any(|a| a == c)));
+            let remediation = if fenced {
+                facts.push(format!(
+                    "max_data_class of {} now keeps {} away",
+                    upstream.name,
+                    classes.join(", ")
+                ));
+                format!(
+                    "nothing to change: max_data_class of upstream {} already keeps {} away; \
+                     the requests predate it",
+                    upstream.name,
+                    classes.join(", ")
+                )
+            } else {
+                format!(
+                    "lower max_data_class of upstream {1} in modelgate.toml below {0} (a \
+                     self-hosted target after it takes {0}), then modelgate config check",
+                    classes.join(", "),
+                    upstream.name
+                )
+            };
             out.push(Finding::new(
                 FindingFamily::ConfidentialToRiskyHosted,
                 &format!("{}:{}", usage.identity, upstream.name),
@@ -65,12 +91,7 @@ pub(super) fn check(s: &PostureSnapshot, settings: &PostureSettings, out: &mut V
                     facts,
                     ..Evidence::default()
                 },
-                format!(
-                    "lower max_data_class of upstream {1} in modelgate.toml below {0} (a \
-                     self-hosted target after it takes {0}), then modelgate config check",
-                    classes.join(", "),
-                    upstream.name
-                ),
+                remediation,
             ));
         }
     }

@@ -4,7 +4,7 @@
 
 mod render;
 
-pub use render::{render_csv, render_json, render_table};
+pub use render::{render_csv, render_json, render_table, render_wide_table};
 
 use serde::Serialize;
 
@@ -34,6 +34,8 @@ pub struct InventoryRow {
     pub credentials: Vec<CredentialSummary>,
     /// Roles held.
     pub roles: Vec<String>,
+    /// The admin role's scope (`global`, `owner:OWNER`), when it holds it.
+    pub admin: Option<String>,
     /// Models granted directly or just in time.
     pub models: Vec<String>,
     /// Upstreams it reached, from the audit log.
@@ -108,6 +110,7 @@ pub fn inventory(snapshot: &PostureSnapshot) -> Vec<InventoryRow> {
                 status: identity.status,
                 credentials,
                 roles: names(EntitlementKind::Role),
+                admin: names(EntitlementKind::Admin).into_iter().next(),
                 models: names(EntitlementKind::Model),
                 upstreams_used,
                 last_activity_at,

@@ -1,11 +1,12 @@
-//! The inventory as an aligned table, JSON, or CSV (RFC 4180 via the `csv`
-//! crate, with spreadsheet formula injection neutralised).
+//! The inventory as an aligned table (compact, to fit a terminal, or wide
+//! with every column), JSON, or CSV (RFC 4180 via the `csv` crate, with
+//! spreadsheet formula injection neutralised).
 
 use super::{CredentialSummary, InventoryRow};
 use crate::error::PostureError;
 use crate::time::iso_date;
 
-const HEADERS: [&str; 12] = [
+const HEADERS: [&str; 13] = [
     "id",
     "name",
     "kind",
@@ -15,9 +16,23 @@ const HEADERS: [&str; 12] = [
     "status",
     "credentials",
     "roles",
+    "admin",
     "models",
     "upstreams_used",
     "last_activity",
+];
+
+/// The compact table's columns: header and widest cell (longer cells are
+/// cut with `…`), so that a row fits in 120 columns.
+const COMPACT: [(&str, usize); 8] = [
+    ("NAME", 22),
+    ("KIND", 9),
+    ("OWNER", 20),
+    ("ENV", 8),
+    ("STATUS", 10),
+    ("CREDS", 7),
+    ("ROLES", 16),
+    ("LAST ACTIVITY", 13),
 ];
 
 fn credential_text(c: &CredentialSummary) -> String {
@@ -34,7 +49,7 @@ fn credential_text(c: &CredentialSummary) -> String {
     s
 }
 
-fn cells(row: &InventoryRow) -> [String; 12] {
+fn cells(row: &InventoryRow) -> [String; 13] {
     [
         row.id.clone(),
         row.name.clone(),
@@ -49,6 +64,7 @@ fn cells(row: &InventoryRow) -> [String; 12] {
             .collect::<Vec<_>>()
             .join("; "),
         row.roles.join("; "),
+        row.admin.clone().unwrap_or_default(),
         row.models.join("; "),
         row.upstreams_used.join("; "),
         row.last_activity_at.map(iso_date).unwrap_or_default(),
@@ -63,38 +79,90 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
-/// Aligned columns for a terminal, with a header line; empty cells as `-`.
+/// The compact cells of a row: the roles with the admin role first, the
+/// credentials as `live/all`.
+fn compact_cells(row: &InventoryRow) -> Vec<String> {
+    let live = row.credentials.iter().filter(|c| c.live).count();
+    let roles: Vec<String> = row
+        .admin
+        .iter()
+        .map(|scope| format!("admin:{scope}"))
+        .chain(row.roles.iter().cloned())
+        .collect();
+    vec![
+        row.name.clone(),
+        row.kind.clone(),
+        row.owner.clone().unwrap_or_default(),
+        row.environment.clone(),
+        row.status.as_str().to_owned(),
+        format!("{live}/{}", row.credentials.len()),
+        roles.join(","),
+        row.last_activity_at.map(iso_date).unwrap_or_default(),
+    ]
+}
+
+/// `cell`, cut to `width` characters with a trailing `…` when longer.
+fn cut(cell: &str, width: usize) -> String {
+    if cell.chars().count() <= width {
+        return cell.to_owned();
+    }
+    let mut out: String = cell.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The compact table for a terminal: name, kind, owner, environment,
+/// status, live/all credentials, roles (the admin role first) and last
+/// activity, each cell cut to fit 120 columns. `render_wide_table` has
+/// every column.
 pub fn render_table(rows: &[InventoryRow]) -> String {
+    let header: Vec<String> = COMPACT.iter().map(|(h, _)| (*h).to_owned()).collect();
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            cells(r)
+            compact_cells(r)
                 .iter()
-                .map(|c| {
-                    if c.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        printable(c)
-                    }
-                })
+                .zip(COMPACT)
+                .map(|(c, (_, width))| cut(&shown(c), width))
                 .collect()
         })
         .collect();
+    aligned(&header, &body)
+}
+
+/// Every column (as in CSV), aligned; cells are not cut.
+pub fn render_wide_table(rows: &[InventoryRow]) -> String {
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| cells(r).iter().map(|c| shown(c)).collect())
+        .collect();
     let header: Vec<String> = HEADERS.iter().map(|h| h.to_uppercase()).collect();
+    aligned(&header, &body)
+}
+
+/// A cell as a terminal shows it: `-` when empty, controls as `?`.
+fn shown(cell: &str) -> String {
+    if cell.is_empty() {
+        "-".to_owned()
+    } else {
+        printable(cell)
+    }
+}
+
+/// Aligned columns with a header line.
+fn aligned(header: &[String], body: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for line in &body {
+    for line in body {
         for (w, c) in widths.iter_mut().zip(line) {
             *w = (*w).max(c.chars().count());
         }
     }
     let mut out = String::new();
-    for line in std::iter::once(&header).chain(&body) {
+    for line in std::iter::once(header).chain(body.iter().map(Vec::as_slice)) {
         let mut text = String::new();
         for (i, (c, w)) in line.iter().zip(&widths).enumerate() {
-            if i + 1 == line.len() {
-                text.push_str(c);
-            } else {
-                text.push_str(c);
+            text.push_str(c);
+            if i + 1 != line.len() {
                 text.push_str(&" ".repeat(w - c.chars().count() + 2));
             }
         }
@@ -148,6 +216,12 @@ mod tests {
         assert_eq!(defuse_formula("-1"), "'-1");
         assert_eq!(defuse_formula("team-a"), "team-a");
         assert_eq!(defuse_formula(""), "");
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_their_column() {
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("abcd", 4), "abcd");
     }
 
     #[test]

@@ -46,8 +46,9 @@ fn finding(out: &mut String, f: &Finding) {
     );
     let _ = writeln!(out, "<li>id: <code>{}</code></li>", esc(&f.id));
     let e = &f.evidence;
+    let identities = e.identities_named();
     for (label, values) in [
-        ("identities", &e.identities),
+        ("identities", &identities),
         ("credentials", &e.credentials),
         ("upstreams", &e.upstreams),
         ("issuers", &e.issuers),

@@ -61,8 +61,9 @@ fn finding(out: &mut String, f: &Finding) {
     let _ = writeln!(out, "#### {} [{}]\n", text(&f.title), f.severity.as_str());
     let _ = writeln!(out, "- id: {}", code(&f.id));
     let e = &f.evidence;
+    let identities = e.identities_named();
     for (label, values) in [
-        ("identities", &e.identities),
+        ("identities", &identities),
         ("credentials", &e.credentials),
         ("upstreams", &e.upstreams),
         ("issuers", &e.issuers),

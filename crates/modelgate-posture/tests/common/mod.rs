@@ -45,6 +45,7 @@ pub fn upstream(name: &str, deployment: Deployment, env: &str) -> UpstreamRecord
         },
         environment: env.to_owned(),
         ownership: ownership("ml"),
+        admits_data_classes: None,
     }
 }
 
@@ -214,6 +215,7 @@ pub fn clean() -> PostureSnapshot {
             },
         ],
         reviews: vec![],
+        ..PostureSnapshot::default()
     }
 }
 
@@ -265,12 +267,23 @@ fn live_key_on_disabled(s: &mut PostureSnapshot) {
         used_outside_token_endpoint: false,
     });
 }
+/// A key of billing-ci-prod found in a prompt search-rag sent: screening
+/// counted it, and the gateway recorded (and revoked) the key.
 fn gateway_key_in_prompt(s: &mut PostureSnapshot) {
     usage_mut(s, "id_search").screen_findings.push(ScreenCount {
         kind: "modelgate_api_key".to_owned(),
         category: "credential".to_owned(),
         requests: 1,
         record_ids: vec!["rec_250".to_owned()],
+    });
+    s.leaked_keys.push(modelgate_posture::snapshot::LeakedKey {
+        key: "key_billing7".to_owned(),
+        identity: "id_billing".to_owned(),
+        found_in: Some("id_search".to_owned()),
+        revoked: true,
+        found_at: NOW - 3_600,
+        record_ids: vec!["rec_251".to_owned()],
+        found_by: Default::default(),
     });
 }
 fn repeated_secrets(s: &mut PostureSnapshot) {
