@@ -21,6 +21,7 @@ mod base_url;
 pub mod classes;
 pub mod glob;
 pub mod listener_tls;
+mod paths;
 pub mod policy;
 pub mod screen;
 pub mod secret;
@@ -124,6 +125,18 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// Several problems, each naming its field (one per line).
+    #[error("{} problems:\n  {}", .0.len(), join_lines(.0))]
+    Several(Vec<ConfigError>),
+}
+
+/// The problems, one per line.
+fn join_lines(problems: &[ConfigError]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n  ")
 }
 
 pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
@@ -134,12 +147,32 @@ pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Co
 }
 
 impl Config {
-    /// Parses and validates a TOML document.
+    /// Parses and validates a TOML document; relative paths in it stay
+    /// relative to the working directory.
     ///
     /// Parse errors report the position and toml's message, never the source
     /// line, since that line may hold a secret pasted by mistake.
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let config = Config::parse(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses and validates the TOML document of a file in `dir`: relative
+    /// paths in it (the store, policy directories, TLS and JWKS files,
+    /// `file:` secret references, the audit files) are taken from `dir`,
+    /// not from the working directory ([`Config::resolve_paths`]).
+    pub fn from_toml_in(text: &str, dir: &std::path::Path) -> Result<Config, ConfigError> {
+        let mut config = Config::parse(text)?;
+        config.resolve_paths(dir);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses a TOML document without validating it (see
+    /// [`Config::problems`] for every problem at once).
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
             let position = e
                 .span()
                 .map(|span| {
@@ -150,9 +183,7 @@ impl Config {
                 })
                 .unwrap_or_default();
             ConfigError::Parse(format!("{position}{}", e.message().trim_end()))
-        })?;
-        config.validate()?;
-        Ok(config)
+        })
     }
 
     /// The validated roles and grant rules.

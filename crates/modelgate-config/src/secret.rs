@@ -39,8 +39,9 @@ pub enum SecretError {
         /// The I/O error kind.
         reason: String,
     },
-    /// The value is empty or contains characters a header cannot carry.
-    #[error("secret from {0} is empty or not a valid header value")]
+    /// The value is empty or holds characters other than printable ASCII
+    /// (what a header, a key or a token can carry).
+    #[error("secret from {0} is empty or holds characters other than printable ASCII")]
     Unusable(String),
 }
 

@@ -189,3 +189,26 @@ fn body_read_timeout_defaults_to_30s_and_must_be_positive() {
     let err = Config::from_toml(&text).unwrap_err().to_string();
     assert!(err.contains("limits.body_read_timeout"), "{err}");
 }
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = "[keys]\nmax_lifetime = \"0s\"\n[breaker]\nfailure_threshold = 0\n";
+    let config = Config::parse(text).unwrap();
+    let problems = config.problems();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("keys.max_lifetime"), "{err}");
+    assert!(err.contains("breaker.failure_threshold"), "{err}");
+}
+
+#[test]
+fn a_bad_upstream_name_is_one_problem_not_one_per_target() {
+    let text = MINIMAL.replace("\"local\"", "\"Local Upstream\"");
+    let config = Config::parse(&text).unwrap();
+    let problems = config.problems();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].to_string().contains("upstreams[0].name"),
+        "{problems:?}"
+    );
+}

@@ -22,9 +22,55 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duratio
     parse(&String::deserialize(deserializer)?)
 }
 
-/// Writes a duration as humantime does (`"8h"`, `"1h 30m"`).
+/// A duration as a configuration writes it: in the largest of `d`, `h`,
+/// `m`, `s` and `ms` that holds it exactly (`"90d"`, `"24h"`, `"90m"`,
+/// `"500ms"`) with fewer than 1,000 of it, never in months or years
+/// (humantime's `format_duration` writes 90 days as `"2months 29days 2h 52m
+/// 48s"`). A whole single day is written `"24h"`; any other value is
+/// written in parts (`"1d 1s"`). Every form reads back with [`deserialize`].
+pub fn format(value: Duration) -> String {
+    const UNITS: [(&str, u128); 4] = [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ];
+    let ms = value.as_millis();
+    if ms == 0 {
+        return if value.is_zero() {
+            "0s".to_owned()
+        } else {
+            humantime::format_duration(value).to_string()
+        };
+    }
+    let exact = UNITS.iter().find(|(unit, size)| {
+        ms.is_multiple_of(*size) && ms / size < 1_000 && !(*unit == "d" && ms == *size)
+    });
+    if value.subsec_nanos().is_multiple_of(1_000_000) {
+        if let Some((unit, size)) = exact {
+            return format!("{}{unit}", ms / size);
+        }
+        if ms < 1_000 {
+            return format!("{ms}ms");
+        }
+    }
+    let mut parts = Vec::new();
+    let mut rest = ms;
+    for (unit, size) in UNITS {
+        if rest >= size {
+            parts.push(format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if rest > 0 {
+        parts.push(format!("{rest}ms"));
+    }
+    parts.join(" ")
+}
+
+/// Writes a duration as [`format`] does (`"8h"`, `"90d"`).
 pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    serializer.serialize_str(&format(*value))
 }
 
 /// The same for an optional duration (absent or `null` is `None`).
@@ -76,11 +122,7 @@ pub mod map {
         value: &BTreeMap<String, Duration>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(
-            value
-                .iter()
-                .map(|(name, d)| (name, humantime::format_duration(*d).to_string())),
-        )
+        serializer.collect_map(value.iter().map(|(name, d)| (name, super::format(*d))))
     }
 }
 
@@ -107,6 +149,31 @@ mod tests {
         assert_eq!(back, doc);
         let doc: Doc = serde_json::from_str(r#"{"every":"500ms"}"#).unwrap();
         assert_eq!(doc.grace, None);
+    }
+
+    #[test]
+    fn formats_as_a_configuration_writes_it() {
+        use super::format;
+        let day = 24 * 3600;
+        for (secs, text) in [
+            (90 * day, "90d"),
+            (day, "24h"),
+            (2 * day, "2d"),
+            (8 * 3600, "8h"),
+            (90 * 60, "90m"),
+            (30, "30s"),
+            (0, "0s"),
+            (day + 1, "1d 1s"),
+            (3601, "1h 1s"),
+        ] {
+            assert_eq!(format(Duration::from_secs(secs)), text);
+            assert_eq!(
+                humantime::parse_duration(text).unwrap(),
+                Duration::from_secs(secs)
+            );
+        }
+        assert_eq!(format(Duration::from_millis(500)), "500ms");
+        assert_eq!(format(Duration::from_millis(1500)), "1s 500ms");
     }
 
     #[test]

@@ -18,8 +18,25 @@ use crate::output::Format;
 use crate::output::print_table;
 use crate::setup::{load_kek, open_store};
 
+/// Whether `command` reads nothing but a file and keys given on the command
+/// line (`audit verify FILE --public-key KEY`): no configuration or store.
+pub fn is_offline(command: &AuditCommand) -> bool {
+    matches!(command, AuditCommand::Verify { file: Some(_), public_key, .. } if !public_key.is_empty())
+}
+
 /// Runs one `audit` subcommand.
 pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()> {
+    if is_offline(&command) {
+        let AuditCommand::Verify {
+            file: Some(file),
+            public_key,
+            ..
+        } = command
+        else {
+            bail!("not an offline command");
+        };
+        return report_verified(verify_file(&file, &public_keys(&public_key)?)?);
+    }
     let store = open_store(config).await?;
     match command {
         AuditCommand::Hash { value } => {
@@ -80,12 +97,7 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
                     .context("without --public-key the store's sealed audit keys are trusted")?
                     .trusted
             } else {
-                public_key
-                    .iter()
-                    .map(|k| {
-                        AuditPublicKey::from_base64(k).map_err(|e| anyhow!("--public-key: {e}"))
-                    })
-                    .collect::<Result<Vec<_>>>()?
+                public_keys(&public_key)?
             };
             let result = match (file, replica) {
                 (Some(file), _) => verify_file(&file, &keys)?,
@@ -97,27 +109,7 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
                     bail!("give a file to verify, or --replica to verify a chain in the store")
                 }
             };
-            match result {
-                Ok(report) => {
-                    println!(
-                        "OK: chain {} records {}..={} ({} records, {} checkpoints, {} pruned bodies){}",
-                        report.replica.as_deref().unwrap_or("-"),
-                        report.first_seq.unwrap_or(0),
-                        report.last_seq.unwrap_or(0),
-                        report.records,
-                        report.checkpoints,
-                        report.pruned_bodies,
-                        if report.sealed { ", sealed" } else { "" }
-                    );
-                    if report.unverified_tail > 0 {
-                        bail!(
-                            "{} records after the last signature are not proven",
-                            report.unverified_tail
-                        );
-                    }
-                }
-                Err(err) => bail!("verification failed: {err}"),
-            }
+            report_verified(result)?;
         }
         AuditCommand::Search {
             identity,
@@ -130,7 +122,17 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
             limit,
             format,
         } => {
-            let query = AuditQuery {
+            if limit < 1 {
+                bail!("--limit: at least 1");
+            }
+            let most = modelgate_store::AUDIT_PAGE_MAX;
+            let limit = if limit > most {
+                eprintln!("note: --limit {limit} is above the largest page; showing {most}");
+                most
+            } else {
+                limit
+            };
+            let mut query = AuditQuery {
                 identity,
                 model,
                 decision,
@@ -138,10 +140,31 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
                 since: since.as_deref().map(parse_time).transpose()?,
                 until: until.as_deref().map(parse_time).transpose()?,
                 after,
-                limit,
+                // One more than shown, to know whether another page exists
+                // (within the store's largest page).
+                limit: (limit + 1).min(most),
             };
-            let hits = store.search_audit(&query).await?;
+            let mut hits = store.search_audit(&query).await?;
+            let shown = usize::try_from(limit).unwrap_or(usize::MAX);
+            let mut more = hits.len() > shown;
+            if !more
+                && hits.len() == shown
+                && query.limit == limit
+                && let Some(last) = hits.last()
+            {
+                // A full page of the largest size: ask for one more record.
+                query.after = Some(last.id);
+                query.limit = 1;
+                more = !store.search_audit(&query).await?.is_empty();
+            }
+            hits.truncate(shown);
             print_hits(&hits, format)?;
+            if more && let Some(last) = hits.last() {
+                eprintln!(
+                    "more records match: next page with --after {} (same filters)",
+                    last.id
+                );
+            }
         }
         AuditCommand::Prune => {
             let now = modelgate_types::clock::now_ms();
@@ -150,6 +173,40 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// The trusted keys given with `--public-key`.
+fn public_keys(given: &[String]) -> Result<Vec<AuditPublicKey>> {
+    given
+        .iter()
+        .map(|k| AuditPublicKey::from_base64(k).map_err(|e| anyhow!("--public-key: {e}")))
+        .collect()
+}
+
+/// Prints a successful verification, or fails with what broke.
+fn report_verified(result: Result<VerifyReport, VerifyError>) -> Result<()> {
+    match result {
+        Ok(report) => {
+            println!(
+                "OK: chain {} records {}..={} ({} records, {} checkpoints, {} pruned bodies){}",
+                report.replica.as_deref().unwrap_or("-"),
+                report.first_seq.unwrap_or(0),
+                report.last_seq.unwrap_or(0),
+                report.records,
+                report.checkpoints,
+                report.pruned_bodies,
+                if report.sealed { ", sealed" } else { "" }
+            );
+            if report.unverified_tail > 0 {
+                bail!(
+                    "{} records after the last signature are not proven",
+                    report.unverified_tail
+                );
+            }
+            Ok(())
+        }
+        Err(err) => bail!("verification failed: {err}"),
+    }
 }
 
 /// Verifies an export, or a live log file (no export header or seal).
@@ -233,6 +290,7 @@ fn print_hits(hits: &[modelgate_store::AuditHit], format: Format) -> Result<()> 
                             q.model.clone().unwrap_or_default(),
                             q.decision.clone().unwrap_or_default(),
                             q.status.map(|s| s.to_string()).unwrap_or_default(),
+                            q.reason.clone().unwrap_or_default(),
                         ]),
                         AuditEvent::Control(c) => row.extend([
                             "control".into(),
@@ -241,6 +299,10 @@ fn print_hits(hits: &[modelgate_store::AuditHit], format: Format) -> Result<()> 
                             c.target.clone().unwrap_or_default(),
                             c.outcome.clone(),
                             String::new(),
+                            ["reason", "error"]
+                                .iter()
+                                .find_map(|k| c.detail.get(*k).cloned())
+                                .unwrap_or_default(),
                         ]),
                     }
                     row
@@ -257,6 +319,7 @@ fn print_hits(hits: &[modelgate_store::AuditHit], format: Format) -> Result<()> 
                     "MODEL/TARGET",
                     "DECISION",
                     "STATUS",
+                    "REASON",
                 ],
                 &rows,
             );

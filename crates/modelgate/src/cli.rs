@@ -10,14 +10,11 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "modelgate", version, about)]
 pub struct Cli {
-    /// Configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "MODELGATE_CONFIG",
-        default_value = "modelgate.toml"
-    )]
-    pub config: PathBuf,
+    /// Configuration file [default: modelgate.toml in the current
+    /// directory]. Relative paths inside it are read from its directory. A
+    /// missing file is an error (`serve --dev` needs none).
+    #[arg(long, global = true, env = "MODELGATE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -73,6 +70,10 @@ pub enum Command {
         /// How far back to read the audit log (default `posture.audit_window`).
         #[arg(long)]
         window: Option<String>,
+        /// Every column in the table (ids, models, upstreams used, each
+        /// credential); the default table fits a terminal.
+        #[arg(long)]
+        wide: bool,
     },
     /// The posture report: OWASP NHI Top 10 findings and framework mapping.
     #[command(subcommand)]
@@ -122,7 +123,8 @@ pub enum PolicyCommand {
     Test {
         /// Test files (`*.test.toml`).
         files: Vec<PathBuf>,
-        /// Policy directory (default: `policy.dir`).
+        /// Policy directory (default: `policy.dir`, else the directory of
+        /// the first test file).
         #[arg(long)]
         policies: Option<PathBuf>,
     },
@@ -138,6 +140,9 @@ pub enum PolicyCommand {
         /// Until this time.
         #[arg(long)]
         until: Option<String>,
+        /// Exit non-zero when any decision would change (for CI).
+        #[arg(long)]
+        fail_on_change: bool,
     },
 }
 
@@ -193,8 +198,9 @@ pub enum AuditCommand {
         /// Only this model.
         #[arg(long)]
         model: Option<String>,
-        /// Only this decision (`allow`, `deny`) or control outcome.
-        #[arg(long)]
+        /// Only this request decision (`allow`, `deny`) or control outcome
+        /// (`ok`, `denied`, `failed`, ...); any other value is refused.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(modelgate_audit::DECISIONS))]
         decision: Option<String>,
         /// Only `request` or `control` records.
         #[arg(long)]
@@ -208,7 +214,8 @@ pub enum AuditCommand {
         /// Continue after this cursor.
         #[arg(long)]
         after: Option<i64>,
-        /// Page size.
+        /// Page size; when a page is full, the command says how to get the
+        /// next one (`--after CURSOR`).
         #[arg(long, default_value_t = 100)]
         limit: i64,
         /// Output format.
@@ -273,6 +280,12 @@ pub enum AdminCommand {
         #[arg(long)]
         identity: String,
     },
+    /// List the identities holding the admin role, their scope and keys.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `modelgate issuer ...`.
@@ -308,7 +321,8 @@ pub enum KekCommand {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Quick start: throwaway store, built-in demo upstream, a dev identity
-    /// with a fresh key. Ignores the configuration file.
+    /// with a fresh key. Ignores any configuration file, including a
+    /// modelgate.toml in the current directory (and says so on start).
     #[arg(long)]
     pub dev: bool,
     /// Listen address (overrides `server.listen`).
@@ -364,10 +378,15 @@ pub enum IdentityCommand {
         name: String,
     },
     /// Offboard an identity (irreversible): disabled, every key revoked,
-    /// every token refused, in one transaction.
+    /// every token refused, in one transaction. Asks for the name again
+    /// on a terminal; scripts pass --yes.
     Offboard {
         /// Identity name.
         name: String,
+        /// Do not ask for confirmation (required when standard input is
+        /// not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 

@@ -163,7 +163,7 @@ pub fn cli_event(command: &crate::cli::Command) -> Option<CliEvent> {
         }
         Command::Identity(IdentityCommand::Disable { name }) => ("identity.disable", name.clone()),
         Command::Identity(IdentityCommand::Enable { name }) => ("identity.enable", name.clone()),
-        Command::Identity(IdentityCommand::Offboard { name }) => {
+        Command::Identity(IdentityCommand::Offboard { name, .. }) => {
             ("identity.offboard", name.clone())
         }
         Command::Key(KeyCommand::Create { identity, .. }) => ("key.issue", identity.clone()),

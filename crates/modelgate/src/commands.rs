@@ -5,16 +5,20 @@ use anyhow::{Context, Result};
 use modelgate_identity::KeyEncryptionKey;
 
 use crate::cli::{Cli, Command, ConfigCommand};
-use crate::setup::{load_config, load_config_or_default, load_kek, open_identity};
+use crate::setup::{load_config, load_config_or_default, open_identity};
 
 /// Runs one command. A command that changes state is recorded in the
 /// audit log (chain `cli`); the log is opened first, so a change that
 /// cannot be recorded is not made.
 pub async fn run(cli: Cli) -> Result<()> {
     let Some(event) = crate::cli_audit::cli_event(&cli.command) else {
+        crate::manage::confirm(&cli.command)?;
         return dispatch(cli).await;
     };
-    let config = load_config_or_default(&cli.config)?;
+    let config = load_config(cli.config.as_deref())?;
+    // Asked once the configuration is known to be there; a change refused
+    // here was never begun, so it is not recorded.
+    crate::manage::confirm(&cli.command)?;
     let audit = crate::cli_audit::CliAudit::open(&config).await?;
     match dispatch(cli).await {
         Ok(()) => audit.record(&event, "ok").await,
@@ -29,90 +33,88 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve(args) if args.dev => crate::dev::serve_dev(args.listen).await,
+        Command::Serve(args) if args.dev => {
+            crate::dev::serve_dev(args.listen, cli.config.as_deref()).await
+        }
         Command::Serve(args) => {
-            let config = load_config(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::serve::serve(config, args.listen, None).await
         }
         Command::Config(ConfigCommand::Check) => {
-            let config = load_config(&cli.config)?;
-            for upstream in &config.upstreams {
-                modelgate_gateway::upstream::Upstream::from_config(upstream, &config.breaker)?;
-            }
-            crate::credentials::federation(&config)?;
-            modelgate_gateway::stages::screen::ScreenRules::new(
-                &config.screen,
-                &config.data_classes,
-                &config.residency,
-            )
-            .map_err(|(field, reason)| anyhow::anyhow!("{field}: {reason}"))?;
-            load_kek(&config)?;
-            println!(
-                "{}: OK ({} upstreams, {} models)",
-                cli.config.display(),
-                config.upstreams.len(),
-                config.models.len()
-            );
-            Ok(())
+            crate::config_check::check(cli.config.as_deref()).await
         }
         Command::Identity(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             let identity = open_identity(&config).await?;
             crate::manage::identity_command(&identity, command).await
         }
         Command::Key(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             let identity = open_identity(&config).await?;
             crate::manage::key_command(&identity, &config, command).await
         }
         Command::Token(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::credentials::token_command(&config, command).await
         }
         Command::SigningKey(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::credentials::signing_key_command(&config, command).await
         }
         Command::Admin(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             let identity = open_identity(&config).await?;
             crate::credentials::admin_command(&identity, command).await
         }
         Command::Issuer(command) => {
-            let config = load_config(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::credentials::issuer_command(&config, command)
         }
         Command::Policy(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            // Only replay reads the store; the rest work on policy files
+            // (and the roles of a configuration, when there is one).
+            let config = if matches!(command, crate::cli::PolicyCommand::Replay { .. }) {
+                load_config(cli.config.as_deref())?
+            } else {
+                load_config_or_default(cli.config.as_deref())?
+            };
             crate::policy::policy_command(&config, command).await
         }
         Command::Audit(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = if crate::audit::is_offline(&command) {
+                load_config_or_default(cli.config.as_deref())?
+            } else {
+                load_config(cli.config.as_deref())?
+            };
             crate::audit::audit_command(&config, command).await
         }
         Command::Role(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::grants::role_command(&config, command).await
         }
         Command::Grant(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::grants::grant_command(&config, command).await
         }
-        Command::Inventory { format, window } => {
-            let config = load_config_or_default(&cli.config)?;
-            crate::posture::inventory_command(&config, format, window.as_deref()).await
+        Command::Inventory {
+            format,
+            window,
+            wide,
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            crate::posture::inventory_command(&config, format, window.as_deref(), wide).await
         }
         Command::Posture(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::posture::posture_command(&config, command).await
         }
         Command::Readiness { format } => {
-            let config = load_config(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::posture::readiness_command(&config, format)
         }
-        Command::Assess { file, format } => crate::posture::assess_command(file, format),
+        Command::Assess { file, format } => crate::assess::assess_command(file, format),
         Command::Review(command) => {
-            let config = load_config_or_default(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::posture::review_command(&config, command).await
         }
         Command::Kek(crate::cli::KekCommand::Generate) => {
@@ -121,7 +123,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Kek(crate::cli::KekCommand::Rotate { check, format }) => {
-            let config = load_config(&cli.config)?;
+            let config = load_config(cli.config.as_deref())?;
             crate::kek::rotate_command(&config, check, format).await
         }
     }

@@ -107,7 +107,7 @@ pub async fn signing_key_command(config: &Config, command: SigningKeyCommand) ->
             let kid = tokens.rotate_signing_key(unix_now()).await?;
             println!(
                 "new signing key {kid} is active; the previous key verifies for {} more",
-                humantime::format_duration(config.tokens.max_lifetime)
+                modelgate_types::duration::format(config.tokens.max_lifetime)
             );
             Ok(())
         }
@@ -149,6 +149,7 @@ pub async fn admin_command(identity: &IdentityService, command: AdminCommand) ->
             }
             Ok(())
         }
+        AdminCommand::List { format } => admin_list(identity, format).await,
         AdminCommand::Revoke { identity: name } => {
             let had = identity.revoke_admin(&name).await?;
             println!(
@@ -162,6 +163,77 @@ pub async fn admin_command(identity: &IdentityService, command: AdminCommand) ->
             Ok(())
         }
     }
+}
+
+/// `modelgate admin list`: every identity holding the admin role, its
+/// scope, status and live keys (ids and hints, never the keys).
+async fn admin_list(identity: &IdentityService, format: Format) -> Result<()> {
+    let now = unix_now();
+    let admins = identity.list_admins().await?;
+    let keys = identity.list_keys(None).await?;
+    let live_keys = |name: &str| -> Vec<String> {
+        keys.iter()
+            .filter(|k| k.identity_name == name && k.revoked_at.is_none() && k.expires_at > now)
+            .map(|k| format!("{} ({})", k.id, k.hint))
+            .collect()
+    };
+    match format {
+        Format::Json => {
+            let rows: Vec<serde_json::Value> = admins
+                .iter()
+                .map(|a| {
+                    serde_json::json!({
+                        "identity": a.identity.name,
+                        "id": a.identity.id,
+                        "scope": a.scope.label(),
+                        "status": a.identity.status.as_str(),
+                        "owner": a.identity.owner,
+                        "granted_at": a.granted_at,
+                        "granted_by": a.granted_by,
+                        "live_keys": live_keys(&a.identity.name),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+        }
+        Format::Table if admins.is_empty() => {
+            println!("no admins (create the first with `modelgate admin bootstrap`)");
+        }
+        Format::Table => {
+            let rows: Vec<Vec<String>> = admins
+                .iter()
+                .map(|a| {
+                    let live = live_keys(&a.identity.name);
+                    vec![
+                        a.identity.name.clone(),
+                        a.scope.label(),
+                        a.identity.status.as_str().to_owned(),
+                        a.identity.owner.clone(),
+                        time(a.granted_at),
+                        a.granted_by.clone().unwrap_or_else(|| "-".to_owned()),
+                        if live.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            live.join(", ")
+                        },
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "identity",
+                    "scope",
+                    "status",
+                    "owner",
+                    "granted",
+                    "by",
+                    "live keys",
+                ],
+                &rows,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs an `issuer` command.

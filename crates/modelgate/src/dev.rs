@@ -53,8 +53,26 @@ targets = [{{ upstream = "demo-openai", model = "demo-embed" }}]
     )
 }
 
-/// Runs the dev gateway until interrupted.
-pub async fn serve_dev(listen: Option<SocketAddr>) -> Result<()> {
+/// What `--dev` says about a configuration file it leaves unread: the
+/// one named with `--config`/`MODELGATE_CONFIG`, else a `modelgate.toml`
+/// in the working directory.
+pub fn ignored_config_note(named: Option<&std::path::Path>) -> Option<String> {
+    let path = crate::setup::config_path(named);
+    (named.is_some() || path.exists()).then(|| {
+        format!(
+            "note: --dev ignores the configuration file {} (and its store): it runs on a \
+             throwaway store with the demo upstream. Run without --dev to use it.",
+            path.display()
+        )
+    })
+}
+
+/// Runs the dev gateway until interrupted; `named` is the configuration
+/// file the command line named, which dev mode does not read.
+pub async fn serve_dev(listen: Option<SocketAddr>, named: Option<&std::path::Path>) -> Result<()> {
+    let note = ignored_config_note(named)
+        .map(|note| format!("\n{note}"))
+        .unwrap_or_default();
     let demo = MockUpstream::start()
         .await
         .context("cannot start the demo upstream")?;
@@ -103,7 +121,7 @@ pub async fn serve_dev(listen: Option<SocketAddr>) -> Result<()> {
     let metrics_port = crate::serve::MetricsPort::EphemeralWhenTaken;
     let result = crate::serve::run(config, store, kek, listen, metrics_port, move |bound| {
         Some(format!(
-            "\nmodelgate dev mode: throwaway store, demo upstream, identity `dev-app` (expires in 24h).\n\
+            "{note}\nmodelgate dev mode: throwaway store, demo upstream, identity `dev-app` (expires in 24h).\n\
              Models: demo-chat (chat, completions, messages), demo-embed (embeddings).\n\n\
              export OPENAI_BASE_URL=http://{bound}/v1\n\
              export OPENAI_API_KEY={secret}\n\

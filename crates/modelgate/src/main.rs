@@ -2,10 +2,12 @@
 //! parsing, configuration loading, logging and wiring. No request logic
 //! lives here.
 
+mod assess;
 mod audit;
 mod cli;
 mod cli_audit;
 mod commands;
+mod config_check;
 mod credentials;
 mod dev;
 mod grants;
@@ -35,10 +37,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let run = async {
+        let _file_limit = rlimit::ignore_file_size_signal();
+        commands::run(cli).await
+    };
+    match runtime.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("error: {text}");
+            if let Some(hint) = rlimit::file_size_hint(&text) {
+                eprintln!("{hint}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -13,6 +13,39 @@ use crate::cli::{IdentityCommand, KeyCommand};
 use crate::output::Format;
 use crate::output::{optional_time, print_table, time};
 
+/// Asks before an irreversible command (`identity offboard`) unless
+/// `--yes` was given: on a terminal, the operator types the identity's
+/// name back; without a terminal (a script, a pipe) the command is refused
+/// until `--yes` says the caller means it. Nothing is opened or changed
+/// before this answers.
+pub fn confirm(command: &crate::cli::Command) -> Result<()> {
+    let crate::cli::Command::Identity(IdentityCommand::Offboard { name, yes: false }) = command
+    else {
+        return Ok(());
+    };
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "identity offboard {name} cannot be undone and standard input is not a terminal \
+             to confirm it: pass --yes to offboard without asking"
+        );
+    }
+    let mut stderr = std::io::stderr();
+    write!(
+        stderr,
+        "Offboarding {name} disables it for good, revokes every key and grant and refuses \
+         its tokens; this cannot be undone.\nType the identity's name to confirm: "
+    )?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() != name {
+        bail!("not confirmed: {name} was not offboarded");
+    }
+    Ok(())
+}
+
 /// Runs an `identity` command.
 pub async fn identity_command(identity: &IdentityService, command: IdentityCommand) -> Result<()> {
     match command {
@@ -53,7 +86,7 @@ pub async fn identity_command(identity: &IdentityService, command: IdentityComma
             println!("enabled {name}");
             Ok(())
         }
-        IdentityCommand::Offboard { name } => {
+        IdentityCommand::Offboard { name, .. } => {
             let summary = identity.offboard_identity(&name, unix_now()).await?;
             println!(
                 "offboarded {name}: {} keys revoked, {} grants revoked, {} roles removed; \
@@ -133,7 +166,7 @@ pub async fn key_command(
             if lifetime > max {
                 bail!(
                     "--expires-in: at most {} (keys.max_lifetime)",
-                    humantime::format_duration(max)
+                    modelgate_types::duration::format(max)
                 );
             }
             let issued = identity

@@ -1,10 +1,10 @@
 //! What commands open first: the configuration, the key-encryption key
 //! and the store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use modelgate_config::{Config, SecretRef};
+use anyhow::{Context, Result, anyhow, bail};
+use modelgate_config::{Config, SecretError, SecretRef};
 use modelgate_identity::{IdentityService, KeyEncryptionKey, KeyPolicy};
 use modelgate_store::Store;
 
@@ -31,24 +31,86 @@ pub fn load_kek(config: &Config) -> Result<KeyEncryptionKey> {
 
 /// One KEK from the secret reference in `field`.
 fn read_kek(reference: &str, field: &str) -> Result<KeyEncryptionKey> {
-    let reference = SecretRef::parse(reference).map_err(|e| anyhow::anyhow!("{field}: {e}"))?;
-    let value = reference.resolve().with_context(|| field.to_owned())?;
-    KeyEncryptionKey::parse(value.expose()).map_err(|e| anyhow::anyhow!("{field}: {e}"))
+    let reference = SecretRef::parse(reference).map_err(|e| anyhow!("{field}: {e}"))?;
+    let value = reference.resolve().map_err(|e| match e {
+        SecretError::Unusable(from) => anyhow!(
+            "{field}: the key from {from} is empty or holds characters other than printable \
+             ASCII: expected 64 hexadecimal characters or the base64 of 32 bytes, as \
+             `modelgate kek generate` prints"
+        ),
+        other => anyhow!("{field}: {other}"),
+    })?;
+    KeyEncryptionKey::parse(value.expose()).map_err(|e| anyhow!("{field}: {e}"))
 }
 
-/// Reads and validates the configuration file.
-pub fn load_config(path: &Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
-    Config::from_toml(&text).with_context(|| format!("invalid configuration {}", path.display()))
+/// The configuration file used when neither `--config` nor
+/// `MODELGATE_CONFIG` names one.
+pub const DEFAULT_CONFIG: &str = "modelgate.toml";
+
+/// The configuration file a command reads: the one named, else
+/// [`DEFAULT_CONFIG`] in the working directory.
+pub fn config_path(named: Option<&Path>) -> PathBuf {
+    named.map_or_else(|| PathBuf::from(DEFAULT_CONFIG), Path::to_path_buf)
 }
 
-/// Reads the configuration if the file exists, else the defaults.
-pub fn load_config_or_default(path: &Path) -> Result<Config> {
-    if path.exists() {
-        load_config(path)
-    } else {
-        Ok(Config::default())
+/// Reads and validates the configuration file; relative paths in it are
+/// taken from the file's directory. A missing file is an error: a command
+/// never falls back to a store in whatever directory it runs in.
+pub fn load_config(named: Option<&Path>) -> Result<Config> {
+    let (path, text) = read_config(named)?;
+    Config::from_toml_in(&text, &config_dir(&path))
+        .with_context(|| format!("invalid configuration {}", path.display()))
+}
+
+/// The configuration file's path and text; a missing file is an error
+/// that says where it was looked for and what to do.
+pub fn read_config(named: Option<&Path>) -> Result<(PathBuf, String)> {
+    let path = config_path(named);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((path, text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{}", not_found(named)),
+        Err(e) => {
+            Err(e).with_context(|| format!("cannot read configuration file {}", path.display()))
+        }
+    }
+}
+
+/// Reads the configuration like [`load_config`]; for the commands that
+/// touch no store (policy checks and tests, offline verification), no
+/// file at the default path means the defaults. A file named with
+/// `--config` or `MODELGATE_CONFIG` must exist.
+pub fn load_config_or_default(named: Option<&Path>) -> Result<Config> {
+    if named.is_none() && !Path::new(DEFAULT_CONFIG).exists() {
+        return Ok(Config::default());
+    }
+    load_config(named)
+}
+
+/// The directory relative paths in the configuration file at `path` are
+/// read from (absolute, so messages name the real place).
+pub fn config_dir(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::path::absolute(&dir).unwrap_or(dir)
+}
+
+/// What to say when the configuration file is missing.
+fn not_found(named: Option<&Path>) -> String {
+    let cwd = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "the current directory".to_owned());
+    match named {
+        Some(path) => format!(
+            "configuration file {} not found (the working directory is {cwd})",
+            path.display()
+        ),
+        None => format!(
+            "no configuration file: {DEFAULT_CONFIG} not found in {cwd}; pass --config FILE \
+             or set MODELGATE_CONFIG (relative paths inside it are read from its directory), \
+             or try the gateway without one with `modelgate serve --dev`"
+        ),
     }
 }
 

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -18,15 +17,7 @@ async fn dev_mode_prints_exports_that_work() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let mut exports = std::collections::HashMap::new();
     while exports.len() < 4 {
         let line = rx
@@ -306,7 +297,7 @@ fn credential_commands_refuse_bad_input() {
         assert!(err.contains(needle), "{args:?}: {err}");
     };
     fails(&["key", "rotate", "key_doesnotexist"], "no API key");
-    fails(&["identity", "offboard", "nobody"], "nobody");
+    fails(&["identity", "offboard", "nobody", "--yes"], "nobody");
     fails(&["identity", "disable", "nobody"], "nobody");
     fails(
         &["token", "revoke", "jti-1", "--identity", "nobody"],

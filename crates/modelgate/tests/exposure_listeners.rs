@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -254,15 +253,7 @@ async fn dev_mode_serves_metrics_on_a_free_port_when_9464_is_taken() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let first = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(first.starts_with("listening on http://"), "{first}");
     let second = rx.recv_timeout(Duration::from_secs(10)).unwrap();

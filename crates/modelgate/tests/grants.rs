@@ -311,7 +311,7 @@ fn cli_offboarding_revokes_grants_and_roles() {
     l.ok(&["grant", "approve", &id, "--by", "alice"]);
     l.request("break-glass", "1h", "billing");
     assert_eq!(l.active(), ["reader", "prod-writer"]);
-    let out = l.ok(&["identity", "offboard", "billing"]);
+    let out = l.ok(&["identity", "offboard", "billing", "--yes"]);
     assert!(
         out.contains("2 grants revoked") && out.contains("1 roles removed"),
         "{out}"

@@ -72,7 +72,7 @@ async fn offboarding_cascades_to_keys_and_tokens() {
 
     // Through the CLI on another identity: effective within the sync interval.
     let token = exchanged(&w.gw, &w.github_token(&w.github_claims(now()))).await;
-    ok(w.gw.cli(&["identity", "offboard", "billing-ci-prod"]));
+    ok(w.gw.cli(&["identity", "offboard", "billing-ci-prod", "--yes"]));
     after_sync().await;
     assert_eq!(
         chat_with(&w.gw, &token).await.status,

@@ -35,7 +35,7 @@ pub enum AccessError {
     #[error("the assignment's end must be in the future")]
     UntilInPast,
     /// The grant duration is zero or over the cap.
-    #[error("grant duration must be between 1s and {}", humantime::format_duration(*.max))]
+    #[error("grant duration must be between 1s and {}", modelgate_types::duration::format(*.max))]
     InvalidDuration {
         /// The longest allowed for this role.
         max: Duration,

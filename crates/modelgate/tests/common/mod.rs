@@ -326,6 +326,21 @@ impl Drop for TestGateway {
     }
 }
 
+/// The lines `child` prints on its piped stdout, read on a thread of their
+/// own (so a test can wait for one with a timeout).
+pub fn stdout_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// Runs the CLI with `--config path`.
 pub fn cli_at(config: &std::path::Path, args: &[&str]) -> Output {
     Command::new(binary())
