@@ -30,6 +30,11 @@ pub enum StoreError {
     /// migration history does not match this binary.
     #[error("migration error: {0}")]
     Migration(String),
+    /// An existing store's schema is behind this binary and the opening
+    /// asked for a current one ([`crate::SchemaPolicy::RequireCurrent`]):
+    /// `modelgate migrate` brings it up to date.
+    #[error("{0}")]
+    SchemaBehind(String),
     /// A stored row does not fit the record type (for example a key hash
     /// that is not 32 bytes long).
     #[error("corrupt row: {0}")]

@@ -34,6 +34,7 @@ mod grants;
 mod issued_tokens;
 mod records;
 mod reviews;
+mod schema;
 mod sealed;
 mod sqlite;
 
@@ -55,6 +56,7 @@ pub use records::{
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,
 };
 pub use reviews::ReviewRecord;
+pub use schema::SchemaPolicy;
 pub use sealed::{SealedReplacement, SealedTable};
 pub use sqlite::SqliteOptions;
 
@@ -99,7 +101,19 @@ impl Store {
         path: &Path,
         options: &SqliteOptions,
     ) -> Result<Store, StoreError> {
-        let backend = SqliteBackend::open(path, options, sqlite::migrate::MIGRATIONS).await?;
+        Store::open_sqlite_as(path, options, SchemaPolicy::Migrate).await
+    }
+
+    /// Like [`Store::open_sqlite_with`], migrating as `policy` allows: the
+    /// gateway and the CLI open with [`SchemaPolicy::RequireCurrent`], and
+    /// only `modelgate migrate` with [`SchemaPolicy::Migrate`].
+    pub async fn open_sqlite_as(
+        path: &Path,
+        options: &SqliteOptions,
+        policy: SchemaPolicy,
+    ) -> Result<Store, StoreError> {
+        let backend =
+            SqliteBackend::open(path, options, sqlite::migrate::MIGRATIONS, policy).await?;
         Ok(Store {
             backend: Backend::Sqlite(backend),
             key_lookups: Arc::default(),

@@ -49,6 +49,13 @@ pub enum Command {
     /// Key-encryption keys for signing keys at rest.
     #[command(subcommand)]
     Kek(KekCommand),
+    /// Bring an existing store's schema up to this binary's (back it up
+    /// first); a new store needs none of this.
+    Migrate {
+        /// Only say whether the schema is current; non-zero when it is not.
+        #[arg(long)]
+        check: bool,
+    },
     /// Roles (from configuration) and standing role assignments.
     #[command(subcommand)]
     Role(crate::grants::RoleCommand),

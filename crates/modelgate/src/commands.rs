@@ -117,6 +117,10 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let config = load_config(cli.config.as_deref())?;
             crate::posture::review_command(&config, command).await
         }
+        Command::Migrate { check } => {
+            let config = load_config(cli.config.as_deref())?;
+            crate::migrate::migrate_command(&config, check).await
+        }
         Command::Kek(crate::cli::KekCommand::Generate) => {
             let kek = KeyEncryptionKey::generate().context("cannot generate a key")?;
             println!("{}", kek.to_base64());

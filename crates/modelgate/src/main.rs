@@ -13,6 +13,7 @@ mod dev;
 mod grants;
 mod kek;
 mod manage;
+mod migrate;
 mod notes;
 mod output;
 mod policy;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use modelgate_config::{Config, SecretError, SecretRef};
 use modelgate_identity::{IdentityService, KeyEncryptionKey, KeyPolicy};
-use modelgate_store::Store;
+use modelgate_store::{SchemaPolicy, SqliteOptions, Store};
 
 /// The key-encryption key named by `tokens.kek`, also accepting the
 /// earlier KEKs named by `tokens.previous_keks` for opening (a KEK rotation
@@ -114,11 +114,17 @@ fn not_found(named: Option<&Path>) -> String {
     }
 }
 
-/// Opens the configured store.
+/// Opens the configured store: a new one is migrated; an existing one
+/// whose schema is behind or ahead of this binary is refused, naming
+/// `modelgate migrate` (only that command changes an existing schema).
 pub async fn open_store(config: &Config) -> Result<Store> {
-    Store::open_sqlite(&config.store.path)
-        .await
-        .with_context(|| format!("cannot open store {}", config.store.path.display()))
+    Store::open_sqlite_as(
+        &config.store.path,
+        &SqliteOptions::default(),
+        SchemaPolicy::RequireCurrent,
+    )
+    .await
+    .with_context(|| format!("cannot open store {}", config.store.path.display()))
 }
 
 /// The identity service over the configured store.

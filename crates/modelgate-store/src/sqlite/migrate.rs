@@ -8,6 +8,7 @@
 use sqlx::SqlitePool;
 
 use crate::StoreError;
+use crate::schema::SchemaPolicy;
 
 /// One embedded migration.
 #[derive(Clone, Copy, Debug)]
@@ -100,6 +101,7 @@ pub(crate) async fn run(
     pool: &SqlitePool,
     migrations: &[Migration],
     now: i64,
+    policy: SchemaPolicy,
 ) -> Result<usize, StoreError> {
     if migrations.windows(2).any(|w| w[0].version >= w[1].version) {
         return Err(StoreError::Migration(
@@ -124,7 +126,8 @@ pub(crate) async fn run(
         let Some(known) = migrations.iter().find(|m| m.version == *version) else {
             return Err(StoreError::Migration(format!(
                 "the database has migration {} which this binary does not know \
-                 (was it written by a newer modelgate?); refusing to start",
+                 (was it written by a newer modelgate?); refusing to start: run the release \
+                 that migrated it",
                 label(*version, name)
             )));
         };
@@ -147,6 +150,19 @@ pub(crate) async fn run(
     {
         return Err(StoreError::Migration(format!(
             "migration {} was never applied but later migrations were; refusing to start",
+            label(first.version, first.name)
+        )));
+    }
+
+    if policy == SchemaPolicy::RequireCurrent
+        && !applied.is_empty()
+        && let Some(first) = pending.first()
+    {
+        return Err(StoreError::SchemaBehind(format!(
+            "the store's schema is behind this binary: {} migration{} from {} not applied; \
+             back the store up, then run `modelgate migrate`",
+            pending.len(),
+            if pending.len() == 1 { "" } else { "s" },
             label(first.version, first.name)
         )));
     }
@@ -207,9 +223,9 @@ pub(crate) async fn check(pool: &SqlitePool, migrations: &[Migration]) -> Result
         .iter()
         .find(|m| !applied.iter().any(|(v, _)| *v == m.version))
     {
-        return Err(StoreError::Migration(format!(
-            "the database lacks migration {} (written by an older modelgate; the next \
-             start migrates it)",
+        return Err(StoreError::SchemaBehind(format!(
+            "the store's schema is behind this binary: {} not applied; back the store up, \
+             then run `modelgate migrate`",
             label(missing.version, missing.name)
         )));
     }

@@ -70,11 +70,13 @@ pub(crate) struct SqliteBackend {
 pub(crate) use modelgate_types::clock::unix_now;
 
 impl SqliteBackend {
-    /// Opens (creating if missing) the database at `path` and migrates it.
+    /// Opens (creating if missing) the database at `path` and migrates it
+    /// as `policy` allows.
     pub(crate) async fn open(
         path: &Path,
         options: &SqliteOptions,
         migrations: &[migrate::Migration],
+        policy: crate::schema::SchemaPolicy,
     ) -> Result<SqliteBackend, StoreError> {
         let connect = SqliteConnectOptions::new()
             .filename(path)
@@ -100,7 +102,7 @@ impl SqliteBackend {
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
         };
-        if let Err(err) = migrate::run(&backend.pool, migrations, unix_now()).await {
+        if let Err(err) = migrate::run(&backend.pool, migrations, unix_now(), policy).await {
             backend.pool.close().await;
             return Err(err);
         }

@@ -18,7 +18,13 @@ async fn open_with(
     path: &std::path::Path,
     list: &[Migration],
 ) -> Result<SqliteBackend, StoreError> {
-    SqliteBackend::open(path, &SqliteOptions::default(), list).await
+    SqliteBackend::open(
+        path,
+        &SqliteOptions::default(),
+        list,
+        crate::SchemaPolicy::Migrate,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -167,10 +173,8 @@ async fn a_read_only_opening_changes_nothing_and_names_a_schema_mismatch() {
     ro.close().await;
     // Behind this binary: an error, and the migration is not applied.
     let err = open_read_only_with(&path, &[M1, M2]).await.unwrap_err();
-    assert!(
-        err.to_string().contains("lacks migration 0002_two"),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::SchemaBehind(_)), "{err:?}");
+    assert!(err.to_string().contains("0002_two"), "{err}");
     // Ahead of it: an error too.
     let backend = open_with(&path, &[M1, M2]).await.unwrap();
     backend.close().await;
@@ -184,4 +188,38 @@ async fn a_read_only_opening_changes_nothing_and_names_a_schema_mismatch() {
     let ro = Store::open_sqlite_read_only(&path).await.unwrap();
     assert!(ro.identity_by_name("nobody").await.unwrap().is_none());
     store.close().await;
+}
+
+#[tokio::test]
+async fn require_current_migrates_a_new_store_and_refuses_one_behind() {
+    let (_dir, path) = temp_db();
+    let require = |list: &'static [Migration]| {
+        let path = path.clone();
+        async move {
+            SqliteBackend::open(
+                &path,
+                &SqliteOptions::default(),
+                list,
+                crate::SchemaPolicy::RequireCurrent,
+            )
+            .await
+        }
+    };
+    // A new store is migrated.
+    require(&[M1]).await.unwrap().close().await;
+    // The same schema opens.
+    require(&[M1]).await.unwrap().close().await;
+    // Behind: refused, naming the command, and nothing is applied.
+    let err = require(&[M1, M2]).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaBehind(_)), "{err:?}");
+    assert!(err.to_string().contains("modelgate migrate"), "{err}");
+    assert!(err.to_string().contains("0002_two"), "{err}");
+    let backend = open_read_only_with(&path, &[M1]).await.unwrap();
+    backend.close().await;
+    // `modelgate migrate` (Migrate) applies it; then it opens.
+    open_with(&path, &[M1, M2]).await.unwrap().close().await;
+    require(&[M1, M2]).await.unwrap().close().await;
+    // Ahead: refused too.
+    let err = require(&[M1]).await.unwrap_err();
+    assert!(err.to_string().contains("does not know"), "{err}");
 }
