@@ -49,6 +49,8 @@ pub struct PolicySet {
     settings: PolicySettings,
     default_permit: DefaultPermit,
     inputs: InputJson,
+    /// The warnings of the set (and shadow set) compiled at start.
+    start_warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -112,12 +114,13 @@ impl PolicySet {
         let settings = config.policy.clone();
         let active = compile(&roles, settings.dir.as_deref(), default_permit)
             .map_err(|e| format!("policies: {e}"))?;
-        warn_about(&active, &mut Vec::new());
+        let mut start_warnings = Vec::new();
+        warn_about(&active, &mut start_warnings);
         let engine = PolicyEngine::new(active);
         if let Some(dir) = &settings.shadow_dir {
             let shadow = compile(&roles, Some(dir), default_permit)
                 .map_err(|e| format!("shadow policies: {e}"))?;
-            warn_about(&shadow, &mut Vec::new());
+            warn_about(&shadow, &mut start_warnings);
             engine.set_shadow(Some(shadow));
         }
         Ok(PolicySet {
@@ -126,7 +129,15 @@ impl PolicySet {
             settings,
             default_permit,
             inputs: InputJson::default(),
+            start_warnings,
         })
+    }
+
+    /// What was legal but likely a mistake in the sets compiled by
+    /// [`PolicySet::new`] (a `forbid` without `@reason`), each with its file
+    /// and line; a reload returns its own in [`PolicyLoad::warnings`].
+    pub fn start_warnings(&self) -> &[String] {
+        &self.start_warnings
     }
 
     /// Decides one call to one candidate upstream.

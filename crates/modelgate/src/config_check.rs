@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use modelgate_config::{Config, ConfigError, DataClasses};
-use modelgate_core::policy::{compile, policy_roles};
+use modelgate_core::policy::PolicySet;
 use modelgate_store::Store;
 
 use crate::setup::{config_dir, load_kek, read_config};
@@ -58,26 +58,17 @@ pub async fn check(named: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// The policy set as `serve` would load it (built-in, roles, `policy.dir`):
-/// its problems as errors, its warnings (a `forbid` without `@reason`) as
-/// warnings. Skipped when the data classes are invalid (already an error).
+/// The policy set as `serve` loads it (`PolicySet::new`: built-in, roles,
+/// `policy.dir`, `policy.shadow_dir`): its problems as errors, its warnings
+/// (a `forbid` without `@reason`) as warnings. Skipped when the data
+/// classes are invalid (already an error).
 fn policies(config: &Config) -> (Vec<String>, Vec<String>) {
     let Ok(classes) = DataClasses::new(&config.data_classes) else {
         return (Vec::new(), Vec::new());
     };
-    let roles = match policy_roles(config, &classes) {
-        Ok(roles) => roles,
-        Err(e) => return (vec![e], Vec::new()),
-    };
-    let default_permit = config
-        .policy
-        .effective_default_permit(!config.roles.is_empty());
-    match compile(&roles, config.policy.dir.as_deref(), default_permit) {
-        Ok(set) => (
-            Vec::new(),
-            set.warnings().iter().map(ToString::to_string).collect(),
-        ),
-        Err(e) => (vec![format!("policy: {e}")], Vec::new()),
+    match PolicySet::new(config, &classes) {
+        Ok(set) => (Vec::new(), set.start_warnings().to_vec()),
+        Err(e) => (vec![e], Vec::new()),
     }
 }
 

@@ -394,7 +394,7 @@ fn config_check_loads_the_policies_as_serve_would() {
     assert!(!out.status.success(), "{}", both(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("error: policy:") && err.contains("broken.cedar"),
+        err.contains("error: policies:") && err.contains("broken.cedar"),
         "{err}"
     );
 }
