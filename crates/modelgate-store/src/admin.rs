@@ -1,6 +1,6 @@
 //! Admin roles on the [`Store`].
 
-use crate::{ApiKeyRecord, Backend, IdentityRecord, Store, StoreError};
+use crate::{ApiKeyRecord, IdentityRecord, Store, StoreError};
 
 /// One admin role as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,16 +18,12 @@ pub struct AdminRoleRecord {
 impl Store {
     /// Every admin role, ordered by identity id.
     pub async fn list_admins(&self) -> Result<Vec<AdminRoleRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.list_admins().await,
-        }
+        on_backend!(self, b => b.list_admins().await)
     }
 
     /// The admin scope of an identity (`*` or an owner), if it has one.
     pub async fn admin_scope(&self, identity_id: &str) -> Result<Option<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.admin_scope(identity_id).await,
-        }
+        on_backend!(self, b => b.admin_scope(identity_id).await)
     }
 
     /// Grants (or changes) an identity's admin scope.
@@ -38,16 +34,12 @@ impl Store {
         granted_by: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.grant_admin(identity_id, scope, granted_by, at).await,
-        }
+        on_backend!(self, b => b.grant_admin(identity_id, scope, granted_by, at).await)
     }
 
     /// Removes an identity's admin role; false if it had none.
     pub async fn revoke_admin(&self, identity_id: &str) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.revoke_admin(identity_id).await,
-        }
+        on_backend!(self, b => b.revoke_admin(identity_id).await)
     }
 
     /// In one transaction, if no admin exists yet: inserts `identity`, its
@@ -59,8 +51,6 @@ impl Store {
         key: &ApiKeyRecord,
         at: i64,
     ) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.bootstrap_admin(identity, key, at).await,
-        }
+        on_backend!(self, b => b.bootstrap_admin(identity, key, at).await)
     }
 }

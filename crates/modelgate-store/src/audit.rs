@@ -5,7 +5,7 @@
 //! The store does not interpret a line: the audit crate writes and verifies
 //! them; the search columns beside each line are copies it supplies.
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// One line of an audit chain, with the columns search uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -99,9 +99,7 @@ impl std::fmt::Debug for AuditKeyRecord {
 impl Store {
     /// The replicas with a chain in the store.
     pub async fn audit_replicas(&self) -> Result<Vec<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.audit_replicas().await,
-        }
+        on_backend!(self, b => b.audit_replicas().await)
     }
 
     /// `replica`'s lines (records and checkpoints) in written order, from
@@ -112,16 +110,12 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.audit_lines(replica, after, limit).await,
-        }
+        on_backend!(self, b => b.audit_lines(replica, after, limit).await)
     }
 
     /// Record lines matching `query`, oldest first.
     pub async fn search_audit(&self, query: &AuditQuery) -> Result<Vec<AuditHit>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.search_audit(query).await,
-        }
+        on_backend!(self, b => b.search_audit(query).await)
     }
 
     /// Lines whose bodies expired before `now_ms`: `(id, line)`, at most
@@ -131,32 +125,24 @@ impl Store {
         now_ms: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.audit_expired_bodies(now_ms, limit).await,
-        }
+        on_backend!(self, b => b.audit_expired_bodies(now_ms, limit).await)
     }
 
     /// Replaces the line of entry `id` by its pruned form (same hash; bodies
     /// dropped) and clears its expiry.
     pub async fn replace_pruned_audit_line(&self, id: i64, line: &str) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.replace_pruned_audit_line(id, line).await,
-        }
+        on_backend!(self, b => b.replace_pruned_audit_line(id, line).await)
     }
 
     /// Every audit key, oldest first.
     pub async fn audit_keys(&self) -> Result<Vec<AuditKeyRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.audit_keys().await,
-        }
+        on_backend!(self, b => b.audit_keys().await)
     }
 
     /// Inserts an active audit key unless one is already active for its
     /// purpose; returns false (nothing written) in that case, so concurrent
     /// first starts agree on one key.
     pub async fn insert_audit_key(&self, key: &AuditKeyRecord) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.insert_audit_key(key).await,
-        }
+        on_backend!(self, b => b.insert_audit_key(key).await)
     }
 }

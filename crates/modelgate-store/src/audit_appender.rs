@@ -1,6 +1,7 @@
 //! [`AuditAppender`]: the audit writer's dedicated, blocking connection.
 
 use crate::audit::AuditEntryRow;
+use crate::postgres::PgAuditAppender;
 use crate::sqlite::SqliteAuditAppender;
 use crate::{Backend, Store, StoreError};
 
@@ -16,6 +17,8 @@ pub struct AuditAppender {
 #[derive(Debug)]
 enum AppenderBackend {
     Sqlite(SqliteAuditAppender),
+    /// Boxed: it holds its own runtime and connection options.
+    Postgres(Box<PgAuditAppender>),
 }
 
 impl Store {
@@ -24,6 +27,7 @@ impl Store {
     pub fn audit_appender(&self) -> Result<AuditAppender, StoreError> {
         let backend = match &self.backend {
             Backend::Sqlite(b) => AppenderBackend::Sqlite(b.audit_appender()?),
+            Backend::Postgres(b) => AppenderBackend::Postgres(Box::new(b.audit_appender()?)),
         };
         Ok(AuditAppender { backend })
     }
@@ -36,6 +40,7 @@ impl AuditAppender {
     pub fn append(&mut self, rows: &[AuditEntryRow]) -> Result<(), StoreError> {
         match &mut self.backend {
             AppenderBackend::Sqlite(a) => a.append(rows),
+            AppenderBackend::Postgres(a) => a.append(rows),
         }
     }
 
@@ -43,6 +48,7 @@ impl AuditAppender {
     pub fn tail(&mut self, replica: &str) -> Result<Option<String>, StoreError> {
         match &mut self.backend {
             AppenderBackend::Sqlite(a) => a.tail(replica),
+            AppenderBackend::Postgres(a) => a.tail(replica),
         }
     }
 
@@ -54,6 +60,7 @@ impl AuditAppender {
     pub fn unsigned_tail(&mut self, replica: &str) -> Result<Vec<String>, StoreError> {
         match &mut self.backend {
             AppenderBackend::Sqlite(a) => a.unsigned_tail(replica),
+            AppenderBackend::Postgres(a) => a.unsigned_tail(replica),
         }
     }
 
@@ -62,6 +69,7 @@ impl AuditAppender {
     pub fn discard_after(&mut self, replica: &str, seq: i64) -> Result<u64, StoreError> {
         match &mut self.backend {
             AppenderBackend::Sqlite(a) => a.discard_after(replica, seq),
+            AppenderBackend::Postgres(a) => a.discard_after(replica, seq),
         }
     }
 }

@@ -48,11 +48,26 @@ impl StoreError {
             sqlx::Error::Database(db) => {
                 let message = db.message().to_owned();
                 if db.is_unique_violation() {
-                    StoreError::Conflict(conflict_subject(&message))
+                    // PostgreSQL names the constraint (its message and
+                    // detail may quote the value); SQLite names the columns.
+                    StoreError::Conflict(match db.constraint() {
+                        Some(constraint) => constraint_subject(constraint),
+                        None => conflict_subject(&message),
+                    })
                 } else if db.is_foreign_key_violation() {
                     StoreError::MissingReference(format!("{operation}: referenced row not found"))
+                } else if db.code().is_some_and(|code| code.starts_with("22")) {
+                    // PostgreSQL's data exceptions (class 22) quote the
+                    // value that did not fit: keep only the code.
+                    let code = db.code().unwrap_or_default().into_owned();
+                    StoreError::Backend {
+                        operation,
+                        message: format!("data exception (SQLSTATE {code})"),
+                    }
                 } else {
-                    // SQLite messages name constraints and columns, not values.
+                    // SQLite's messages, and PostgreSQL's outside class 22,
+                    // name constraints, columns and objects, not values
+                    // (PostgreSQL puts values in the detail, not read here).
                     StoreError::Backend { operation, message }
                 }
             }
@@ -146,6 +161,30 @@ fn conflict_subject(message: &str) -> String {
     }
 }
 
+/// What a PostgreSQL unique constraint or index protects, as
+/// [`conflict_subject`] says it for SQLite (the names are the schema's, in
+/// `migrations/postgres`).
+fn constraint_subject(constraint: &str) -> String {
+    match constraint {
+        "identities_name" => "identity name",
+        "identities_pkey" => "identity id",
+        "api_keys_pkey" => "api key id",
+        "api_keys_key_hash" => "api key hash",
+        "signing_keys_pkey" => "signing key id",
+        "signing_keys_one_active" => "active signing key",
+        "revoked_tokens_pkey" => "revoked token id",
+        "grants_pkey" => "grant id",
+        "grant_approvals_pkey" => "grant approval",
+        // SQLite's own words for these (it names the column).
+        "reviews_pkey" => "reviews.id",
+        "issued_tokens_pkey" => "issued_tokens.jti",
+        "audit_keys_pkey" => "audit_keys.key_id",
+        "audit_entries_record" => "audit_entries.replica",
+        other => other,
+    }
+    .to_owned()
+}
+
 /// A description of an sqlx error kind that carries no query data.
 fn generic_message(err: &sqlx::Error) -> String {
     match err {
@@ -177,5 +216,10 @@ mod tests {
             "api key hash"
         );
         assert_eq!(conflict_subject(""), "row");
+        assert_eq!(constraint_subject("identities_name"), "identity name");
+        assert_eq!(
+            constraint_subject("signing_keys_one_active"),
+            "active signing key"
+        );
     }
 }

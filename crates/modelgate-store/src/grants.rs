@@ -5,23 +5,19 @@
 //! duration caps belong to `modelgate-identity`). Every write bumps the
 //! state revision in the same transaction.
 
-use crate::{Backend, GrantDecision, GrantRecord, RoleAssignmentRecord, Store, StoreError};
+use crate::{GrantDecision, GrantRecord, RoleAssignmentRecord, Store, StoreError};
 
 impl Store {
     /// Assigns a standing role, or replaces the assignment's `until`,
     /// `assigned_at` and `assigned_by` if the identity holds it already.
     /// [`StoreError::MissingReference`] if the identity does not exist.
     pub async fn assign_role(&self, r: &RoleAssignmentRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.assign_role(r).await,
-        }
+        on_backend!(self, b => b.assign_role(r).await)
     }
 
     /// Removes a standing role assignment; `false` if there was none.
     pub async fn unassign_role(&self, identity_id: &str, role: &str) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.unassign_role(identity_id, role).await,
-        }
+        on_backend!(self, b => b.unassign_role(identity_id, role).await)
     }
 
     /// Standing role assignments of one identity, or of all with `None`,
@@ -30,25 +26,19 @@ impl Store {
         &self,
         identity_id: Option<&str>,
     ) -> Result<Vec<RoleAssignmentRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.role_assignments(identity_id).await,
-        }
+        on_backend!(self, b => b.role_assignments(identity_id).await)
     }
 
     /// Inserts a grant (its `approvals` are ignored).
     /// [`StoreError::Conflict`] if the id is taken,
     /// [`StoreError::MissingReference`] if the identity does not exist.
     pub async fn insert_grant(&self, r: &GrantRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.insert_grant(r).await,
-        }
+        on_backend!(self, b => b.insert_grant(r).await)
     }
 
     /// The grant with this id, with its approvals, if any.
     pub async fn grant_by_id(&self, id: &str) -> Result<Option<GrantRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.grant_by_id(id).await,
-        }
+        on_backend!(self, b => b.grant_by_id(id).await)
     }
 
     /// Grants of one identity, or of all with `None`, with their approvals,
@@ -57,9 +47,7 @@ impl Store {
         &self,
         identity_id: Option<&str>,
     ) -> Result<Vec<GrantRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.list_grants(identity_id).await,
-        }
+        on_backend!(self, b => b.list_grants(identity_id).await)
     }
 
     /// Records `approver`'s approval of a grant that is pending at `at`, in
@@ -74,9 +62,7 @@ impl Store {
         approver: &str,
         at: i64,
     ) -> Result<Option<GrantRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.approve_grant(id, approver, at).await,
-        }
+        on_backend!(self, b => b.approve_grant(id, approver, at).await)
     }
 
     /// Denies a grant that is pending at `decision.at`. The grant after, or
@@ -86,9 +72,7 @@ impl Store {
         id: &str,
         decision: GrantDecision<'_>,
     ) -> Result<Option<GrantRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.deny_grant(id, decision).await,
-        }
+        on_backend!(self, b => b.deny_grant(id, decision).await)
     }
 
     /// Revokes a grant that is pending, or approved and unexpired, at
@@ -99,9 +83,7 @@ impl Store {
         id: &str,
         decision: GrantDecision<'_>,
     ) -> Result<Option<GrantRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.revoke_grant(id, decision).await,
-        }
+        on_backend!(self, b => b.revoke_grant(id, decision).await)
     }
 
     /// What gives access at `now`: standing assignments whose `until` is
@@ -111,8 +93,6 @@ impl Store {
         &self,
         now: i64,
     ) -> Result<(Vec<RoleAssignmentRecord>, Vec<GrantRecord>), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.active_access(now).await,
-        }
+        on_backend!(self, b => b.active_access(now).await)
     }
 }

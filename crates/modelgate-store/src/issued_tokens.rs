@@ -8,7 +8,7 @@
 //! revokes all of them. Federated subject-token ids are recorded per
 //! issuer so a replayed token is refused on every replica.
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// An access token as minted.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,17 +45,13 @@ impl Store {
     /// is taken, [`StoreError::MissingReference`] if the identity does not
     /// exist.
     pub async fn record_issued_token(&self, r: &IssuedTokenRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.record_issued_token(r).await,
-        }
+        on_backend!(self, b => b.record_issued_token(r).await)
     }
 
     /// The recorded token with this jti, if any (expired or not, until it
     /// is pruned).
     pub async fn issued_token(&self, jti: &str) -> Result<Option<IssuedTokenRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.issued_token(jti).await,
-        }
+        on_backend!(self, b => b.issued_token(jti).await)
     }
 
     /// Revokes the recorded token `token` and its whole family, in one
@@ -68,9 +64,7 @@ impl Store {
         token: &IssuedTokenRecord,
         at: i64,
     ) -> Result<FamilyRevocation, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.revoke_token_family(token, at).await,
-        }
+        on_backend!(self, b => b.revoke_token_family(token, at).await)
     }
 
     /// Notes that the federated subject token `jti` of `issuer`, valid
@@ -84,16 +78,12 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.note_subject_token(issuer, jti, expires_at, now).await,
-        }
+        on_backend!(self, b => b.note_subject_token(issuer, jti, expires_at, now).await)
     }
 
     /// Deletes issued-token and seen-subject-token records that expired
     /// (`expires_at <= now`). Returns how many.
     pub async fn prune_issued_tokens(&self, now: i64) -> Result<u64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.prune_issued_tokens(now).await,
-        }
+        on_backend!(self, b => b.prune_issued_tokens(now).await)
     }
 }

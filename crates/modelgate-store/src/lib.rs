@@ -2,9 +2,11 @@
 //!
 //! This crate owns the database: connecting, the schema and its migrations,
 //! and reading and writing plain records (identities, API keys). [`Store`]
-//! hides the backend; SQLite (one file, WAL) is the embedded default, and a
-//! PostgreSQL backend can be added behind the same methods without callers
-//! changing. No backend type (sqlx or otherwise) appears in the public API.
+//! hides the backend: SQLite (one file, WAL) is the embedded default for one
+//! node; PostgreSQL is the store for replicas and for operators who already
+//! run it. Every method behaves the same on both (the crate's tests run
+//! against each). No backend type (sqlx or otherwise) appears in the public
+//! API.
 //!
 //! What this crate must not depend on: HTTP (no server, no client, no request
 //! types) and identity logic. Records are strings and integers; validating
@@ -26,14 +28,26 @@
 //! a just-in-time grant. A replica polls [`Store::revision`] (one indexed
 //! read) and reloads only when it moved.
 
+/// Calls the same method on whichever backend a [`Store`] sits on.
+macro_rules! on_backend {
+    ($store:ident, $b:ident => $call:expr) => {
+        match &$store.backend {
+            $crate::Backend::Sqlite($b) => $call,
+            $crate::Backend::Postgres($b) => $call,
+        }
+    };
+}
+
 mod admin;
 mod audit;
 mod audit_appender;
 mod error;
 mod grants;
 mod issued_tokens;
+mod postgres;
 mod records;
 mod reviews;
+mod rows;
 mod schema;
 mod sealed;
 mod sqlite;
@@ -51,6 +65,7 @@ pub use audit::{AUDIT_PAGE_MAX, AuditEntryRow, AuditHit, AuditKeyRecord, AuditQu
 pub use audit_appender::AuditAppender;
 pub use error::StoreError;
 pub use issued_tokens::{FamilyRevocation, IssuedTokenRecord};
+pub use postgres::{PostgresOptions, SslMode};
 pub use records::{
     ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,
@@ -60,6 +75,7 @@ pub use schema::SchemaPolicy;
 pub use sealed::{SealedReplacement, SealedTable};
 pub use sqlite::SqliteOptions;
 
+use postgres::PgBackend;
 use sqlite::SqliteBackend;
 
 /// The modelgate store. Cheap to clone: clones share one connection pool.
@@ -74,6 +90,7 @@ pub struct Store {
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqliteBackend),
+    Postgres(PgBackend),
 }
 
 impl fmt::Debug for Store {
@@ -138,63 +155,75 @@ impl Store {
         })
     }
 
-    /// The backend's name (`sqlite`), for logs and readiness output.
+    /// Connects to the PostgreSQL database `options` names and migrates
+    /// it as `policy` allows (see [`SchemaPolicy`]).
+    pub async fn open_postgres(
+        options: &PostgresOptions,
+        policy: SchemaPolicy,
+    ) -> Result<Store, StoreError> {
+        let backend = PgBackend::open(options, postgres::MIGRATIONS, policy).await?;
+        Ok(Store {
+            backend: Backend::Postgres(backend),
+            key_lookups: Arc::default(),
+        })
+    }
+
+    /// Connects to an existing PostgreSQL store with every transaction
+    /// read-only, for a check that must not change it: nothing is migrated
+    /// or written, and a schema behind or ahead of this binary is an error.
+    pub async fn open_postgres_read_only(options: &PostgresOptions) -> Result<Store, StoreError> {
+        let backend = PgBackend::open_read_only(options, postgres::MIGRATIONS).await?;
+        Ok(Store {
+            backend: Backend::Postgres(backend),
+            key_lookups: Arc::default(),
+        })
+    }
+
+    /// The backend's name (`sqlite` or `postgres`), for logs and readiness
+    /// output.
     pub fn backend_name(&self) -> &'static str {
         match &self.backend {
             Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
     /// Checks that the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.ping().await,
-        }
+        on_backend!(self, b => b.ping().await)
     }
 
     /// Closes every connection, waiting for those in use to be returned.
     /// Later calls on this store (or its clones) fail.
     pub async fn close(&self) {
-        match &self.backend {
-            Backend::Sqlite(b) => b.close().await,
-        }
+        on_backend!(self, b => b.close().await)
     }
 
     /// Inserts an identity. [`StoreError::Conflict`] if the name (or id) is
     /// taken.
     pub async fn insert_identity(&self, r: &IdentityRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.insert_identity(r).await,
-        }
+        on_backend!(self, b => b.insert_identity(r).await)
     }
 
     /// The identity with this name, if any.
     pub async fn identity_by_name(&self, name: &str) -> Result<Option<IdentityRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.identity_by_name(name).await,
-        }
+        on_backend!(self, b => b.identity_by_name(name).await)
     }
 
     /// The identity with this id, if any.
     pub async fn identity_by_id(&self, id: &str) -> Result<Option<IdentityRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.identity_by_id(id).await,
-        }
+        on_backend!(self, b => b.identity_by_id(id).await)
     }
 
     /// Every identity, ordered by name.
     pub async fn list_identities(&self) -> Result<Vec<IdentityRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.list_identities().await,
-        }
+        on_backend!(self, b => b.list_identities().await)
     }
 
     /// Inserts an API key. [`StoreError::Conflict`] if the id or hash is
     /// taken, [`StoreError::MissingReference`] if the identity does not exist.
     pub async fn insert_api_key(&self, r: &ApiKeyRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.insert_api_key(r).await,
-        }
+        on_backend!(self, b => b.insert_api_key(r).await)
     }
 
     /// The key with this SHA-256 hash and the identity holding it, in one
@@ -204,9 +233,7 @@ impl Store {
         hash: &[u8; 32],
     ) -> Result<Option<(ApiKeyRecord, IdentityRecord)>, StoreError> {
         self.key_lookups.fetch_add(1, Ordering::Relaxed);
-        match &self.backend {
-            Backend::Sqlite(b) => b.api_key_by_hash(hash).await,
-        }
+        on_backend!(self, b => b.api_key_by_hash(hash).await)
     }
 
     /// How many times [`Store::api_key_by_hash`] was called on this store
@@ -219,9 +246,7 @@ impl Store {
 
     /// The key with this id, if any.
     pub async fn api_key_by_id(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.api_key_by_id(id).await,
-        }
+        on_backend!(self, b => b.api_key_by_id(id).await)
     }
 
     /// Keys of one identity (by id), or of every identity with `None`,
@@ -230,17 +255,13 @@ impl Store {
         &self,
         identity_id: Option<&str>,
     ) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.list_api_keys(identity_id).await,
-        }
+        on_backend!(self, b => b.list_api_keys(identity_id).await)
     }
 
     /// Marks a key revoked at `at`. `false` if the key is unknown or was
     /// already revoked (the first revocation time is kept).
     pub async fn revoke_api_key(&self, id: &str, at: i64) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.revoke_api_key(id, at).await,
-        }
+        on_backend!(self, b => b.revoke_api_key(id, at).await)
     }
 
     /// Records a batch of credential uses `(key id, identity id, at)` in
@@ -252,33 +273,25 @@ impl Store {
         &self,
         uses: &[(Option<String>, String, i64)],
     ) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.record_key_use(uses).await,
-        }
+        on_backend!(self, b => b.record_key_use(uses).await)
     }
 
     /// The state revision: a counter bumped in the same transaction as every
     /// change that invalidates in-memory caches (see the crate docs).
     pub async fn revision(&self) -> Result<i64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.revision().await,
-        }
+        on_backend!(self, b => b.revision().await)
     }
 
     /// Inserts a signing key and bumps the revision.
     /// [`StoreError::Conflict`] if the kid is taken, or if the record is
     /// `active` while another key is (`active signing key`).
     pub async fn insert_signing_key(&self, r: &SigningKeyRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.insert_signing_key(r).await,
-        }
+        on_backend!(self, b => b.insert_signing_key(r).await)
     }
 
     /// Every signing key, whatever its state, oldest first.
     pub async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.list_signing_keys().await,
-        }
+        on_backend!(self, b => b.list_signing_keys().await)
     }
 
     /// Rotation, in one transaction: the active key (if any) becomes
@@ -290,17 +303,13 @@ impl Store {
         new: &SigningKeyRecord,
         previous_verify_until: i64,
     ) -> Result<Option<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.rotate_signing_key(new, previous_verify_until).await,
-        }
+        on_backend!(self, b => b.rotate_signing_key(new, previous_verify_until).await)
     }
 
     /// Moves every `previous` key whose `verify_until <= now` to `retired`,
     /// bumping the revision if any moved. Returns their kids, sorted.
     pub async fn retire_signing_keys(&self, now: i64) -> Result<Vec<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.retire_signing_keys(now).await,
-        }
+        on_backend!(self, b => b.retire_signing_keys(now).await)
     }
 
     /// Records a revoked access token and bumps the revision, in one
@@ -314,9 +323,7 @@ impl Store {
         expires_at: i64,
         at: i64,
     ) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.revoke_token(jti, identity_id, expires_at, at).await,
-        }
+        on_backend!(self, b => b.revoke_token(jti, identity_id, expires_at, at).await)
     }
 
     /// Revoked tokens that have not expired yet (`expires_at > now`).
@@ -324,24 +331,18 @@ impl Store {
         &self,
         now: i64,
     ) -> Result<Vec<RevokedTokenRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.active_revoked_tokens(now).await,
-        }
+        on_backend!(self, b => b.active_revoked_tokens(now).await)
     }
 
     /// Deletes revocation records of tokens that expired (`expires_at <=
     /// now`): an expired token is refused anyway. Returns how many.
     pub async fn prune_revoked_tokens(&self, now: i64) -> Result<u64, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.prune_revoked_tokens(now).await,
-        }
+        on_backend!(self, b => b.prune_revoked_tokens(now).await)
     }
 
     /// Ids of every identity whose status is not `active`, sorted.
     pub async fn inactive_identity_ids(&self) -> Result<Vec<String>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.inactive_identity_ids().await,
-        }
+        on_backend!(self, b => b.inactive_identity_ids().await)
     }
 
     /// Sets an identity's status (and its status change time) and bumps the
@@ -355,9 +356,7 @@ impl Store {
         status: &str,
         at: i64,
     ) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.set_identity_status(id, status, at).await,
-        }
+        on_backend!(self, b => b.set_identity_status(id, status, at).await)
     }
 
     /// Offboards an identity in ONE transaction: status `offboarded`, every
@@ -370,9 +369,7 @@ impl Store {
         id: &str,
         at: i64,
     ) -> Result<Option<OffboardSummary>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.offboard_identity(id, at).await,
-        }
+        on_backend!(self, b => b.offboard_identity(id, at).await)
     }
 
     /// Rotates an API key in one transaction: inserts the successor `new`,
@@ -387,8 +384,6 @@ impl Store {
         grace_end: i64,
         at: i64,
     ) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.rotate_api_key(old_id, new, grace_end, at).await,
-        }
+        on_backend!(self, b => b.rotate_api_key(old_id, new, grace_end, at).await)
     }
 }

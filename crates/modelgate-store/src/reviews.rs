@@ -2,7 +2,7 @@
 //! (the posture logic owns its shape), with a version so that an answer is
 //! a compare-and-swap.
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// A stored access review.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,16 +24,12 @@ impl Store {
     /// Inserts a review (its `version` is ignored and starts at 1).
     /// [`StoreError::Conflict`] if the id is taken.
     pub async fn insert_review(&self, r: &ReviewRecord) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.insert_review(r).await,
-        }
+        on_backend!(self, b => b.insert_review(r).await)
     }
 
     /// The review with this id, if any.
     pub async fn review(&self, id: &str) -> Result<Option<ReviewRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.review(id).await,
-        }
+        on_backend!(self, b => b.review(id).await)
     }
 
     /// Reviews opened at or after `since` (unix seconds), newest first, at
@@ -43,17 +39,13 @@ impl Store {
         since: i64,
         limit: i64,
     ) -> Result<Vec<ReviewRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.list_reviews(since, limit).await,
-        }
+        on_backend!(self, b => b.list_reviews(since, limit).await)
     }
 
     /// Replaces the body of review `r.id` if it is still at version
     /// `r.version`; `false` (nothing written) if it is unknown or was
     /// changed since it was read.
     pub async fn update_review(&self, r: &ReviewRecord) -> Result<bool, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.update_review(r).await,
-        }
+        on_backend!(self, b => b.update_review(r).await)
     }
 }

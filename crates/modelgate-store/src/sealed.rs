@@ -2,7 +2,7 @@
 //! signing keys, the audit keys), replaced in one transaction when they are
 //! re-sealed under a new KEK (`modelgate kek rotate`).
 
-use crate::{Backend, Store, StoreError};
+use crate::{Store, StoreError};
 
 /// The table a sealed value lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,8 +57,6 @@ impl Store {
         &self,
         replacements: &[SealedReplacement],
     ) -> Result<usize, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(b) => b.replace_sealed_values(replacements).await,
-        }
+        on_backend!(self, b => b.replace_sealed_values(replacements).await)
     }
 }

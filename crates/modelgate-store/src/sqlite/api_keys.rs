@@ -2,7 +2,7 @@
 
 use super::SqliteBackend;
 use super::revision::bump_revision;
-use super::rows::{self, IDENTITY_COLUMNS, KEY_COLUMN_COUNT, KEY_COLUMNS};
+use crate::rows::{self, IDENTITY_COLUMNS, KEY_COLUMN_COUNT, KEY_COLUMNS};
 use crate::{ApiKeyRecord, IdentityRecord, StoreError};
 
 impl SqliteBackend {

@@ -161,7 +161,9 @@ mod tests {
         let store = crate::Store::open_sqlite(&dir.path().join("a.db"))
             .await
             .unwrap();
-        let Backend::Sqlite(backend) = &store.backend;
+        let Backend::Sqlite(backend) = &store.backend else {
+            unreachable!("opened as sqlite")
+        };
         let appender = backend.audit_appender().unwrap();
         let pragma = |name: &str| -> String {
             appender

@@ -1,7 +1,7 @@
 //! Identity queries.
 
 use super::SqliteBackend;
-use super::rows::{self, IDENTITY_COLUMNS};
+use crate::rows::{self, IDENTITY_COLUMNS};
 use crate::{IdentityRecord, StoreError};
 
 impl SqliteBackend {

@@ -8,18 +8,8 @@
 use sqlx::SqlitePool;
 
 use crate::StoreError;
-use crate::schema::SchemaPolicy;
-
-/// One embedded migration.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Migration {
-    /// Ordering key; strictly increasing, never reused.
-    pub version: i64,
-    /// Short name, from the file name.
-    pub name: &'static str,
-    /// The SQL to run (several statements allowed).
-    pub sql: &'static str,
-}
+pub(crate) use crate::schema::Migration;
+use crate::schema::{self, Applied, Phase, SchemaPolicy, checksum, label};
 
 /// The SQLite migrations, in order.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -27,61 +17,58 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "identities_and_api_keys",
         sql: include_str!("../../migrations/sqlite/0001_identities_and_api_keys.sql"),
+        phase: Phase::Contract,
     },
     Migration {
         version: 2,
         name: "tokens_and_lifecycle",
         sql: include_str!("../../migrations/sqlite/0002_tokens_and_lifecycle.sql"),
+        phase: Phase::Contract,
     },
     Migration {
         version: 3,
         name: "admin_roles",
         sql: include_str!("../../migrations/sqlite/0003_admin_roles.sql"),
+        phase: Phase::Contract,
     },
     Migration {
         version: 4,
         name: "roles_and_grants",
         sql: include_str!("../../migrations/sqlite/0004_roles_and_grants.sql"),
+        phase: Phase::Contract,
     },
     Migration {
         version: 5,
         name: "audit",
         sql: include_str!("../../migrations/sqlite/0005_audit.sql"),
+        phase: Phase::Contract,
     },
     Migration {
         version: 6,
         name: "reviews",
         sql: include_str!("../../migrations/sqlite/0006_reviews.sql"),
+        phase: Phase::Contract,
     },
     Migration {
         version: 7,
         name: "issued_tokens",
         sql: include_str!("../../migrations/sqlite/0007_issued_tokens.sql"),
+        phase: Phase::Contract,
     },
 ];
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    INTEGER NOT NULL PRIMARY KEY,
-    name       TEXT    NOT NULL,
-    checksum   TEXT    NOT NULL,
-    applied_at INTEGER NOT NULL
+    version         INTEGER NOT NULL PRIMARY KEY,
+    name            TEXT    NOT NULL,
+    checksum        TEXT    NOT NULL,
+    applied_at      INTEGER NOT NULL,
+    older_may_serve INTEGER NOT NULL DEFAULT 0 CHECK (older_may_serve IN (0, 1))
 ) STRICT";
 
-/// Checksum of a migration's SQL: FNV-1a (64 bit) over the text with line
-/// endings normalised, as 16 hex digits. It detects edits to an applied
-/// migration; it is not meant to resist a deliberate collision.
-pub(crate) fn checksum(sql: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sql.bytes().filter(|b| *b != b'\r') {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
-
-fn label(version: i64, name: &str) -> String {
-    format!("{version:04}_{name}")
-}
+/// Adds the expand/contract column to a history written before it
+/// existed (release 0.1 stores); older binaries never read it.
+const ADD_PHASE_COLUMN: &str = "ALTER TABLE schema_migrations ADD COLUMN \
+     older_may_serve INTEGER NOT NULL DEFAULT 0 CHECK (older_may_serve IN (0, 1))";
 
 fn migration_error(operation: &'static str, err: sqlx::Error) -> StoreError {
     match StoreError::from_sqlx(operation, err) {
@@ -92,22 +79,14 @@ fn migration_error(operation: &'static str, err: sqlx::Error) -> StoreError {
     }
 }
 
-/// Brings the database up to date with `migrations`. Returns how many were
-/// applied. Refuses (with [`StoreError::Migration`]) when an applied
-/// migration's checksum changed, when the database has a migration this
-/// binary does not know, or when a known migration is missing below one
-/// that is applied.
+/// Brings the database up to date with `migrations` as `policy` allows
+/// (see [`schema::plan`]). Returns how many were applied.
 pub(crate) async fn run(
     pool: &SqlitePool,
     migrations: &[Migration],
     now: i64,
     policy: SchemaPolicy,
 ) -> Result<usize, StoreError> {
-    if migrations.windows(2).any(|w| w[0].version >= w[1].version) {
-        return Err(StoreError::Migration(
-            "embedded migrations are not in strictly increasing order".to_owned(),
-        ));
-    }
     let mut tx = pool
         .begin_with("BEGIN IMMEDIATE")
         .await
@@ -116,57 +95,14 @@ pub(crate) async fn run(
         .execute(&mut *tx)
         .await
         .map_err(|e| migration_error("create schema_migrations", e))?;
-    let applied: Vec<(i64, String, String)> =
-        sqlx::query_as("SELECT version, name, checksum FROM schema_migrations ORDER BY version")
-            .fetch_all(&mut *tx)
+    let applied = read_history(&mut tx).await?;
+    let pending = schema::plan(migrations, &applied, policy)?;
+    if !pending.is_empty() && !has_phase_column(&mut tx).await? {
+        sqlx::raw_sql(ADD_PHASE_COLUMN)
+            .execute(&mut *tx)
             .await
-            .map_err(|e| migration_error("read schema_migrations", e))?;
-
-    for (version, name, recorded) in &applied {
-        let Some(known) = migrations.iter().find(|m| m.version == *version) else {
-            return Err(StoreError::Migration(format!(
-                "the database has migration {} which this binary does not know \
-                 (was it written by a newer modelgate?); refusing to start: run the release \
-                 that migrated it",
-                label(*version, name)
-            )));
-        };
-        if checksum(known.sql) != *recorded {
-            return Err(StoreError::Migration(format!(
-                "migration {} was changed after it was applied (checksum mismatch); \
-                 refusing to start",
-                label(known.version, known.name)
-            )));
-        }
+            .map_err(|e| migration_error("extend schema_migrations", e))?;
     }
-
-    let highest = applied.last().map(|(v, _, _)| *v);
-    let pending: Vec<&Migration> = migrations
-        .iter()
-        .filter(|m| !applied.iter().any(|(v, _, _)| *v == m.version))
-        .collect();
-    if let (Some(highest), Some(first)) = (highest, pending.first())
-        && first.version < highest
-    {
-        return Err(StoreError::Migration(format!(
-            "migration {} was never applied but later migrations were; refusing to start",
-            label(first.version, first.name)
-        )));
-    }
-
-    if policy == SchemaPolicy::RequireCurrent
-        && !applied.is_empty()
-        && let Some(first) = pending.first()
-    {
-        return Err(StoreError::SchemaBehind(format!(
-            "the store's schema is behind this binary: {} migration{} from {} not applied; \
-             back the store up, then run `modelgate migrate`",
-            pending.len(),
-            if pending.len() == 1 { "" } else { "s" },
-            label(first.version, first.name)
-        )));
-    }
-
     for migration in &pending {
         sqlx::raw_sql(migration.sql)
             .execute(&mut *tx)
@@ -179,13 +115,14 @@ pub(crate) async fn run(
                 ))
             })?;
         sqlx::query(
-            "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
-             VALUES (?, ?, ?, ?)",
+            "INSERT INTO schema_migrations \
+             (version, name, checksum, applied_at, older_may_serve) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(migration.version)
         .bind(migration.name)
         .bind(checksum(migration.sql))
         .bind(now)
+        .bind(migration.phase == Phase::Expand)
         .execute(&mut *tx)
         .await
         .map_err(|e| migration_error("record migration", e))?;
@@ -200,48 +137,55 @@ pub(crate) async fn run(
     Ok(pending.len())
 }
 
+/// Whether the history has the `older_may_serve` column.
+async fn has_phase_column(conn: &mut sqlx::SqliteConnection) -> Result<bool, StoreError> {
+    let row: (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') \
+         WHERE name = 'older_may_serve'",
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(|e| migration_error("read schema_migrations", e))?;
+    Ok(row.0 > 0)
+}
+
+/// The recorded history, oldest first (`older_may_serve` false where the
+/// history predates the column).
+async fn read_history(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Applied>, StoreError> {
+    let sql = if has_phase_column(&mut *conn).await? {
+        "SELECT version, name, checksum, older_may_serve FROM schema_migrations ORDER BY version"
+    } else {
+        "SELECT version, name, checksum, 0 FROM schema_migrations ORDER BY version"
+    };
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(sql)
+        .fetch_all(conn)
+        .await
+        .map_err(|e| migration_error("read schema_migrations", e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, name, checksum, older)| Applied {
+            version,
+            name,
+            checksum,
+            older_may_serve: older == 1,
+        })
+        .collect())
+}
+
 /// Checks, without writing, that the database holds exactly
-/// `migrations` (for a read-only opening): a store behind or ahead of this
-/// binary is an error naming the difference.
+/// `migrations` (for a read-only opening).
 pub(crate) async fn check(pool: &SqlitePool, migrations: &[Migration]) -> Result<(), StoreError> {
-    let applied: Vec<(i64, String)> =
-        sqlx::query_as("SELECT version, name FROM schema_migrations ORDER BY version")
-            .fetch_all(pool)
-            .await
-            .map_err(|e| migration_error("read schema_migrations", e))?;
-    if let Some((version, name)) = applied
-        .iter()
-        .find(|(v, _)| !migrations.iter().any(|m| m.version == *v))
-    {
-        return Err(StoreError::Migration(format!(
-            "the database has migration {} which this binary does not know (written by a \
-             newer modelgate?)",
-            label(*version, name)
-        )));
-    }
-    if let Some(missing) = migrations
-        .iter()
-        .find(|m| !applied.iter().any(|(v, _)| *v == m.version))
-    {
-        return Err(StoreError::SchemaBehind(format!(
-            "the store's schema is behind this binary: {} not applied; back the store up, \
-             then run `modelgate migrate`",
-            label(missing.version, missing.name)
-        )));
-    }
-    Ok(())
+    let mut conn = pool
+        .acquire()
+        .await
+        .map_err(|e| migration_error("read schema_migrations", e))?;
+    let applied = read_history(&mut conn).await?;
+    schema::check_exact(migrations, &applied)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn checksum_ignores_carriage_returns_only() {
-        assert_eq!(checksum("a\nb"), checksum("a\r\nb"));
-        assert_ne!(checksum("a\nb"), checksum("a\nc"));
-        assert_eq!(checksum("").len(), 16);
-    }
 
     #[test]
     fn embedded_migrations_are_ordered_and_named() {

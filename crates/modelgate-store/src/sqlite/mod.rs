@@ -11,7 +11,6 @@ mod lifecycle;
 pub(crate) mod migrate;
 mod reviews;
 mod revision;
-mod rows;
 mod sealed;
 mod signing_keys;
 mod wal_checkpointer;

@@ -3,7 +3,7 @@
 
 use super::SqliteBackend;
 use super::revision::bump_revision;
-use super::rows::{self, SIGNING_KEY_COLUMNS};
+use crate::rows::{self, SIGNING_KEY_COLUMNS};
 use crate::{SigningKeyRecord, StoreError};
 
 async fn insert<'e, E>(executor: E, r: &SigningKeyRecord) -> Result<(), sqlx::Error>

@@ -250,7 +250,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.db");
         let store = Store::open_sqlite(&path).await.unwrap();
-        let Backend::Sqlite(backend) = &store.backend;
+        let Backend::Sqlite(backend) = &store.backend else {
+            unreachable!("opened as sqlite")
+        };
         let mut appender = backend.audit_appender_with(policy).unwrap();
         for seq in 1..=n {
             appender.append(&[row(seq)]).unwrap();

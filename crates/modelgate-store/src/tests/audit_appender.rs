@@ -1,7 +1,7 @@
 //! The audit writer's dedicated connection against a real database file.
 
-use super::{open, temp_db};
-use crate::{AuditEntryRow, AuditQuery, StoreError};
+use super::{on_postgres, open, raw, temp_db};
+use crate::{AuditAppender, AuditEntryRow, AuditQuery, Backend, Store, StoreError};
 
 fn record(replica: &str, seq: i64, line: &str) -> AuditEntryRow {
     AuditEntryRow {
@@ -120,8 +120,9 @@ async fn the_appender_and_the_pool_write_the_same_file_concurrently() {
 
 #[tokio::test]
 async fn opening_fails_cleanly_when_the_file_is_gone() {
+    // SQLite's own mechanics: a file that disappears under the store.
     let (dir, path) = temp_db();
-    let store = open(&path).await;
+    let store = crate::Store::open_sqlite(&path).await.unwrap();
     store.close().await;
     drop(dir);
     let err = store.audit_appender().unwrap_err();
@@ -158,4 +159,144 @@ async fn the_unsigned_tail_starts_at_the_record_the_last_checkpoint_covers() {
     assert_eq!(appender.unsigned_tail("r2").unwrap(), Vec::<String>::new());
     appender.append(&[checkpoint("r2", 0)]).unwrap();
     assert_eq!(appender.unsigned_tail("r2").unwrap(), ["checkpoint 0"]);
+}
+
+/// Runs `work` on a thread of its own, as the audit writer does (the
+/// appender blocks; it is not called from an async task).
+fn on_writer_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join().unwrap())
+}
+
+/// A line about as long as a real request record (~600 bytes).
+fn long_line(seq: i64) -> String {
+    format!(
+        "{{\"seq\":{seq},\"kind\":\"request\",\"pad\":\"{}\"}}",
+        "x".repeat(560)
+    )
+}
+
+#[tokio::test]
+async fn a_thousand_rows_in_one_append_come_back_in_order() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let rows: Vec<_> = (1..=1_000)
+        .map(|s| record("r1", s, &long_line(s)))
+        .collect();
+    let mut appender = store.audit_appender().unwrap();
+    let (tail, unsigned) = on_writer_thread(|| {
+        appender.append(&rows).unwrap();
+        (
+            appender.tail("r1").unwrap(),
+            appender.unsigned_tail("r1").unwrap(),
+        )
+    });
+    assert_eq!(tail, Some(long_line(1_000)));
+    let expected: Vec<_> = rows.iter().map(|r| r.line.clone()).collect();
+    assert_eq!(unsigned, expected);
+    // The pool reads them in id order: the batch's order.
+    let stored = store.audit_lines("r1", 0, 2_000).await.unwrap();
+    let lines: Vec<_> = stored.into_iter().map(|(_, line)| line).collect();
+    assert_eq!(lines, expected);
+}
+
+#[tokio::test]
+async fn a_failure_on_the_server_in_the_middle_of_a_batch_leaves_nothing() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    // A trigger that refuses row 500 of the batch, after 499 went in.
+    let (install, remove) = if on_postgres() {
+        (
+            "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN IF NEW.line = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$; \
+             CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_entries \
+             FOR EACH ROW EXECUTE FUNCTION refuse_boom();",
+            "DROP TRIGGER refuse_boom ON audit_entries;",
+        )
+    } else {
+        (
+            "CREATE TRIGGER refuse_boom BEFORE INSERT ON audit_entries \
+             WHEN NEW.line = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            "DROP TRIGGER refuse_boom;",
+        )
+    };
+    raw(&store, install).await;
+    let mut appender = store.audit_appender().unwrap();
+    let batch: Vec<_> = (1..=1_000)
+        .map(|s| record("r1", s, if s == 500 { "boom" } else { "fine" }))
+        .collect();
+    let err = on_writer_thread(|| appender.append(&batch).unwrap_err());
+    assert!(matches!(err, StoreError::Backend { .. }), "{err:?}");
+    assert!(store.audit_lines("r1", 0, 2_000).await.unwrap().is_empty());
+
+    // The connection is still usable, and the same batch goes in whole.
+    raw(&store, remove).await;
+    let tail = on_writer_thread(|| {
+        appender.append(&batch[..499]).unwrap();
+        appender.tail("r1").unwrap()
+    });
+    assert_eq!(tail.as_deref(), Some("fine"));
+    assert_eq!(store.audit_lines("r1", 0, 2_000).await.unwrap().len(), 499);
+}
+
+#[tokio::test]
+async fn the_appender_closes_on_the_writer_thread() {
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let mut appender = store.audit_appender().unwrap();
+    on_writer_thread(move || {
+        appender.append(&[record("r1", 1, "one")]).unwrap();
+        drop(appender);
+    });
+    let mut appender = store.audit_appender().unwrap();
+    let tail = on_writer_thread(|| appender.tail("r1").unwrap());
+    assert_eq!(tail.as_deref(), Some("one"));
+}
+
+/// The server process id of the audit connection (PostgreSQL).
+async fn audit_backend_pid(store: &Store) -> Option<String> {
+    let Backend::Postgres(b) = &store.backend else {
+        unreachable!("postgres only")
+    };
+    let sql = format!(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = '{}'",
+        crate::postgres::AUDIT_APPLICATION_NAME
+    );
+    b.scalar_text(&sql).await.ok()
+}
+
+#[tokio::test]
+async fn the_appender_survives_a_terminated_backend_by_failing_one_call() {
+    if !on_postgres() {
+        return; // a server connection: PostgreSQL only
+    }
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let mut appender: AuditAppender = store.audit_appender().unwrap();
+    on_writer_thread(|| appender.append(&[record("r1", 1, "one")]).unwrap());
+    let pid = audit_backend_pid(&store).await.unwrap();
+    let Backend::Postgres(b) = &store.backend else {
+        unreachable!("postgres only")
+    };
+    let terminated = b
+        .scalar_text(&format!("SELECT pg_terminate_backend({pid})"))
+        .await
+        .unwrap();
+    assert_eq!(terminated, "true");
+    while audit_backend_pid(&store).await.is_some() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let (first, second) = on_writer_thread(|| {
+        let first = appender.append(&[record("r1", 2, "two")]);
+        let second = appender.append(&[record("r1", 2, "two")]);
+        (first, second)
+    });
+    let err = first.unwrap_err();
+    assert!(err.to_string().contains("connection was lost"), "{err}");
+    second.unwrap();
+    let reopened = audit_backend_pid(&store).await.unwrap();
+    assert_ne!(reopened, pid);
+    let tail = on_writer_thread(|| appender.tail("r1").unwrap());
+    assert_eq!(tail.as_deref(), Some("two"));
 }

@@ -351,12 +351,16 @@ async fn offboarding_rolls_back_grants_when_the_transaction_fails() {
         .await
         .unwrap()
         .unwrap();
-    super::raw(
-        &store,
+    let fail_revision = if super::on_postgres() {
+        "CREATE FUNCTION fail_revision() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+         CREATE TRIGGER fail_revision BEFORE UPDATE ON state_revision \
+         FOR EACH ROW EXECUTE FUNCTION fail_revision();"
+    } else {
         "CREATE TRIGGER fail_revision BEFORE UPDATE ON state_revision \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .await;
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    };
+    super::raw(&store, fail_revision).await;
     assert!(store.offboard_identity("idn_1", 1_050).await.is_err());
     let g = store.grant_by_id("grt_1").await.unwrap().unwrap();
     assert_eq!(g.state, "approved");

@@ -1,20 +1,29 @@
-use super::{api_key, identity, open, raw, temp_db};
+use super::{api_key, identity, on_postgres, open, raw, scalar, temp_db};
 use crate::{Backend, Store, StoreError};
-
-async fn scalar(store: &Store, sql: &str) -> String {
-    let Backend::Sqlite(b) = &store.backend;
-    b.pragma(sql).await.unwrap()
-}
 
 /// Makes every later revision bump fail, to prove that the writes before it
 /// in the same transaction are rolled back.
 async fn break_revision(store: &Store) {
-    raw(
-        store,
+    let sql = if on_postgres() {
+        "CREATE FUNCTION fail_revision() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+         CREATE TRIGGER fail_revision BEFORE UPDATE ON state_revision \
+         FOR EACH ROW EXECUTE FUNCTION fail_revision();"
+    } else {
         "CREATE TRIGGER fail_revision BEFORE UPDATE ON state_revision \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .await;
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    };
+    raw(store, sql).await;
+}
+
+/// Undoes [`break_revision`].
+async fn mend_revision(store: &Store) {
+    let sql = if on_postgres() {
+        "DROP TRIGGER fail_revision ON state_revision; DROP FUNCTION fail_revision();"
+    } else {
+        "DROP TRIGGER fail_revision"
+    };
+    raw(store, sql).await;
 }
 
 #[tokio::test]
@@ -196,11 +205,11 @@ async fn offboarding_is_final() {
             .unwrap()
     );
     // Even a hand-written update is refused by the schema.
-    let Backend::Sqlite(b) = &store.backend;
-    let err = b
-        .execute_raw("UPDATE identities SET status = 'active' WHERE id = 'idn_1'")
-        .await
-        .unwrap_err();
+    let sql = "UPDATE identities SET status = 'active' WHERE id = 'idn_1'";
+    let err = match &store.backend {
+        Backend::Sqlite(b) => b.execute_raw(sql).await.unwrap_err(),
+        Backend::Postgres(b) => b.execute_raw(sql).await.unwrap_err(),
+    };
     assert!(err.to_string().contains("cannot change status"), "{err}");
     let who = store.identity_by_id("idn_1").await.unwrap().unwrap();
     assert_eq!(who.status, "offboarded");
@@ -254,7 +263,7 @@ async fn offboarding_revokes_every_key_in_one_transaction() {
         let expected = (k.id == "key_3").then_some(1_050);
         assert_eq!(k.revoked_at, expected, "{}", k.id);
     }
-    raw(&store, "DROP TRIGGER fail_revision").await;
+    mend_revision(&store).await;
 
     let before = store.revision().await.unwrap();
     let summary = store

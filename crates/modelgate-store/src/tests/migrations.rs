@@ -1,17 +1,35 @@
-use super::{open, raw, temp_db};
+//! The SQLite migrator's own mechanics (the history table, its locking and
+//! its refusals); the rules shared with PostgreSQL are in `upgrade.rs`,
+//! which runs on both backends.
+
+use super::temp_db;
 use crate::sqlite::SqliteBackend;
-use crate::sqlite::migrate::{self, Migration};
+use crate::sqlite::migrate::Migration;
 use crate::{SqliteOptions, Store, StoreError};
+
+/// The SQLite store at `path`, whatever the backend switch says.
+async fn open(path: &std::path::Path) -> Store {
+    Store::open_sqlite(path).await.unwrap()
+}
+
+async fn raw(store: &Store, sql: &str) {
+    let crate::Backend::Sqlite(b) = &store.backend else {
+        unreachable!("opened as sqlite")
+    };
+    b.execute_raw(sql).await.unwrap();
+}
 
 const M1: Migration = Migration {
     version: 1,
     name: "one",
     sql: "CREATE TABLE one (a INTEGER NOT NULL);",
+    phase: crate::schema::Phase::Contract,
 };
 const M2: Migration = Migration {
     version: 2,
     name: "two",
     sql: "CREATE TABLE two (b TEXT NOT NULL); INSERT INTO one (a) VALUES (1);",
+    phase: crate::schema::Phase::Contract,
 };
 
 async fn open_with(
@@ -110,6 +128,7 @@ async fn missing_lower_migration_is_refused() {
         version: 3,
         name: "three",
         sql: "CREATE TABLE three (c INTEGER);",
+        phase: crate::schema::Phase::Contract,
     };
     open_with(&path, &[m3]).await.unwrap().close().await;
     let err = open_with(&path, &[M1, m3]).await.unwrap_err();
@@ -123,6 +142,7 @@ async fn failed_migration_leaves_nothing_behind() {
         version: 2,
         name: "broken",
         sql: "CREATE TABLE fine (x INTEGER); THIS IS NOT SQL;",
+        phase: crate::schema::Phase::Contract,
     };
     let err = open_with(&path, &[M1, broken]).await.unwrap_err();
     assert!(matches!(err, StoreError::Migration(_)), "{err}");
@@ -143,7 +163,10 @@ fn unordered_list_is_refused() {
     let (_dir, path) = temp_db();
     let err = rt.block_on(open_with(&path, &[M2, M1])).unwrap_err();
     assert!(err.to_string().contains("strictly increasing"), "{err}");
-    assert_eq!(migrate::checksum(M1.sql), migrate::checksum(M1.sql));
+    assert_eq!(
+        crate::schema::checksum(M1.sql),
+        crate::schema::checksum(M1.sql)
+    );
 }
 
 async fn open_read_only_with(
@@ -222,4 +245,41 @@ async fn require_current_migrates_a_new_store_and_refuses_one_behind() {
     // Ahead: refused too.
     let err = require(&[M1]).await.unwrap_err();
     assert!(err.to_string().contains("does not know"), "{err}");
+}
+
+#[tokio::test]
+async fn a_history_from_before_phases_gains_the_column_when_next_migrated() {
+    let (_dir, path) = temp_db();
+    let b = open_with(&path, &[M1]).await.unwrap();
+    // Release 0.1 wrote the history without `older_may_serve`.
+    b.execute_raw("ALTER TABLE schema_migrations DROP COLUMN older_may_serve")
+        .await
+        .unwrap();
+    b.close().await;
+    // Opening at the same schema reads it (as contract-only) and writes
+    // nothing.
+    open_with(&path, &[M1]).await.unwrap().close().await;
+    let expand = Migration {
+        phase: crate::schema::Phase::Expand,
+        ..M2
+    };
+    open_with(&path, &[M1, expand]).await.unwrap().close().await;
+    // The column is there now, and the older list serves on the expand
+    // migration it does not know.
+    let older = SqliteBackend::open(
+        &path,
+        &SqliteOptions::default(),
+        &[M1],
+        crate::SchemaPolicy::RequireCurrent,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        older
+            .pragma("SELECT older_may_serve FROM schema_migrations WHERE version = 2")
+            .await
+            .unwrap(),
+        "1"
+    );
+    older.close().await;
 }

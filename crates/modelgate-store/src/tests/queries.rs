@@ -222,15 +222,30 @@ async fn data_survives_reopen() {
     let store = open(&path).await;
     assert!(store.identity_by_name("billing").await.unwrap().is_some());
     assert!(store.api_key_by_hash(&[1; 32]).await.unwrap().is_some());
-    assert_eq!(store.backend_name(), "sqlite");
-    assert!(format!("{store:?}").contains("sqlite"));
+    // No Debug form of the store or its backend holds the password.
+    if let Ok(password) = std::env::var("MODELGATE_TEST_PG_PASSWORD") {
+        let shown = match &store.backend {
+            crate::Backend::Sqlite(b) => format!("{store:?} {b:?}"),
+            crate::Backend::Postgres(b) => format!("{store:?} {b:?}"),
+        };
+        assert!(!shown.contains(&password), "{shown}");
+    }
+    let name = if super::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(store.backend_name(), name);
+    assert!(format!("{store:?}").contains(name));
 }
 
 #[tokio::test]
 async fn connections_use_the_configured_pragmas() {
     let (_dir, path) = temp_db();
-    let store = open(&path).await;
-    let crate::Backend::Sqlite(b) = &store.backend;
+    let store = crate::Store::open_sqlite(&path).await.unwrap();
+    let crate::Backend::Sqlite(b) = &store.backend else {
+        unreachable!("opened as sqlite")
+    };
     for (pragma, want) in [
         ("SELECT journal_mode FROM pragma_journal_mode", "wal"),
         ("SELECT foreign_keys FROM pragma_foreign_keys", "1"),
