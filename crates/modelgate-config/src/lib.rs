@@ -27,6 +27,7 @@ pub mod screen;
 pub mod secret;
 mod sections;
 pub mod sources;
+mod store;
 mod upstreams;
 mod validate;
 
@@ -41,10 +42,13 @@ pub use screen::{
 pub use secret::{SecretError, SecretRef, SecretValue};
 pub use sections::{
     BreakerConfig, DEFAULT_METRICS_LISTEN, HARD_MAX_HEADER_BYTES, HARD_MAX_HEADERS, KeyConfig,
-    Limits, LogConfig, LogFormat, PostureConfig, ServerConfig, StoreConfig, TokenConfig,
-    same_listener,
+    Limits, LogConfig, LogFormat, PostureConfig, ServerConfig, TokenConfig, same_listener,
 };
 pub use sources::{Cidr, FailedAuthLimit};
+pub use store::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_SSL_MODE, DEFAULT_STORE_PATH, SSL_MODES, StoreConfig,
+    StoreLocation, describe_url,
+};
 pub use upstreams::{ModelConfig, TargetConfig, UpstreamConfig};
 
 pub use modelgate_types::{Deployment, Isolation, UpstreamKind};

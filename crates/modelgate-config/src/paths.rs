@@ -9,7 +9,8 @@ use crate::{Config, ListenerTls};
 
 impl Config {
     /// Makes every relative path of the document relative to `dir` (the
-    /// configuration file's directory): `store.path`, `audit.file.dir`,
+    /// configuration file's directory): `store.path`, `store.ca_file` and a
+    /// `file:` `store.password`, `audit.file.dir`,
     /// `policy.dir` and `policy.shadow_dir`, the TLS files of
     /// `[server.tls]`, `[server.admin_tls]` and `[server.metrics_tls]`, each
     /// upstream's `ca_bundle` and `client_cert`, each issuer's `jwks_file`,
@@ -30,7 +31,7 @@ impl Config {
                 *reference = format!("file:{}", dir.join(path).display());
             }
         };
-        at(&mut self.store.path);
+        self.store.resolve_paths(dir);
         if let Some(file) = &mut self.audit.file {
             at(&mut file.dir);
         }
@@ -130,7 +131,10 @@ claims = { sub = "s" }
 "#;
         let mut config = Config::parse(text).unwrap();
         config.resolve_paths(Path::new("/srv/gw"));
-        assert_eq!(config.store.path, Path::new("/srv/gw/state/modelgate.db"));
+        assert_eq!(
+            config.store.path.as_deref(),
+            Some(Path::new("/srv/gw/state/modelgate.db"))
+        );
         assert_eq!(
             config.tokens.kek.as_deref(),
             Some("file:/srv/gw/secrets/kek")

@@ -1,8 +1,7 @@
-//! The small sections of the configuration: `[server]`, `[store]`,
+//! The small sections of the configuration: `[server]`,
 //! `[limits]`, `[breaker]`, `[keys]`, `[tokens]`, `[log]` and `[posture]`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use modelgate_types::duration;
@@ -209,22 +208,6 @@ impl Default for ServerConfig {
             tls: None,
             admin_tls: None,
             metrics_tls: None,
-        }
-    }
-}
-
-/// Where state is kept.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StoreConfig {
-    /// SQLite database file (created if missing).
-    pub path: PathBuf,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: PathBuf::from("modelgate.db"),
         }
     }
 }

@@ -29,6 +29,7 @@ impl Config {
         if let Err((field, reason)) = self.server.validate() {
             problems.push(invalid(field, reason));
         }
+        problems.extend(self.store.problems());
         if let Err((field, reason)) = self.audit.validate() {
             problems.push(invalid(field, reason));
         }

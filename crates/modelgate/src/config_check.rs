@@ -9,11 +9,11 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use modelgate_config::StoreLocation;
 use modelgate_config::{Config, ConfigError, DataClasses};
 use modelgate_core::policy::PolicySet;
-use modelgate_store::Store;
 
-use crate::setup::{config_dir, load_kek, read_config};
+use crate::setup::{config_dir, load_kek, open_store_read_only, postgres_options, read_config};
 
 /// Checks the configuration named on the command line (or the default one)
 /// and prints every error and warning; fails when there is an error.
@@ -107,6 +107,14 @@ fn errors(config: &Config) -> Vec<String> {
     ) {
         errors.push(format!("{field}: {reason}"));
     }
+    // The PostgreSQL password reference and CA file, read as serve reads
+    // them (the connection itself is tried only for the identity checks).
+    if !flagged("store")
+        && let StoreLocation::Postgres(url) = config.store.location()
+        && let Err(e) = postgres_options(config, url)
+    {
+        errors.push(e.to_string());
+    }
     if !flagged("tokens.kek")
         && !flagged("tokens.previous_keks")
         && let Err(e) = load_kek(config)
@@ -190,23 +198,23 @@ async fn warnings(config: &Config) -> (Vec<String>, Vec<String>) {
     if named.is_empty() {
         return (warnings, notes);
     }
-    let store_path = &config.store.path;
-    if !store_path.exists() {
-        notes.push(format!(
-            "the store {} does not exist yet: the identities rules name were not checked",
-            store_path.display()
-        ));
-        return (warnings, notes);
-    }
+    let store_name = config.store.describe();
     // Read-only: a check must not migrate or write the store it looks at
     // (a newer binary checked against a production store before an
     // upgrade, or a running gateway's).
-    let store = match Store::open_sqlite_read_only(store_path).await {
-        Ok(store) => store,
+    let store = match open_store_read_only(config).await {
+        Ok(Some(store)) => store,
+        Ok(None) => {
+            notes.push(format!(
+                "the store {store_name} does not exist yet: the identities rules name were not \
+                 checked"
+            ));
+            return (warnings, notes);
+        }
         Err(e) => {
             warnings.push(format!(
-                "cannot open the store {} ({e}): the identities rules name were not checked",
-                store_path.display()
+                "cannot open the store {store_name} ({e:#}): the identities rules name were not \
+                 checked"
             ));
             return (warnings, notes);
         }
@@ -224,9 +232,8 @@ async fn warnings(config: &Config) -> (Vec<String>, Vec<String>) {
             )),
             Ok(Some(_)) => {}
             Ok(None) => warnings.push(format!(
-                "{field}: no identity named {identity:?} in the store {}: {} until it is created \
-                 (`modelgate identity create --name {identity} ...`)",
-                store_path.display(),
+                "{field}: no identity named {identity:?} in the store {store_name}: {} until it \
+                 is created (`modelgate identity create --name {identity} ...`)",
                 if exchange {
                     "token exchange for it fails"
                 } else {

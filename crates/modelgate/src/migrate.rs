@@ -5,23 +5,22 @@
 
 use anyhow::{Context, Result, bail};
 use modelgate_config::Config;
-use modelgate_store::{SchemaPolicy, SqliteOptions, Store, StoreError};
+use modelgate_store::{SchemaPolicy, StoreError};
+
+use crate::setup::{open_store_as, open_store_read_only};
 
 /// Migrates the configured store (or, with `check`, only says whether its
-/// schema is current: non-zero when it is not).
+/// schema is current: non-zero when it is not). The store is named by its
+/// file, or for PostgreSQL by host and database only.
 pub async fn migrate_command(config: &Config, check: bool) -> Result<()> {
-    let path = &config.store.path;
-    let shown = path.display();
-    let before = if path.exists() {
-        Some(match Store::open_sqlite_read_only(path).await {
-            Ok(store) => {
-                store.close().await;
-                Ok(())
-            }
-            Err(e) => Err(e),
-        })
-    } else {
-        None
+    let shown = config.store.describe();
+    let before = match open_store_read_only(config).await {
+        Ok(None) => None,
+        Ok(Some(store)) => {
+            store.close().await;
+            Some(Ok(()))
+        }
+        Err(e) => Some(Err(e)),
     };
     if check {
         return match before {
@@ -33,17 +32,17 @@ pub async fn migrate_command(config: &Config, check: bool) -> Result<()> {
                 println!("{shown}: schema current");
                 Ok(())
             }
-            Some(Err(e)) => bail!("{shown}: {e}"),
+            Some(Err(e)) => bail!("{shown}: {e:#}"),
         };
     }
     if let Some(Err(e)) = &before
-        && !matches!(e, StoreError::SchemaBehind(_))
+        && !matches!(e.downcast_ref(), Some(StoreError::SchemaBehind(_)))
     {
-        // Ahead of this binary, or a history that does not match: nothing
-        // this binary may apply.
-        bail!("{shown}: {e}");
+        // Ahead of this binary, a history that does not match, or a store
+        // that cannot be reached: nothing this binary may apply.
+        bail!("{shown}: {e:#}");
     }
-    let store = Store::open_sqlite_as(path, &SqliteOptions::default(), SchemaPolicy::Migrate)
+    let store = open_store_as(config, SchemaPolicy::Migrate)
         .await
         .with_context(|| format!("cannot migrate store {shown}"))?;
     store.close().await;

@@ -68,12 +68,24 @@ pub fn ignore_file_size_signal() -> Option<tokio::task::JoinHandle<()>> {
 /// A line to print after a failed command whose error looks like a failed
 /// write (`disk I/O error`, `disk is full`, `File too large`) while the
 /// process runs under a file-size limit: SQLite reports such a write as a
-/// bare I/O error, so the limit is named here.
+/// bare I/O error, so the limit is named here. An I/O error on a network
+/// connection (a PostgreSQL store's) is no file write: no hint.
 pub fn file_size_hint(error: &str) -> Option<String> {
     let lower = error.to_ascii_lowercase();
-    let write_failed = ["i/o error", "disk is full", "file too large"]
+    let network = [
+        "connection",
+        "broken pipe",
+        "timed out",
+        "network",
+        "unreachable",
+        "address",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle));
+    let write_failed = ["disk i/o error", "disk is full", "file too large"]
         .iter()
-        .any(|needle| lower.contains(needle));
+        .any(|needle| lower.contains(needle))
+        || (lower.contains("i/o error") && !network);
     let limit = getrlimit(Resource::Fsize).current?;
     write_failed.then(|| {
         format!(
@@ -93,6 +105,10 @@ mod tests {
         assert_eq!(file_size_hint("unknown identity `x`"), None);
         let limited = getrlimit(Resource::Fsize).current.is_some();
         assert_eq!(file_size_hint("disk I/O error").is_some(), limited);
+        assert_eq!(
+            file_size_hint("store backend error during ping: I/O error: connection reset"),
+            None
+        );
     }
 
     #[test]

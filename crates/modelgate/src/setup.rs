@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use modelgate_config::{Config, SecretError, SecretRef};
+use modelgate_config::{Config, SSL_MODES, SecretError, SecretRef, StoreLocation};
 use modelgate_identity::{IdentityService, KeyEncryptionKey, KeyPolicy};
-use modelgate_store::{SchemaPolicy, SqliteOptions, Store};
+use modelgate_store::{PostgresOptions, SchemaPolicy, SqliteOptions, SslMode, Store, StoreError};
 
 /// The key-encryption key named by `tokens.kek`, also accepting the
 /// earlier KEKs named by `tokens.previous_keks` for opening (a KEK rotation
@@ -118,13 +118,99 @@ fn not_found(named: Option<&Path>) -> String {
 /// whose schema is behind or ahead of this binary is refused, naming
 /// `modelgate migrate` (only that command changes an existing schema).
 pub async fn open_store(config: &Config) -> Result<Store> {
-    Store::open_sqlite_as(
-        &config.store.path,
-        &SqliteOptions::default(),
-        SchemaPolicy::RequireCurrent,
-    )
-    .await
-    .with_context(|| format!("cannot open store {}", config.store.path.display()))
+    open_store_as(config, SchemaPolicy::RequireCurrent)
+        .await
+        .with_context(|| format!("cannot open store {}", config.store.describe()))
+}
+
+/// Opens the configured store (the SQLite file, or the PostgreSQL
+/// database when `store.url` is set), migrating as `policy` allows. The
+/// error is the store's own (callers name the store), or a `[store]`
+/// field that cannot be used (the password reference, the CA file).
+pub async fn open_store_as(config: &Config, policy: SchemaPolicy) -> Result<Store> {
+    Ok(match config.store.location() {
+        StoreLocation::Sqlite(path) => {
+            Store::open_sqlite_as(path, &SqliteOptions::default(), policy).await?
+        }
+        StoreLocation::Postgres(url) => {
+            let options = postgres_options(config, url)?;
+            Store::open_postgres(&options, policy)
+                .await
+                .map_err(|e| explain_postgres_error(e, options.ssl_mode))?
+        }
+    })
+}
+
+/// Opens the configured store read-only, for a check that must not change
+/// it: `None` when it is a SQLite file that does not exist yet (a
+/// PostgreSQL database always exists; a fresh one is a store whose schema
+/// is behind, [`modelgate_store::StoreError::SchemaBehind`]).
+pub async fn open_store_read_only(config: &Config) -> Result<Option<Store>> {
+    Ok(Some(match config.store.location() {
+        StoreLocation::Sqlite(path) if !path.exists() => return Ok(None),
+        StoreLocation::Sqlite(path) => Store::open_sqlite_read_only(path).await?,
+        StoreLocation::Postgres(url) => {
+            let options = postgres_options(config, url)?;
+            Store::open_postgres_read_only(&options)
+                .await
+                .map_err(|e| explain_postgres_error(e, options.ssl_mode))?
+        }
+    }))
+}
+
+/// A failed connection, with what to check when it failed in the TLS
+/// handshake: the driver reports a server certificate it does not trust
+/// as an I/O error (`invalid data`). The store's error stays the source.
+fn explain_postgres_error(error: StoreError, ssl_mode: SslMode) -> anyhow::Error {
+    let tls = matches!(
+        ssl_mode,
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull
+    );
+    let handshake = matches!(
+        &error,
+        StoreError::Backend { message, .. }
+            if message == "TLS error" || message.ends_with("I/O error: invalid data")
+    );
+    if !(tls && handshake) {
+        return error.into();
+    }
+    let mode = match ssl_mode {
+        SslMode::VerifyFull => "verify-full",
+        SslMode::VerifyCa => "verify-ca",
+        _ => "require",
+    };
+    anyhow::Error::new(error).context(format!(
+        "TLS error with the PostgreSQL server (store.sslmode = {mode}): check that \
+         store.ca_file holds the CA that signed the server's certificate{}",
+        if ssl_mode == SslMode::VerifyFull {
+            " and that the certificate names the url's host"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The PostgreSQL connection `[store]` describes, its password read from
+/// the `store.password` reference. Errors name the field, never a value.
+pub fn postgres_options(config: &Config, url: &str) -> Result<PostgresOptions> {
+    let store = &config.store;
+    let mut options = PostgresOptions::new(url);
+    options.ssl_mode = SslMode::parse(store.ssl_mode())
+        .ok_or_else(|| anyhow!("store.sslmode: expected one of {}", SSL_MODES.join(", ")))?;
+    options.max_connections = store.pool_size();
+    if let Some(reference) = &store.password {
+        let reference = SecretRef::parse(reference).map_err(|e| anyhow!("store.password: {e}"))?;
+        let value = reference
+            .resolve()
+            .map_err(|e| anyhow!("store.password: {e}"))?;
+        options.password = Some(value.expose().to_owned());
+    }
+    if let Some(ca) = &store.ca_file {
+        std::fs::File::open(ca)
+            .map_err(|e| anyhow!("store.ca_file: cannot read {}: {}", ca.display(), e.kind()))?;
+        options.ca_file = Some(ca.clone());
+    }
+    Ok(options)
 }
 
 /// The identity service over the configured store.

@@ -63,10 +63,7 @@ async fn dev_mode_prints_exports_that_work() {
 
 fn write_config(dir: &tempfile::TempDir, body: &str) -> std::path::PathBuf {
     let path = dir.path().join("c.toml");
-    let text = format!(
-        "[store]\npath = \"{}\"\n{TOKENS_SECTION}{body}",
-        dir.path().join("db").display()
-    );
+    let text = format!("{}{TOKENS_SECTION}{body}", store_section(dir.path(), "db"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -320,11 +317,7 @@ fn credential_commands_refuse_bad_input() {
 
     // Without a key-encryption key the gateway refuses to start, and says why.
     let no_kek = dir.path().join("no-kek.toml");
-    std::fs::write(
-        &no_kek,
-        format!("[store]\npath = \"{}\"\n", dir.path().join("db2").display()),
-    )
-    .unwrap();
+    std::fs::write(&no_kek, store_section(dir.path(), "db2")).unwrap();
     let out = cli_at(&no_kek, &["serve"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("tokens.kek is required"));
@@ -334,8 +327,8 @@ fn credential_commands_refuse_bad_input() {
     std::fs::write(
         &bad_kek,
         format!(
-            "[store]\npath = \"{}\"\n[tokens]\nkek = \"file:{}\"\n",
-            dir.path().join("db3").display(),
+            "{}[tokens]\nkek = \"file:{}\"\n",
+            store_section(dir.path(), "db3"),
             dir.path().join("kek").display()
         ),
     )
@@ -354,8 +347,8 @@ fn credential_commands_refuse_bad_input() {
     std::fs::write(
         &wrong,
         format!(
-            "[store]\npath = \"{}\"\n[tokens]\nkek = \"file:{}\"\n",
-            dir.path().join("db").display(),
+            "{}[tokens]\nkek = \"file:{}\"\n",
+            store_section(dir.path(), "db"),
             dir.path().join("kek").display()
         ),
     )

@@ -188,7 +188,7 @@ fn serve_must_refuse(config: &Path) -> String {
 async fn kek_rotate_under_traffic_fails_no_request_and_leaves_the_old_kek_opening_nothing() {
     let mut w = world(SYNC).await;
     let config = w.gw.config.clone();
-    let db = w.gw.dir.path().join("modelgate.db");
+    let db = w.gw.store.clone();
     let mut printed = String::new();
     let run = |printed: &mut String, args: &[&str]| {
         let out = cli_at(&config, args);

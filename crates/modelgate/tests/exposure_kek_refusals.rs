@@ -6,17 +6,15 @@
 mod common;
 
 use common::kek::{OLD_KEK_LINE, sealed_values};
-use common::{TEST_KEK, cli_at, ok, stderr};
+use common::{TEST_KEK, TestStore, cli_at, ok, stderr};
 use modelgate_identity::KeyEncryptionKey;
 
 #[tokio::test]
 async fn kek_bad_paths_are_clear_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("modelgate.toml");
-    let base = format!(
-        "[store]\npath = \"{}\"\n\n[tokens]\n",
-        dir.path().join("m.db").display()
-    );
+    let store = TestStore::new(dir.path(), "m.db");
+    let base = format!("{}\n[tokens]\n", store.section());
     let write = |tokens: &str| std::fs::write(&config, format!("{base}{tokens}")).unwrap();
 
     // No rotation under way: nothing to rotate, exit 0, nothing changed.
@@ -36,11 +34,11 @@ async fn kek_bad_paths_are_clear_and_change_nothing() {
             "prod",
         ],
     ));
-    let before = sealed_values(&dir.path().join("m.db"));
+    let before = sealed_values(&store);
     assert_eq!(before.len(), 2, "the CLI's audit keys");
     let out = ok(cli_at(&config, &["kek", "rotate"]));
     assert!(out.contains("nothing to rotate"), "{out}");
-    assert_eq!(sealed_values(&dir.path().join("m.db")), before);
+    assert_eq!(sealed_values(&store), before);
 
     // An unreadable previous KEK: a config error naming the field.
     let canary = "not-a-kek-CANARY-5e1d";
@@ -89,5 +87,5 @@ async fn kek_bad_paths_are_clear_and_change_nothing() {
         );
         assert!(text.contains("nothing was changed"), "{args:?}: {text}");
     }
-    assert_eq!(sealed_values(&dir.path().join("m.db")), before);
+    assert_eq!(sealed_values(&store), before);
 }

@@ -161,8 +161,8 @@ async fn metrics_listen_off_serves_no_metrics() {
 fn config_with(dir: &tempfile::TempDir, name: &str, server: &str) -> std::path::PathBuf {
     let path = dir.path().join(name);
     let text = format!(
-        "[store]\npath = \"{}\"\n{TOKENS_SECTION}\n[server]\n{server}",
-        dir.path().join("db").display()
+        "{}{TOKENS_SECTION}\n[server]\n{server}",
+        store_section(dir.path(), "db")
     );
     std::fs::write(&path, text).unwrap();
     path

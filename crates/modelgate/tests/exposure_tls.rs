@@ -412,9 +412,9 @@ async fn the_listener_certificate_is_reloaded_when_its_files_change() {
 fn tls_config(dir: &Path, tls: &str) -> PathBuf {
     let path = dir.join("modelgate.toml");
     let text = format!(
-        "[store]\npath = {}\n\n[server]\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"off\"\n\
+        "{}\n[server]\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"off\"\n\
          tls = {tls}\n\n{TOKENS_SECTION}",
-        quoted(&dir.join("modelgate.db"))
+        store_section(dir, "modelgate.db")
     );
     std::fs::write(&path, text).unwrap();
     path

@@ -165,8 +165,8 @@ async fn a_tls_table_for_a_listener_that_does_not_exist_is_refused_naming_it() {
         std::fs::write(
             &config,
             format!(
-                "[store]\npath = {}\n\n[server]\nlisten = \"127.0.0.1:8080\"\n{server}\n{TOKENS_SECTION}",
-                quoted(&dir.path().join("modelgate.db"))
+                "{}\n[server]\nlisten = \"127.0.0.1:8080\"\n{server}\n{TOKENS_SECTION}",
+                store_section(dir.path(), "modelgate.db")
             ),
         )
         .unwrap();

@@ -222,8 +222,8 @@ async fn mutual_tls_shows_the_client_certificate_and_a_gateway_without_one_is_re
 fn config_file(dir: &Path, body: &str) -> std::path::PathBuf {
     let path = dir.join("modelgate.toml");
     let text = format!(
-        "[store]\npath = {}\n\n[server]\nlisten = \"127.0.0.1:0\"\n\n{TOKENS_SECTION}{body}",
-        quoted(&dir.join("modelgate.db"))
+        "{}\n[server]\nlisten = \"127.0.0.1:0\"\n\n{TOKENS_SECTION}{body}",
+        store_section(dir, "modelgate.db")
     );
     std::fs::write(&path, text).unwrap();
     path

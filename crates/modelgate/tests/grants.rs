@@ -25,8 +25,8 @@ impl Local {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("modelgate.toml");
         let text = format!(
-            "[store]\npath = \"{}\"\n{TOKENS_SECTION}{GRANTS_AND_READER}{JIT_ROLES}",
-            dir.path().join("modelgate.db").display()
+            "{}{TOKENS_SECTION}{GRANTS_AND_READER}{JIT_ROLES}",
+            store_section(dir.path(), "modelgate.db")
         );
         std::fs::write(&config, text).unwrap();
         let local = Local { _dir: dir, config };

@@ -30,11 +30,10 @@ fn create(config: &std::path::Path, name: &str) -> std::process::Output {
 fn a_store_behind_the_binary_is_refused_until_migrated() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("modelgate.toml");
-    std::fs::write(
-        &config,
-        format!("[store]\npath = \"m.db\"\n{TOKENS_SECTION}"),
-    )
-    .unwrap();
+    // SQLite whatever the backend switch says: the test edits the file's
+    // history with rusqlite (store_postgres.rs covers PostgreSQL).
+    let store = TestStore::sqlite(dir.path().join("m.db"));
+    std::fs::write(&config, format!("{}{TOKENS_SECTION}", store.section())).unwrap();
     let check = cli_at(&config, &["migrate", "--check"]);
     assert!(check.status.success(), "{}", stderr(&check));
     assert!(
@@ -47,7 +46,7 @@ fn a_store_behind_the_binary_is_refused_until_migrated() {
     assert!(stdout(&cli_at(&config, &["migrate", "--check"])).contains("schema current"));
 
     // The store an older release left: its newest migration not applied.
-    let db = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
+    let db = rusqlite::Connection::open(store.sqlite_path()).unwrap();
     db.execute_batch(
         "DROP TABLE issued_tokens; DROP TABLE seen_subject_tokens; \
          DELETE FROM schema_migrations WHERE version = 7;",
@@ -88,7 +87,7 @@ fn a_store_behind_the_binary_is_refused_until_migrated() {
     );
 
     // A store ahead of the binary: refused, and migrate will not touch it.
-    let db = rusqlite::Connection::open(dir.path().join("m.db")).unwrap();
+    let db = rusqlite::Connection::open(store.sqlite_path()).unwrap();
     db.execute(
         "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
          VALUES (999, 'from_the_future', '0', 0)",

@@ -28,8 +28,10 @@ fn config(mock: &MockHandle) -> String {
     )
 }
 
+/// The store's SQLite file, changed behind the gateway's back (these tests
+/// start their gateways with `sqlite_only`).
 fn db(gw: &TestGateway) -> Connection {
-    Connection::open(gw.dir.path().join("modelgate.db")).unwrap()
+    Connection::open(gw.store.sqlite_path()).unwrap()
 }
 
 /// A line of chain `gateway` in the store.
@@ -221,7 +223,10 @@ async fn settled_readyz(gw: &TestGateway) -> Reply {
 #[tokio::test]
 async fn tampered_tail_is_not_sealed_at_start() {
     let mock = MockUpstream::start().await.unwrap();
-    let mut gw = TestGateway::start(&config(&mock)).await;
+    let mut gw = TestGateway::builder()
+        .sqlite_only()
+        .start(&config(&mock))
+        .await;
     let tail = calls_leave_a_tail(&gw, 3).await;
     gw.kill9();
     let checkpoints_before = checkpoint_seqs(&gw);
@@ -279,7 +284,10 @@ async fn tampered_tail_is_not_sealed_at_start() {
 #[tokio::test]
 async fn tampered_tail_is_not_sealed_by_export() {
     let mock = MockUpstream::start().await.unwrap();
-    let mut gw = TestGateway::start(&config(&mock)).await;
+    let mut gw = TestGateway::builder()
+        .sqlite_only()
+        .start(&config(&mock))
+        .await;
     let tail = calls_leave_a_tail(&gw, 3).await;
     gw.kill9();
     // The records after the last checkpoint are rewritten with a consistent
@@ -305,7 +313,10 @@ async fn tampered_tail_is_not_sealed_by_export() {
 #[tokio::test]
 async fn checkpoint_key_from_plain_column_is_not_trusted() {
     let mock = MockUpstream::start().await.unwrap();
-    let mut gw = TestGateway::start(&config(&mock)).await;
+    let mut gw = TestGateway::builder()
+        .sqlite_only()
+        .start(&config(&mock))
+        .await;
     calls_leave_a_tail(&gw, 3).await;
     gw.terminate();
     // Signed history rewritten from its first record on: the real
@@ -347,7 +358,10 @@ async fn checkpoint_key_from_plain_column_is_not_trusted() {
 #[tokio::test]
 async fn untampered_restart_still_signs_and_verifies() {
     let mock = MockUpstream::start().await.unwrap();
-    let mut gw = TestGateway::start(&config(&mock)).await;
+    let mut gw = TestGateway::builder()
+        .sqlite_only()
+        .start(&config(&mock))
+        .await;
     let tail = calls_leave_a_tail(&gw, 3).await;
     gw.kill9();
     let last = tail.last().unwrap().seq;

@@ -19,15 +19,19 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 pub mod admin;
+mod builder;
 pub mod issuer;
 pub mod kek;
 pub mod pki;
 pub mod posture;
 mod spawn;
+pub mod store;
 pub mod tls;
 pub mod tokens;
 
+pub use builder::GatewayBuilder;
 use spawn::spawn_gateway;
+pub use store::{TestStore, on_postgres, store_section};
 
 pub use modelgate_mock::{Behavior, MockHandle, MockUpstream};
 
@@ -119,6 +123,9 @@ pub struct TestGateway {
     pub key: String,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The store its configuration names (a fresh PostgreSQL database
+    /// under `MODELGATE_TEST_BACKEND=postgres`, else `dir/modelgate.db`).
+    pub store: TestStore,
     logs: Arc<Mutex<String>>,
     /// The open-file limit the process runs under, if the test set one.
     open_files: Option<u64>,
@@ -145,72 +152,22 @@ impl TestGateway {
         Self::start_full(server, body, Some(open_files)).await
     }
 
-    async fn start_full(server: &str, body: &str, open_files: Option<u64>) -> TestGateway {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("modelgate.toml");
-        let metrics = if server.contains("metrics_listen") {
-            ""
-        } else {
-            "metrics_listen = \"127.0.0.1:0\"\n"
-        };
-        let text = format!(
-            "[store]\npath = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:0\"\n{metrics}shutdown_grace = \"2s\"\nhousekeeping_interval = \"1s\"\n{server}\n{}{body}",
-            dir.path().join("modelgate.db").display(),
-            if body.contains("[tokens]") {
-                ""
-            } else {
-                TOKENS_SECTION
-            }
-        );
-        std::fs::write(&config, text).unwrap();
-        let run = |args: &[&str]| {
-            let out = cli_at(&config, args);
-            assert!(
-                out.status.success(),
-                "{args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            out
-        };
-        run(&[
-            "identity",
-            "create",
-            "--name",
-            "app",
-            "--kind",
-            "service",
-            "--owner",
-            "team-a@example.com",
-            "--environment",
-            "prod",
-        ]);
-        let out = run(&[
-            "key",
-            "create",
-            "--identity",
-            "app",
-            "--expires-in",
-            "1h",
-            "--format",
-            "json",
-        ]);
-        let issued: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let key = issued["key"].as_str().unwrap().to_owned();
-
-        let started = spawn_gateway(&config, open_files);
-        TestGateway {
-            child: started.child,
-            addr: started.addr,
-            metrics_addr: started.metrics,
-            admin_addr: started.admin,
-            logs: started.logs,
-            key,
-            dir,
-            config,
-            open_files,
-        }
+    /// A gateway with more to say than [`TestGateway::start`]'s arguments
+    /// (the store backend whatever the switch says).
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
     }
 
+    async fn start_full(server: &str, body: &str, open_files: Option<u64>) -> TestGateway {
+        let mut builder = GatewayBuilder::default().server(server);
+        if let Some(limit) = open_files {
+            builder = builder.open_files(limit);
+        }
+        builder.start(body).await
+    }
+}
+
+impl TestGateway {
     /// `http://ADDR` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)

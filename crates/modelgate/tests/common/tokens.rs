@@ -346,7 +346,5 @@ pub async fn after_sync() {
 
 /// The gateway's store, opened beside it (as the CLI or another replica).
 pub async fn store_of(gw: &TestGateway) -> Store {
-    Store::open_sqlite(&gw.dir.path().join("modelgate.db"))
-        .await
-        .unwrap()
+    gw.store.open().await
 }
