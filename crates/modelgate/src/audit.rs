@@ -6,8 +6,8 @@ use std::io::{BufReader, BufWriter, Write};
 
 use anyhow::{Context, Result, anyhow, bail};
 use modelgate_audit::{
-    AuditEvent, AuditPublicKey, ExportRange, VerifyError, VerifyReport, decode_record, export,
-    hash_value, verify, verify_log,
+    AuditEvent, AuditPublicKey, Continuity, ExportRange, VerifyError, VerifyReport,
+    compare_with_export, decode_record, export, hash_value, verify, verify_log,
 };
 use modelgate_config::Config;
 use modelgate_core::audit::{AuditKeys, prune_expired_bodies};
@@ -30,12 +30,17 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
         let AuditCommand::Verify {
             file: Some(file),
             public_key,
+            against,
             ..
         } = command
         else {
             bail!("not an offline command");
         };
-        return report_verified(verify_file(&file, &public_keys(&public_key)?)?);
+        let keys = public_keys(&public_key)?;
+        if let Some(export) = against {
+            return report_continuity(&export, log_file_lines(&file)?, &keys);
+        }
+        return report_verified(verify_file(&file, &keys)?);
     }
     let store = open_store(config).await?;
     match command {
@@ -87,6 +92,7 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
         AuditCommand::Verify {
             file,
             replica,
+            against,
             public_key,
         } => {
             let keys = if public_key.is_empty() {
@@ -99,6 +105,18 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
             } else {
                 public_keys(&public_key)?
             };
+            if let Some(export) = against {
+                let lines = match (file, replica) {
+                    (Some(file), _) => log_file_lines(&file)?,
+                    (None, Some(replica)) => read_chain(&store, &replica)
+                        .await?
+                        .into_iter()
+                        .map(String::into_bytes)
+                        .collect(),
+                    (None, None) => bail!("give a file or --replica to compare with --against"),
+                };
+                return report_continuity(&export, lines, &keys);
+            }
             let result = match (file, replica) {
                 (Some(file), _) => verify_file(&file, &keys)?,
                 (None, Some(replica)) => {
@@ -206,6 +224,70 @@ fn report_verified(result: Result<VerifyReport, VerifyError>) -> Result<()> {
             Ok(())
         }
         Err(err) => bail!("verification failed: {err}"),
+    }
+}
+
+/// The lines of a live log file (records and checkpoints, oldest first).
+fn log_file_lines(file: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// Verifies `lines` and compares them with the sealed export at `export`:
+/// success only when the chain holds every record the export proves.
+fn report_continuity(
+    export: &std::path::Path,
+    lines: Vec<Vec<u8>>,
+    keys: &[AuditPublicKey],
+) -> Result<()> {
+    let text =
+        std::fs::read(export).with_context(|| format!("cannot read {}", export.display()))?;
+    let (report, continuity) = compare_with_export(&text, lines, keys)
+        .map_err(|e| anyhow!("verification against {} failed: {e}", export.display()))?;
+    let chain = report.replica.as_deref().unwrap_or("-");
+    println!(
+        "OK: chain {chain} records {}..={} ({} records, {} checkpoints) verify on their own",
+        report.first_seq.unwrap_or(0),
+        report.last_seq.unwrap_or(0),
+        report.records,
+        report.checkpoints,
+    );
+    match continuity {
+        Continuity::Complete {
+            export_last_seq,
+            chain_last_seq,
+        } => {
+            println!(
+                "OK: the chain holds every record of {} (to record {export_last_seq}, \
+                 proven by its seal)",
+                export.display()
+            );
+            // Records past the export are proven only by the chain's own
+            // checkpoints, as `audit verify` alone would say.
+            let signed = report.last_checkpoint_seq.unwrap_or(0).max(export_last_seq);
+            if chain_last_seq > signed {
+                bail!(
+                    "{} records after the last signature are not proven",
+                    chain_last_seq - signed
+                );
+            }
+            Ok(())
+        }
+        Continuity::Truncated {
+            chain_last_seq,
+            export_last_seq,
+        } => bail!(
+            "truncated: chain {chain} ends at record {chain_last_seq}; {} proves records \
+             {}..={export_last_seq} ({} records) that it no longer holds (restored from an \
+             older backup?)",
+            export.display(),
+            chain_last_seq + 1,
+            export_last_seq - chain_last_seq
+        ),
     }
 }
 

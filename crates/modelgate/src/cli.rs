@@ -191,6 +191,11 @@ pub enum AuditCommand {
         /// Check this chain in the store instead of a file.
         #[arg(long)]
         replica: Option<String>,
+        /// An earlier sealed export of the same chain: also say whether
+        /// the chain still holds every record it proves (after a restore
+        /// from a backup, the records lost are named).
+        #[arg(long, value_name = "EXPORT")]
+        against: Option<PathBuf>,
         /// Trusted checkpoint public key(s), base64. Without it, the keys
         /// sealed in the store with the key-encryption key are trusted
         /// (needs the configuration and the key-encryption key).
