@@ -2,6 +2,10 @@
 # Builds the release binaries (gateway, mock upstream, harness) and runs the
 # load harness; every argument goes to modelgate-bench, for example
 #   bench/run.sh --concurrency 1,16,64 --duration 5s --litellm
+#   bench/run.sh --postgres --scenarios gateway-pg,gateway-api-key-pg --concurrency 1,16
+# (--postgres starts a durable throwaway PostgreSQL cluster with
+# scripts/pg-cluster and stops it at the end: `scripts/pg-cluster install`
+# first if the postgresql package is missing.)
 # Gateway, mock and load generator share this machine's CPUs; nothing is
 # pinned. Results: bench/results/results.{md,json} (or --out DIR).
 set -euo pipefail

@@ -66,6 +66,13 @@ pub struct Cli {
     /// `bench/.venv-litellm` on first use) against the same mock.
     #[arg(long)]
     pub litellm: bool,
+    /// Also run the full request path with the store in PostgreSQL
+    /// (`gateway-pg`, `gateway-api-key-pg`, beside their SQLite twins):
+    /// a durable throwaway cluster is started with `scripts/pg-cluster`
+    /// (PostgreSQL 15+ binaries, psql, openssl) and stopped at the end, one
+    /// fresh database per gateway start.
+    #[arg(long)]
+    pub postgres: bool,
     /// Output directory [default: bench/results, or target/bench-smoke with --smoke].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -113,6 +120,8 @@ pub struct Settings {
     pub streams_scenario: String,
     /// Whether LiteLLM was asked for.
     pub litellm: bool,
+    /// Whether the PostgreSQL scenarios were asked for.
+    pub postgres: bool,
     /// Output directory.
     pub out: PathBuf,
     /// Smoke mode: any error fails the run.
@@ -148,6 +157,7 @@ impl Cli {
             streams: self.streams,
             streams_scenario: self.streams_scenario,
             litellm: self.litellm,
+            postgres: self.postgres,
             out: self
                 .out
                 .clone()
@@ -273,6 +283,14 @@ mod tests {
         assert_eq!(s.streams, 20);
         assert_eq!(s.out, PathBuf::from("target/bench-smoke"));
         assert_eq!(s.bin_dir, PathBuf::from("target/debug"));
+    }
+
+    #[test]
+    fn postgres_is_asked_for() {
+        assert!(!settings(&[]).unwrap().postgres);
+        let s = settings(&["--smoke", "--postgres"]).unwrap();
+        assert!(s.postgres);
+        assert_eq!(s.scenarios, vec!["direct", "gateway", "gateway-stream"]);
     }
 
     #[test]

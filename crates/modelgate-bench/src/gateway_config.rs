@@ -1,6 +1,8 @@
 //! The gateway configuration a scenario runs with: the base file (listener,
-//! store, the mock as upstream, the bench model), a scenario's fragment
-//! with its placeholders filled, and the merge of the two.
+//! the mock as upstream, the bench model), the `[store]` of one gateway
+//! start (a SQLite file, or a PostgreSQL database with the password by
+//! reference), a scenario's fragment with its placeholders filled, and the
+//! merge of them.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -53,22 +55,57 @@ pub fn has_roles(fragment: &str) -> bool {
 
 /// The base gateway configuration: loopback listener on a free port (and
 /// the metrics listener on another, so parallel gateways never contend for
-/// the default 9464), the store in `store`, one self-hosted `openai`
-/// upstream at the mock and the bench model routed to it.
-pub fn base_gateway_config(mock: SocketAddr, store: &Path) -> String {
+/// the default 9464), one self-hosted `openai` upstream at the mock and the
+/// bench model routed to it. No `[store]`: [`store_fragment`] adds the one
+/// of each gateway start.
+pub fn base_gateway_config(mock: SocketAddr) -> String {
     let mut c = String::new();
     let _ = write!(
         c,
         "[server]\nlisten = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"\n\n\
-         [store]\npath = {store}\n\n\
          [log]\nformat = \"text\"\nlevel = \"info\"\n\n\
          [[upstreams]]\nname = \"mock\"\nkind = \"openai\"\nbase_url = \"http://{mock}/v1\"\n\
          deployment = \"self_hosted\"\nregion = \"local\"\nisolation = \"technical\"\n\n\
          [[models]]\nname = \"{PUBLIC_MODEL}\"\n\
          targets = [{{ upstream = \"mock\", model = \"{UPSTREAM_MODEL}\" }}]\n",
-        store = toml_string(&store.to_string_lossy()),
     );
     c
+}
+
+/// The environment variable the PostgreSQL password reaches the gateway
+/// (and its CLI) in; the configuration names it (`password = "env:..."`),
+/// never the value.
+pub const PG_PASSWORD_ENV: &str = "MODELGATE_BENCH_PG_PASSWORD";
+
+/// The store of one gateway start.
+#[derive(Debug, Clone, Copy)]
+pub enum StoreSpec<'a> {
+    /// A SQLite file.
+    Sqlite(&'a Path),
+    /// A PostgreSQL database.
+    Postgres {
+        /// `postgres://user@host:port/database`, no password.
+        url: &'a str,
+        /// CA certificate of the server's TLS certificate.
+        ca_file: &'a Path,
+    },
+}
+
+/// The `[store]` table of `spec`. PostgreSQL: the url, the password as the
+/// reference `env:`[`PG_PASSWORD_ENV`], `sslmode = "verify-full"` and the
+/// CA file.
+pub fn store_fragment(spec: StoreSpec<'_>) -> String {
+    match spec {
+        StoreSpec::Sqlite(path) => {
+            format!("[store]\npath = {}\n", toml_string(&path.to_string_lossy()))
+        }
+        StoreSpec::Postgres { url, ca_file } => format!(
+            "[store]\nurl = {}\npassword = {}\nsslmode = \"verify-full\"\nca_file = {}\n",
+            toml_string(url),
+            toml_string(&format!("env:{PG_PASSWORD_ENV}")),
+            toml_string(&ca_file.to_string_lossy()),
+        ),
+    }
 }
 
 /// The `[tokens]` table naming a key-encryption key file (gateways with
@@ -193,13 +230,43 @@ mod tests {
     #[test]
     fn base_config_points_at_the_mock() {
         let mock: SocketAddr = "127.0.0.1:4567".parse().unwrap();
-        let c = base_gateway_config(mock, Path::new("/tmp/a \"b\"/store.db"));
+        let c = base_gateway_config(mock);
         assert!(c.contains("base_url = \"http://127.0.0.1:4567/v1\""));
-        assert!(c.contains("path = \"/tmp/a \\\"b\\\"/store.db\""));
+        assert!(!c.contains("[store]"), "each gateway start adds its own");
         assert!(c.contains("listen = \"127.0.0.1:0\""));
         assert!(c.contains("metrics_listen = \"127.0.0.1:0\""));
         assert!(c.contains("deployment = \"self_hosted\""));
         assert!(c.contains("name = \"bench-chat\""));
+    }
+
+    #[test]
+    fn sqlite_store_is_a_quoted_path() {
+        assert_eq!(
+            store_fragment(StoreSpec::Sqlite(Path::new("/tmp/a \"b\"/store-3.db"))),
+            "[store]\npath = \"/tmp/a \\\"b\\\"/store-3.db\"\n"
+        );
+    }
+
+    #[test]
+    fn postgres_store_has_the_url_and_a_password_reference_not_a_path() {
+        let store = store_fragment(StoreSpec::Postgres {
+            url: "postgres://modelgate@127.0.0.1:5433/bench_4",
+            ca_file: Path::new("/tmp/pg/ca.crt"),
+        });
+        assert_eq!(
+            store,
+            "[store]\nurl = \"postgres://modelgate@127.0.0.1:5433/bench_4\"\n\
+             password = \"env:MODELGATE_BENCH_PG_PASSWORD\"\nsslmode = \"verify-full\"\n\
+             ca_file = \"/tmp/pg/ca.crt\"\n"
+        );
+        let merged = merge_config(&base_gateway_config("127.0.0.1:1".parse().unwrap()), &store);
+        let lines: Vec<String> = sections(&merged)
+            .into_iter()
+            .filter(|s| s.header == "[store]")
+            .flat_map(|s| s.lines)
+            .collect();
+        assert_eq!(lines.len(), 4, "{merged}");
+        assert!(lines.iter().all(|l| !l.starts_with("path")), "{merged}");
     }
 
     #[test]

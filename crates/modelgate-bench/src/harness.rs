@@ -1,10 +1,11 @@
-//! The running parts of a benchmark: the mock upstream, the gateways and
-//! LiteLLM a scenario needs, and the loop over a scenario's load points
-//! (warm-up, CPU and memory samples around the measured phase, one row per
-//! load point); also the open-streams phase.
+//! The running parts of a benchmark: the mock upstream, the PostgreSQL
+//! cluster (`--postgres`), the gateways ([`crate::gateway`]) and LiteLLM a
+//! scenario needs, and the loop over a scenario's load points (warm-up, CPU
+//! and memory samples around the measured phase, one row per load point);
+//! also the open-streams phase.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,14 +15,15 @@ use http::{HeaderMap, HeaderValue};
 use modelgate_mock::Behavior;
 
 use crate::cli::Settings;
-use crate::gateway_config::{self, FragmentPaths};
+use crate::gateway::{Gateways, Leftovers};
 use crate::loadgen::{self, Bounds, HttpClient, Load, RequestSpec};
+use crate::postgres::Cluster;
 use crate::process::{self, Running};
 use crate::report::{self, Row};
-use crate::scenario::{self, AuthKind, PUBLIC_MODEL, Scenario, Target, UPSTREAM_MODEL};
-use crate::{litellm, policyset, streams};
+use crate::scenario::{self, AuthKind, Backend, PUBLIC_MODEL, Scenario, Target, UPSTREAM_MODEL};
+use crate::{litellm, streams};
 
-/// How long the mock and the gateway may take to print their address.
+/// How long the mock may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The running parts shared by every scenario.
@@ -32,37 +34,29 @@ pub struct Harness {
     pub debug_bins: bool,
     /// Load averages before anything started.
     pub load_at_start: String,
-    tmp: tempfile::TempDir,
-    gateway_bin: PathBuf,
+    gateways: Gateways,
     mock: Running,
     mock_addr: SocketAddr,
     base_behavior: Behavior,
     control: HttpClient,
-    api_key: Option<String>,
-    role_assigned: bool,
-    policy_dir: Option<PathBuf>,
-    audit_root: Option<tempfile::TempDir>,
-    gateway_base: Option<String>,
-    gateways_started: usize,
     clock_ticks: u64,
     litellm: Option<Result<PathBuf, String>>,
+    /// Declared last: removed after the gateways (their files are in it).
+    tmp: tempfile::TempDir,
 }
 
 /// What serves a scenario's requests.
 struct Endpoint {
     addr: SocketAddr,
     process: Option<Running>,
+    /// The bench identity's API key in this gateway's store.
+    api_key: Option<String>,
     /// An access token obtained from this gateway (`AuthKind::AccessToken`).
     access_token: Option<String>,
-    /// JSON-lines audit files of this gateway, removed after the scenario.
-    audit_dir: PathBuf,
-}
-
-/// A started gateway.
-struct StartedGateway {
-    running: Running,
-    addr: SocketAddr,
-    audit_dir: PathBuf,
+    /// The PostgreSQL server's pid, when the gateway's store is there.
+    server_pid: Option<u32>,
+    /// What the gateway leaves behind, removed after the scenario.
+    leftovers: Option<Leftovers>,
 }
 
 /// Finds a binary in `--bin-dir`, or says how to build it.
@@ -83,9 +77,10 @@ fn binary(s: &Settings, name: &str) -> Result<PathBuf> {
 }
 
 impl Harness {
-    /// Finds the binaries, starts the mock and, when `with_litellm`,
-    /// installs LiteLLM (a failure is kept and reported as a skip).
-    pub fn start(s: Settings, with_litellm: bool) -> Result<Harness> {
+    /// Finds the binaries, starts the PostgreSQL cluster when
+    /// `with_postgres`, starts the mock and, when `with_litellm`, installs
+    /// LiteLLM (a failure is kept and reported as a skip).
+    pub fn start(s: Settings, with_litellm: bool, with_postgres: bool) -> Result<Harness> {
         let gateway_bin = binary(&s, "modelgate")?;
         let mock_bin = binary(&s, "modelgate-mock")?;
         let busy = if s.smoke {
@@ -120,6 +115,18 @@ impl Harness {
             .prefix("modelgate-bench-")
             .tempdir()
             .context("cannot create a temporary directory")?;
+        let postgres = if with_postgres {
+            eprintln!("==> starting a durable PostgreSQL cluster (scripts/pg-cluster)");
+            let cluster = Cluster::start()?;
+            eprintln!(
+                "    PostgreSQL in {} (server pid {})",
+                cluster.dir().display(),
+                cluster.server_pid()
+            );
+            Some(cluster)
+        } else {
+            None
+        };
         let mut mock_cmd = Command::new(&mock_bin);
         mock_cmd
             .args(["--listen", "127.0.0.1:0", "--no-record"])
@@ -142,17 +149,11 @@ impl Harness {
                 ..Behavior::default()
             },
             control: loadgen::client(),
+            gateways: Gateways::new(tmp.path(), gateway_bin, mock_addr, s.keep_temp, postgres),
             s,
             tmp,
-            gateway_bin,
             mock,
             mock_addr,
-            api_key: None,
-            role_assigned: false,
-            policy_dir: None,
-            audit_root: None,
-            gateway_base: None,
-            gateways_started: 0,
             clock_ticks,
             litellm: None,
         };
@@ -165,8 +166,13 @@ impl Harness {
         Ok(h)
     }
 
-    /// Removes the temporary directory unless `--keep-temp` (then it is
-    /// printed).
+    /// Whether the PostgreSQL cluster runs.
+    pub fn with_postgres(&self) -> bool {
+        self.gateways.cluster().is_some()
+    }
+
+    /// Stops the PostgreSQL cluster and removes the temporary directory
+    /// unless `--keep-temp` (then it is printed).
     pub fn finish(mut self) -> Result<()> {
         self.mock.check_alive()?;
         if self.s.keep_temp {
@@ -177,28 +183,55 @@ impl Harness {
     }
 }
 
+/// Starts a gateway of `config` on a fresh store of `store`, and obtains
+/// an access token from it when `auth` needs one.
+async fn gateway_endpoint(
+    h: &mut Harness,
+    config: &str,
+    store: Backend,
+    auth: AuthKind,
+) -> Result<Endpoint> {
+    let g = h.gateways.start(config, store)?;
+    let mut ep = Endpoint {
+        addr: g.addr,
+        process: Some(g.running),
+        api_key: Some(g.api_key),
+        access_token: None,
+        server_pid: g.server_pid,
+        leftovers: Some(g.leftovers),
+    };
+    if auth == AuthKind::AccessToken {
+        match access_token(h, &ep).await {
+            Ok(token) => ep.access_token = Some(token),
+            Err(e) => {
+                finish_endpoint(h, ep);
+                return Err(e);
+            }
+        }
+    }
+    Ok(ep)
+}
+
+/// Stops what served a scenario and removes what it left behind.
+fn finish_endpoint(h: &Harness, mut ep: Endpoint) {
+    drop(ep.process.take());
+    if let Some(left) = ep.leftovers.take() {
+        h.gateways.clean_up(left);
+    }
+}
+
 /// Starts what a scenario talks to.
 async fn endpoint(h: &mut Harness, sc: &Scenario) -> Result<Endpoint> {
     match sc.target {
         Target::Direct => Ok(Endpoint {
             addr: h.mock_addr,
             process: None,
+            api_key: None,
             access_token: None,
-            audit_dir: PathBuf::new(),
+            server_pid: None,
+            leftovers: None,
         }),
-        Target::Gateway { config } => {
-            let g = start_gateway(h, config)?;
-            let access_token = match sc.auth {
-                AuthKind::AccessToken => Some(access_token(h, g.addr).await?),
-                _ => None,
-            };
-            Ok(Endpoint {
-                addr: g.addr,
-                process: Some(g.running),
-                access_token,
-                audit_dir: g.audit_dir,
-            })
-        }
+        Target::Gateway { config, store } => gateway_endpoint(h, config, store, sc.auth).await,
         Target::Litellm => {
             let exe = match &h.litellm {
                 Some(Ok(exe)) => exe.clone(),
@@ -211,8 +244,10 @@ async fn endpoint(h: &mut Harness, sc: &Scenario) -> Result<Endpoint> {
             Ok(Endpoint {
                 addr,
                 process: Some(running),
+                api_key: None,
                 access_token: None,
-                audit_dir: PathBuf::new(),
+                server_pid: None,
+                leftovers: None,
             })
         }
     }
@@ -220,8 +255,9 @@ async fn endpoint(h: &mut Harness, sc: &Scenario) -> Result<Endpoint> {
 
 /// Exchanges the bench API key for an access token at the gateway's token
 /// endpoint (`client_credentials`, the key as client secret).
-async fn access_token(h: &Harness, addr: SocketAddr) -> Result<String> {
-    let key = h.api_key.as_deref().context("no API key provisioned")?;
+async fn access_token(h: &Harness, ep: &Endpoint) -> Result<String> {
+    let addr = ep.addr;
+    let key = ep.api_key.as_deref().context("no API key provisioned")?;
     let answer = loadgen::post_form(
         &h.control,
         &format!("http://{addr}/oauth2/token"),
@@ -237,163 +273,8 @@ async fn access_token(h: &Harness, addr: SocketAddr) -> Result<String> {
     Ok(token.to_owned())
 }
 
-/// The bench policy set's directory, written on first use.
-fn policy_dir(h: &mut Harness) -> Result<PathBuf> {
-    if let Some(dir) = &h.policy_dir {
-        return Ok(dir.clone());
-    }
-    let dir = h.tmp.path().join("policies");
-    policyset::write_policy_dir(&dir)?;
-    eprintln!(
-        "==> bench policy set in {}: {} roles and {} Cedar policies in {} files",
-        dir.display(),
-        policyset::role_count(),
-        policyset::cedar_policy_count(),
-        policyset::CEDAR_FILES.len()
-    );
-    h.policy_dir = Some(dir.clone());
-    Ok(dir)
-}
-
-/// A fresh directory for one gateway's audit files: on tmpfs
-/// (`/dev/shm`) when there is one, so that no disk sync is involved.
-fn audit_dir(h: &mut Harness, n: usize) -> Result<PathBuf> {
-    if h.audit_root.is_none() {
-        let shm = Path::new("/dev/shm");
-        let mut b = tempfile::Builder::new();
-        b.prefix("modelgate-bench-audit-");
-        let root = if shm.is_dir() {
-            b.tempdir_in(shm)
-        } else {
-            b.tempdir_in(h.tmp.path())
-        }
-        .context("cannot create a directory for audit files")?;
-        h.audit_root = Some(root);
-    }
-    let root = h.audit_root.as_ref().context("audit root missing")?;
-    Ok(root.path().join(format!("gateway-{n}")))
-}
-
-/// The base gateway configuration this `modelgate` binary accepts, decided
-/// once: with a `[tokens]` key-encryption key (a fresh one in the temporary
-/// directory) when the binary knows access tokens (where it is required),
-/// without it when it does not (it refuses the unknown table).
-fn gateway_base(h: &mut Harness) -> Result<String> {
-    if let Some(base) = &h.gateway_base {
-        return Ok(base.clone());
-    }
-    let dir = h.tmp.path();
-    let base = gateway_config::base_gateway_config(h.mock_addr, &dir.join("store.db"));
-    let kek = dir.join("kek");
-    let mut random = [0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut random)
-        .context("cannot read /dev/urandom")?;
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&kek, hex).with_context(|| format!("cannot write {}", kek.display()))?;
-    let with_tokens = gateway_config::merge_config(&base, &gateway_config::tokens_fragment(&kek));
-    let probe = dir.join("probe.toml");
-    std::fs::write(&probe, &with_tokens)
-        .with_context(|| format!("cannot write {}", probe.display()))?;
-    let mut check = Command::new(&h.gateway_bin);
-    check.arg("--config").arg(&probe).args(["config", "check"]);
-    let chosen = match process::run_to_end(check) {
-        Ok(_) => with_tokens,
-        Err(e) if format!("{e:#}").contains("unknown field `tokens`") => base,
-        Err(e) => return Err(e.context("the generated gateway configuration does not check")),
-    };
-    h.gateway_base = Some(chosen.clone());
-    Ok(chosen)
-}
-
-/// Writes a gateway configuration (base + `fragment` with its
-/// placeholders filled), provisions the bench identity and key on first
-/// use (and assigns it the bench role on first use of a configuration
-/// with roles), and starts `modelgate serve`.
-fn start_gateway(h: &mut Harness, fragment: &str) -> Result<StartedGateway> {
-    h.gateways_started += 1;
-    let n = h.gateways_started;
-    let base = gateway_base(h)?;
-    let policies = policy_dir(h)?;
-    let audit = audit_dir(h, n)?;
-    let filled = gateway_config::fill_fragment(
-        fragment,
-        FragmentPaths {
-            roles: policyset::ROLES_TOML,
-            policy_dir: &policies,
-            audit_dir: &audit,
-        },
-    );
-    let with_roles = gateway_config::has_roles(fragment);
-    let dir = h.tmp.path();
-    let config = dir.join(format!("gateway-{n}.toml"));
-    std::fs::write(&config, gateway_config::merge_config(&base, &filled))
-        .with_context(|| format!("cannot write {}", config.display()))?;
-    let cli = |args: &[&str]| {
-        let mut cmd = Command::new(&h.gateway_bin);
-        cmd.arg("--config")
-            .arg(&config)
-            .args(args)
-            .env_remove("RUST_LOG");
-        cmd
-    };
-    if h.api_key.is_none() {
-        process::run_to_end(cli(&[
-            "identity",
-            "create",
-            "--name",
-            "bench",
-            "--kind",
-            "service",
-            "--owner",
-            "bench@localhost",
-            "--environment",
-            "prod",
-        ]))?;
-        let out = process::run_to_end(cli(&[
-            "key",
-            "create",
-            "--identity",
-            "bench",
-            "--expires-in",
-            "1d",
-            "--format",
-            "json",
-        ]))?;
-        let v: serde_json::Value = serde_json::from_str(out.trim()).context("key create output")?;
-        let key = v["key"].as_str().context("key create printed no key")?;
-        h.api_key = Some(key.to_owned());
-    }
-    if with_roles && !h.role_assigned {
-        process::run_to_end(cli(&[
-            "role",
-            "assign",
-            "--identity",
-            "bench",
-            "--role",
-            policyset::BENCH_ROLE,
-            "--by",
-            "bench",
-        ]))?;
-        h.role_assigned = true;
-    }
-    let log = dir.join(format!("gateway-{n}.log"));
-    let (running, addr) =
-        process::spawn_listening("modelgate", cli(&["serve"]), &log, START_TIMEOUT)?;
-    eprintln!(
-        "==> gateway on {addr} (pid {}, config {}, log {})",
-        running.pid,
-        config.display(),
-        log.display()
-    );
-    Ok(StartedGateway {
-        running,
-        addr,
-        audit_dir: audit,
-    })
-}
-
 /// The request of a scenario against `addr`.
-fn request_spec(h: &Harness, sc: &Scenario, ep: &Endpoint) -> Result<RequestSpec> {
+fn request_spec(sc: &Scenario, ep: &Endpoint) -> Result<RequestSpec> {
     let addr = ep.addr;
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -402,7 +283,7 @@ fn request_spec(h: &Harness, sc: &Scenario, ep: &Endpoint) -> Result<RequestSpec
     );
     let bearer = match sc.auth {
         AuthKind::None => None,
-        AuthKind::ApiKey => Some(h.api_key.clone().context("no API key provisioned")?),
+        AuthKind::ApiKey => Some(ep.api_key.clone().context("no API key provisioned")?),
         AuthKind::AccessToken => Some(
             ep.access_token
                 .clone()
@@ -433,7 +314,19 @@ fn request_spec(h: &Harness, sc: &Scenario, ep: &Endpoint) -> Result<RequestSpec
 pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Result<Vec<Row>> {
     eprintln!("==> scenario {} ({})", sc.name, sc.about);
     let mut ep = endpoint(h, sc).await?;
-    let spec = Arc::new(request_spec(h, sc, &ep)?);
+    let rows = measure(h, sc, round, &mut ep).await;
+    finish_endpoint(h, ep);
+    rows
+}
+
+/// The load points of one scenario against its running endpoint.
+async fn measure(
+    h: &mut Harness,
+    sc: &Scenario,
+    round: usize,
+    ep: &mut Endpoint,
+) -> Result<Vec<Row>> {
+    let spec = Arc::new(request_spec(sc, ep)?);
     check_one_request(&h.control, sc, &spec, ep.process.as_ref()).await?;
     let mut loads: Vec<Load> =
         h.s.concurrency
@@ -459,12 +352,14 @@ pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Resul
         loadgen::run(&clients, Arc::clone(&spec), warm_load, warm).await?;
         let pid = ep.process.as_ref().map(|p| p.pid);
         let before = pid.map(process::cpu_ticks).transpose()?;
+        let server_before = ep.server_pid.map(process::cpu_ticks).transpose()?;
         let bounds = Bounds {
             duration: h.s.duration,
             requests: h.s.requests,
         };
         let res = loadgen::run(&clients, Arc::clone(&spec), load, bounds).await?;
         let after = pid.map(process::cpu_ticks).transpose()?;
+        let server_after = ep.server_pid.map(process::cpu_ticks).transpose()?;
         let memory = pid.map(process::memory).transpose()?;
         if let Some(p) = ep.process.as_mut() {
             p.check_alive()?;
@@ -479,9 +374,11 @@ pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Resul
                 res.error_samples
             );
         }
-        let cpu_s_per_1k = before.zip(after).map(|(b, a)| {
-            a.saturating_sub(b) as f64 / h.clock_ticks as f64 / total as f64 * 1000.0
-        });
+        let per_1k = |ticks: u64| ticks as f64 / h.clock_ticks as f64 / total as f64 * 1000.0;
+        let cpu_s_per_1k = before.zip(after).map(|(b, a)| per_1k(a.saturating_sub(b)));
+        let server_cpu_s_per_1k = server_before
+            .zip(server_after)
+            .map(|(b, a)| per_1k(a.saturating_sub(b)));
         let hist = &res.histogram;
         let row = Row {
             scenario: sc.name.into(),
@@ -509,6 +406,7 @@ pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Resul
             added: None,
             added_p99_rounds: Vec::new(),
             cpu_s_per_1k,
+            server_cpu_s_per_1k,
             memory,
             error_samples: res.error_samples,
         };
@@ -523,8 +421,6 @@ pub async fn run_scenario(h: &mut Harness, sc: &Scenario, round: usize) -> Resul
         );
         rows.push(row);
     }
-    drop(ep.process.take());
-    remove_audit_dir(&ep.audit_dir);
     Ok(rows)
 }
 
@@ -549,18 +445,11 @@ async fn check_one_request(
     Ok(())
 }
 
-/// Removes a gateway's audit files (large after a run; on tmpfs, memory).
-fn remove_audit_dir(dir: &Path) {
-    if !dir.as_os_str().is_empty() && dir.is_dir() {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-}
-
 /// The open-streams phase through a fresh gateway (full request path).
 pub async fn run_streams(h: &mut Harness) -> Result<report::StreamsResult> {
     let name = h.s.streams_scenario.clone();
     let named = scenario::find(&name).with_context(|| format!("unknown scenario {name:?}"))?;
-    let Target::Gateway { config } = named.target else {
+    let Target::Gateway { config, store } = named.target else {
         bail!("--streams-scenario {name}: not a gateway scenario");
     };
     let sc = &Scenario {
@@ -571,18 +460,19 @@ pub async fn run_streams(h: &mut Harness) -> Result<report::StreamsResult> {
         "==> {} open streams through a fresh gateway ({name} configuration)",
         h.s.streams
     );
-    let g = start_gateway(h, config)?;
-    let access_token = match sc.auth {
-        AuthKind::AccessToken => Some(access_token(h, g.addr).await?),
-        _ => None,
-    };
-    let ep = Endpoint {
-        addr: g.addr,
-        process: Some(g.running),
-        access_token,
-        audit_dir: g.audit_dir,
-    };
-    let spec = Arc::new(request_spec(h, sc, &ep)?);
+    let ep = gateway_endpoint(h, config, store, sc.auth).await?;
+    let result = measure_streams(h, sc, &ep).await;
+    finish_endpoint(h, ep);
+    result
+}
+
+/// Opens the streams through the running gateway and measures it.
+async fn measure_streams(
+    h: &mut Harness,
+    sc: &Scenario,
+    ep: &Endpoint,
+) -> Result<report::StreamsResult> {
+    let spec = Arc::new(request_spec(sc, ep)?);
     check_one_request(&h.control, sc, &spec, ep.process.as_ref()).await?;
     let pid = ep
         .process
@@ -607,7 +497,5 @@ pub async fn run_streams(h: &mut Harness) -> Result<report::StreamsResult> {
         result.open.rss_kib as f64 / 1024.0,
         result.open.hwm_kib as f64 / 1024.0
     );
-    drop(ep.process);
-    remove_audit_dir(&ep.audit_dir);
     Ok(result)
 }

@@ -1,25 +1,29 @@
 //! `modelgate-bench`: the load harness. Measures modelgate's added latency
 //! (through the gateway minus straight to the same local mock upstream),
-//! its throughput, CPU per request and memory with open streams, and with
-//! `--litellm` the same against the LiteLLM proxy, in one run on one
-//! machine. See `--help` and `bench/README.md`.
+//! its throughput, CPU per request and memory with open streams, with
+//! `--litellm` the same against the LiteLLM proxy, and with `--postgres`
+//! the full request path with its store in PostgreSQL beside SQLite, in
+//! one run on one machine. See `--help` and `bench/README.md`.
 //!
 //! This file wires the parts together: start the mock, run every scenario
 //! at every load point (starting the gateway or LiteLLM it needs), the
 //! open-streams phase, then the report.
 
 mod cli;
+mod gateway;
 mod gateway_config;
 mod harness;
 mod litellm;
 mod loadgen;
 mod markdown;
 mod policyset;
+mod postgres;
 mod process;
 mod report;
 mod rounds;
 mod scenario;
 mod stagecost;
+mod storecmp;
 mod streams;
 
 use std::path::Path;
@@ -60,7 +64,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(settings)) {
+    // Ctrl-C drops the run: its child processes are killed and the
+    // PostgreSQL cluster is stopped on the way out.
+    let interruptible = async {
+        tokio::select! {
+            done = run(settings) => done,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        }
+    };
+    match runtime.block_on(interruptible) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -72,9 +84,12 @@ fn main() -> ExitCode {
 
 /// Runs everything; `Ok(false)` when a smoke run saw errors.
 async fn run(s: Settings) -> Result<bool> {
-    let scenarios = scenario::select(&s.scenarios, s.litellm)?;
+    let scenarios = scenario::select(&s.scenarios, s.litellm, s.postgres)?;
     let with_litellm = scenarios.iter().any(|x| x.target == Target::Litellm);
-    let mut h = Harness::start(s, with_litellm)?;
+    let streams_on_postgres =
+        s.streams > 0 && scenario::find(&s.streams_scenario).is_some_and(scenario::on_postgres);
+    let with_postgres = streams_on_postgres || scenarios.iter().any(|x| scenario::on_postgres(x));
+    let mut h = Harness::start(s, with_litellm, with_postgres)?;
     let debug_bins = h.debug_bins;
     let mut round_rows: Vec<Row> = Vec::new();
     let mut infos: Vec<ScenarioInfo> = scenarios
@@ -114,15 +129,22 @@ async fn run(s: Settings) -> Result<bool> {
     let baseline_of = |name: &str| scenario::find(name).and_then(|x| x.baseline.map(String::from));
     report::fill_added(&mut round_rows, baseline_of);
     let rows = rounds::summarize(&round_rows);
-    let saturation = report::saturation(&rows, baseline_of);
+    let saturation = report::saturation(&rows, |name: &str| {
+        scenario::ratio_baseline(name).map(String::from)
+    });
     let targets = report::check_targets(&rows, &saturation, streams.as_ref());
     let stage_costs = stagecost::stage_costs(&rows, &saturation, scenario::STAGES);
+    let pairs: Vec<(&str, &str)> = scenario::SCENARIOS
+        .iter()
+        .filter_map(|x| Some((x.name, scenario::sqlite_twin(x.name)?)))
+        .collect();
+    let store_comparison = storecmp::store_comparison(&rows, &saturation, &pairs);
     let machine = process::machine(h.load_at_start.clone());
     let unix = u64::try_from(modelgate_types::clock::unix_now()).unwrap_or(0);
     let report = Report {
         date: report::rfc3339(unix),
         command: h.s.command_line.clone(),
-        notes: notes(&h.s, debug_bins),
+        notes: notes(&h.s, debug_bins, h.with_postgres()),
         settings: settings_json(&h.s),
         machine,
         scenarios: infos,
@@ -130,6 +152,7 @@ async fn run(s: Settings) -> Result<bool> {
         round_rows: if rounds > 1 { round_rows } else { Vec::new() },
         saturation,
         stage_costs,
+        store_comparison,
         streams,
         targets,
     };
@@ -173,12 +196,13 @@ fn settings_json(s: &Settings) -> serde_json::Value {
         "streams": s.streams,
         "streams_scenario": s.streams_scenario,
         "litellm": s.litellm,
+        "postgres": s.postgres,
         "smoke": s.smoke,
         "bin_dir": s.bin_dir,
     })
 }
 
-fn notes(s: &Settings, debug_bins: bool) -> Vec<String> {
+fn notes(s: &Settings, debug_bins: bool, postgres: bool) -> Vec<String> {
     let mut n = vec![
         format!(
             "Closed loop: N workers, one keep-alive HTTP/1.1 connection each (tokio + hyper, TCP_NODELAY), send → read the whole body → repeat; each load point runs up to {:?}{} after an unrecorded warm-up of {:?} or {} requests, in each of {} round(s) (all scenarios in turn, gateways restarted; the table gives medians over rounds).",
@@ -206,6 +230,10 @@ fn notes(s: &Settings, debug_bins: bool) -> Vec<String> {
         "Gateway, mock, load generator (and LiteLLM) share the machine's CPUs; nothing is pinned.".into(),
         "Closed loop at a concurrency that saturates the CPUs is mostly queueing (latency ≈ concurrency / throughput): there added latency reflects lost throughput; c=1 shows the cost of one request alone, the open-loop rate point the latency under a fixed load below saturation.".into(),
     ];
+    n.push("Every gateway start gets a fresh store (SQLite file, or PostgreSQL database) with the bench identity, its key and role provisioned through the CLI.".into());
+    if postgres {
+        n.push("PostgreSQL (`*-pg`): a local cluster from scripts/pg-cluster --durable (fsync and synchronous_commit on, TLS with sslmode = verify-full, scram-sha-256; the gateway's pool at its default size), one fresh database per gateway start; the server's CPU is the postmaster's process tree from /proc/PID/stat (cutime/cstime include exited backends) around the measured phase; it shares the CPUs with the gateway, mock and load generator. Saturation \"vs baseline\" of a `*-pg` scenario is against its SQLite twin.".into());
+    }
     if debug_bins {
         n.push("Debug binaries: a smoke run, not a measurement.".into());
     }

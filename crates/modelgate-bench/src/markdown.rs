@@ -1,6 +1,7 @@
 //! The report rendered as Markdown: run facts, one table row per scenario
-//! and load point (latencies in ms), saturation, open-streams memory, the
-//! target checks, errors and method notes.
+//! and load point (latencies in ms), saturation, stage costs, PostgreSQL
+//! against SQLite, open-streams memory, the target checks, errors and
+//! method notes.
 
 use std::fmt::Write as _;
 
@@ -53,12 +54,19 @@ pub fn render(r: &Report) -> String {
     } else {
         String::new()
     };
+    // The database server's CPU only when a store ran in PostgreSQL.
+    let server_cpu = r.rows.iter().any(|x| x.server_cpu_s_per_1k.is_some());
+    let (server_head, server_rule) = if server_cpu {
+        (" PostgreSQL server CPU s / 1k req |", "--:|")
+    } else {
+        ("", "")
+    };
     let _ = writeln!(
         md,
         "\n## Latency (ms) and throughput\n\n\
          {rounds_text}Added = this scenario minus its baseline at the same load point, same run.\n\n\
-         | scenario | load | ok | errors | p50 | p90 | p99 | p99.9 | mean | req/s | +p50 | +p90 | +p99 | +p99.9 | CPU s / 1k req | RSS MiB |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+         | scenario | load | ok | errors | p50 | p90 | p99 | p99.9 | mean | req/s | +p50 | +p90 | +p99 | +p99.9 | CPU s / 1k req | RSS MiB |{server_head}\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|{server_rule}"
     );
     for row in &r.rows {
         let added =
@@ -91,6 +99,15 @@ pub fn render(r: &Report) -> String {
                 .map_or(String::new(), |c| format!("{c:.3}")),
             row.memory.map_or(String::new(), |m| mib(m.rss_kib)),
         );
+        if server_cpu {
+            md.pop();
+            let _ = writeln!(
+                md,
+                " {} |",
+                row.server_cpu_s_per_1k
+                    .map_or(String::new(), |c| format!("{c:.3}"))
+            );
+        }
     }
     if rounds > 1 {
         let heads: Vec<String> = (1..=rounds).map(|i| format!("round {i}")).collect();
@@ -117,7 +134,7 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(
         md,
-        "\n## Throughput at saturation (best closed-loop level)\n\n| scenario | req/s | at | vs baseline |\n|---|--:|---|--:|"
+        "\n## Throughput at saturation (best closed-loop level)\n\n| scenario | req/s | at | vs baseline | baseline |\n|---|--:|---|--:|---|"
     );
     for s in &r.saturation {
         let ratio = s.vs_baseline.map_or(String::new(), |v| {
@@ -129,8 +146,11 @@ pub fn render(r: &Report) -> String {
         });
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {} | {ratio} |",
-            s.scenario, s.throughput_rps, s.at
+            "| {} | {:.0} | {} | {ratio} | {} |",
+            s.scenario,
+            s.throughput_rps,
+            s.at,
+            s.baseline.as_deref().unwrap_or("")
         );
     }
     if !r.stage_costs.is_empty() {
@@ -155,6 +175,7 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+    store_comparison(&mut md, r);
     if let Some(s) = &r.streams {
         let _ = writeln!(
             md,
@@ -213,4 +234,42 @@ pub fn render(r: &Report) -> String {
         }
     }
     md
+}
+
+/// The PostgreSQL scenarios beside their SQLite twins.
+fn store_comparison(md: &mut String, r: &Report) {
+    if r.store_comparison.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\n## PostgreSQL store against SQLite\n\n\
+         The same scenario with `[store]` a fresh SQLite file or a fresh database of a local durable PostgreSQL cluster (TLS), same run. \
+         Added p99 against the latency baseline; CPU at c=16: the gateway process, and the PostgreSQL server (postmaster and its processes), which shares the CPUs (SQLite runs inside the gateway).\n\n\
+         | scenario | store | +p99 c=1 (ms) | +p99 c=16 (ms) | req/s at saturation | vs SQLite | gateway CPU µs / req | server CPU µs / req | total CPU µs / req |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|"
+    );
+    for c in &r.store_comparison {
+        for (side, store, ratio) in [
+            (&c.sqlite, "SQLite", None),
+            (&c.postgres, "PostgreSQL", c.throughput_ratio),
+        ] {
+            let opt = |v: Option<f64>, f: fn(f64) -> String| v.map_or(String::new(), f);
+            let total = side
+                .gateway_cpu_us_per_request
+                .map(|g| g + side.server_cpu_us_per_request.unwrap_or(0.0));
+            let _ = writeln!(
+                md,
+                "| {} | {store} | {} | {} | {} | {} | {} | {} | {} |",
+                side.scenario,
+                opt(side.added_p99_c1_us, signed_ms),
+                opt(side.added_p99_c16_us, signed_ms),
+                opt(side.throughput_rps, |v| format!("{v:.0}")),
+                opt(ratio, |v| format!("{v:.2}")),
+                opt(side.gateway_cpu_us_per_request, |v| format!("{v:.1}")),
+                opt(side.server_cpu_us_per_request, |v| format!("{v:.1}")),
+                opt(total, |v| format!("{v:.1}")),
+            );
+        }
+    }
 }

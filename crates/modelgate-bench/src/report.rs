@@ -70,6 +70,10 @@ pub struct Row {
     pub added_p99_rounds: Vec<f64>,
     /// CPU seconds (user + system) of the gateway process per 1,000 requests.
     pub cpu_s_per_1k: Option<f64>,
+    /// CPU seconds of the PostgreSQL server (the postmaster and every
+    /// process under it) per 1,000 requests, for a gateway whose store is
+    /// there.
+    pub server_cpu_s_per_1k: Option<f64>,
     /// Gateway resident memory after the phase.
     pub memory: Option<Memory>,
     /// The first few error messages.
@@ -100,6 +104,9 @@ pub struct Saturation {
     pub at: String,
     /// Ratio to the baseline's saturation throughput.
     pub vs_baseline: Option<f64>,
+    /// The scenario of that ratio: the latency baseline, or for a
+    /// PostgreSQL scenario its SQLite twin.
+    pub baseline: Option<String>,
 }
 
 /// The peak-RSS measurement with open streams.
@@ -168,6 +175,8 @@ pub struct Report {
     pub saturation: Vec<Saturation>,
     /// What each stage of the full path costs.
     pub stage_costs: Vec<StageCost>,
+    /// The PostgreSQL scenarios against their SQLite twins.
+    pub store_comparison: Vec<StoreComparison>,
     /// Peak RSS with open streams.
     pub streams: Option<StreamsResult>,
     /// The targets.
@@ -197,7 +206,7 @@ pub fn fill_added(rows: &mut [Row], baseline_of: impl Fn(&str) -> Option<String>
 }
 
 /// Highest closed-loop throughput per scenario (in row order), with the
-/// ratio to the baseline's.
+/// ratio to that of the scenario `baseline_of` names.
 pub fn saturation(rows: &[Row], baseline_of: impl Fn(&str) -> Option<String>) -> Vec<Saturation> {
     let mut out: Vec<Saturation> = Vec::new();
     for row in rows.iter().filter(|r| r.concurrency.is_some()) {
@@ -212,6 +221,7 @@ pub fn saturation(rows: &[Row], baseline_of: impl Fn(&str) -> Option<String>) ->
                 throughput_rps: row.throughput_rps,
                 at: row.load.clone(),
                 vs_baseline: None,
+                baseline: None,
             }),
         }
     }
@@ -225,6 +235,9 @@ pub fn saturation(rows: &[Row], baseline_of: impl Fn(&str) -> Option<String>) ->
             .iter()
             .find(|(name, t)| Some(name) == base.as_ref() && *t > 0.0)
             .map(|(_, t)| s.throughput_rps / t);
+        if s.vs_baseline.is_some() {
+            s.baseline = base;
+        }
     }
     out
 }
@@ -393,6 +406,36 @@ pub struct StageCost {
     pub p99_c16_us: Option<f64>,
     /// Saturation throughput of the full path over the scenario's (below 1:
     /// the stage costs throughput).
+    pub throughput_ratio: Option<f64>,
+}
+
+/// One store's numbers in [`StoreComparison`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoreSide {
+    /// The scenario.
+    pub scenario: String,
+    /// Added p99 at c=1 (against its latency baseline), µs.
+    pub added_p99_c1_us: Option<f64>,
+    /// Added p99 at c=16, µs.
+    pub added_p99_c16_us: Option<f64>,
+    /// Throughput at saturation (best closed-loop level), requests per
+    /// second.
+    pub throughput_rps: Option<f64>,
+    /// Gateway CPU per request at c=16, µs.
+    pub gateway_cpu_us_per_request: Option<f64>,
+    /// PostgreSQL server CPU per request at c=16, µs (`None` for SQLite:
+    /// it runs inside the gateway).
+    pub server_cpu_us_per_request: Option<f64>,
+}
+
+/// A PostgreSQL scenario and its SQLite twin (`crate::storecmp`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoreComparison {
+    /// The SQLite scenario.
+    pub sqlite: StoreSide,
+    /// The PostgreSQL scenario.
+    pub postgres: StoreSide,
+    /// PostgreSQL's saturation throughput over SQLite's.
     pub throughput_ratio: Option<f64>,
 }
 

@@ -181,6 +181,7 @@ fn markdown_has_every_section() {
             p99_c16_us: None,
             throughput_ratio: Some(0.8),
         }],
+        store_comparison: Vec::new(),
         streams: Some(s),
         notes: vec!["a note".into()],
     };
@@ -242,6 +243,7 @@ fn markdown_with_rounds_shows_each_round() {
         targets: check_targets(&rows, &[], None),
         saturation: Vec::new(),
         stage_costs: Vec::new(),
+        store_comparison: Vec::new(),
         rows,
         round_rows,
         streams: None,
@@ -258,4 +260,87 @@ fn markdown_with_rounds_shows_each_round() {
     assert!(md.contains("| gateway | c=16 | +0.100 | +0.200 | +0.300 |"));
     assert!(md.contains("ticks at 100 Hz (assumed)"));
     assert!(!md.contains("What each stage costs"));
+    assert!(!md.contains("PostgreSQL"));
+}
+
+#[test]
+fn markdown_shows_postgres_beside_sqlite() {
+    let mut rows = sample_rows();
+    let mut pg = row("gateway-pg", 16, lat(900.0, 2000.0), 4000.0);
+    pg.cpu_s_per_1k = Some(0.09);
+    pg.server_cpu_s_per_1k = Some(0.125);
+    rows.push(pg);
+    let baseline = |s: &str| match s {
+        "gateway-pg" => Some("gateway".to_owned()),
+        other => baseline(other),
+    };
+    fill_added(&mut rows, |s| {
+        (s == "gateway-pg")
+            .then(|| "direct".to_owned())
+            .or_else(|| baseline(s))
+    });
+    let sat = saturation(&rows, baseline);
+    let pg_sat = sat.iter().find(|x| x.scenario == "gateway-pg").unwrap();
+    assert_eq!(pg_sat.baseline.as_deref(), Some("gateway"));
+    assert_eq!(pg_sat.vs_baseline, Some(0.25));
+    let report = Report {
+        date: rfc3339(0),
+        command: String::new(),
+        machine: Machine {
+            cpus: 2,
+            mem_total_kib: 0,
+            cpu_model: String::new(),
+            clock_ticks: 100,
+            clock_ticks_assumed: false,
+            load_at_start: String::new(),
+            load_at_end: String::new(),
+        },
+        settings: serde_json::json!({}),
+        scenarios: Vec::new(),
+        targets: Vec::new(),
+        saturation: sat,
+        stage_costs: Vec::new(),
+        store_comparison: vec![StoreComparison {
+            sqlite: StoreSide {
+                scenario: "gateway".into(),
+                added_p99_c1_us: Some(100.0),
+                added_p99_c16_us: Some(250.0),
+                throughput_rps: Some(16000.0),
+                gateway_cpu_us_per_request: Some(60.0),
+                server_cpu_us_per_request: None,
+            },
+            postgres: StoreSide {
+                scenario: "gateway-pg".into(),
+                added_p99_c1_us: Some(900.0),
+                added_p99_c16_us: Some(1400.0),
+                throughput_rps: Some(4000.0),
+                gateway_cpu_us_per_request: Some(90.0),
+                server_cpu_us_per_request: Some(125.0),
+            },
+            throughput_ratio: Some(0.25),
+        }],
+        rows,
+        round_rows: Vec::new(),
+        streams: None,
+        notes: Vec::new(),
+    };
+    let md = crate::markdown::render(&report);
+    assert!(md.contains("| CPU s / 1k req | RSS MiB | PostgreSQL server CPU s / 1k req |"));
+    assert!(
+        md.contains("| gateway-pg | c=16 | 1000 | 0 | 0.900 |"),
+        "{md}"
+    );
+    assert!(md.contains(" | 0.090 |  | 0.125 |\n"), "{md}");
+    assert!(md.contains("| gateway | 16000 | c=16 | 0.53 | direct |"));
+    assert!(md.contains("| gateway-pg | 4000 | c=16 | 0.25 | gateway |"));
+    assert!(md.contains("## PostgreSQL store against SQLite"));
+    assert!(md.contains("| gateway | SQLite | +0.100 | +0.250 | 16000 |  | 60.0 |  | 60.0 |"));
+    assert!(md.contains(
+        "| gateway-pg | PostgreSQL | +0.900 | +1.400 | 4000 | 0.25 | 90.0 | 125.0 | 215.0 |"
+    ));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["store_comparison"][0]["postgres"]["server_cpu_us_per_request"],
+        125.0
+    );
 }

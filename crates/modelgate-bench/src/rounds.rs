@@ -38,7 +38,7 @@ fn median_latency(all: &[Latency]) -> Option<Latency> {
 
 /// One summary row (round 0) per scenario and load point, in the order
 /// they first appear: medians of latency, added latency, throughput and
-/// CPU; sums of counts; the largest memory.
+/// CPU (gateway and database server); sums of counts; the largest memory.
 pub fn summarize(rows: &[Row]) -> Vec<Row> {
     let mut keys: Vec<(&str, &str)> = Vec::new();
     for r in rows {
@@ -70,6 +70,7 @@ pub fn summarize(rows: &[Row]) -> Vec<Row> {
                 added: median_latency(&added),
                 added_p99_rounds: added.iter().map(|a| a.p99_us).collect(),
                 cpu_s_per_1k: median(group.iter().filter_map(|r| r.cpu_s_per_1k)),
+                server_cpu_s_per_1k: median(group.iter().filter_map(|r| r.server_cpu_s_per_1k)),
                 memory: group.iter().filter_map(|r| r.memory).reduce(|a, b| {
                     crate::process::Memory {
                         rss_kib: a.rss_kib.max(b.rss_kib),

@@ -8,9 +8,10 @@
 //! The full request path (`gateway`) is access-token auth, the 50-policy
 //! bench set ([`crate::policyset`]), prompt and response screening, and
 //! durable store audit; the `gateway-no-*` scenarios switch one stage off
-//! each, so the cost of each shows against it. Adding a scenario is one
-//! entry in [`SCENARIOS`], plus a variant of [`AuthKind`] when it needs a
-//! new kind of credential.
+//! each, so the cost of each shows against it. The `*-pg` scenarios are
+//! their SQLite twins with the store in PostgreSQL ([`Backend`], with
+//! `--postgres`). Adding a scenario is one entry in [`SCENARIOS`], plus a
+//! variant of [`AuthKind`] when it needs a new kind of credential.
 
 use anyhow::{Result, bail};
 
@@ -39,13 +40,32 @@ pub enum Target {
     Direct,
     /// Through modelgate, started with the base configuration merged with
     /// this TOML fragment (a table of the fragment overrides the keys of the
-    /// base table of the same name; `[[array]]` tables are appended).
+    /// base table of the same name; `[[array]]` tables are appended) and a
+    /// fresh store of `store`'s kind.
     Gateway {
         /// The configuration fragment.
         config: &'static str,
+        /// Where the gateway keeps its state.
+        store: Backend,
     },
     /// Through the LiteLLM proxy (only with `--litellm`).
     Litellm,
+}
+
+/// The store of a gateway scenario: a fresh one for every gateway start
+/// (identity, key and role provisioned into it through the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in the temporary directory.
+    Sqlite,
+    /// A database of the durable throwaway PostgreSQL cluster the harness
+    /// starts (`--postgres`): `[store] url`, the password by reference,
+    /// `sslmode = "verify-full"` against the cluster's CA.
+    Postgres {
+        /// The scenario that is this one on SQLite: the report compares
+        /// the two, and its saturation ratio is against it.
+        sqlite: &'static str,
+    },
 }
 
 /// The request a scenario sends.
@@ -115,6 +135,12 @@ macro_rules! audit_store {
 /// durable store audit.
 const FULL_PATH: &str = concat!(policies!(), screen_on!(), audit_store!());
 
+/// The full request path on a SQLite store.
+const SQLITE_FULL_PATH: Target = Target::Gateway {
+    config: FULL_PATH,
+    store: Backend::Sqlite,
+};
+
 /// Every scenario, in the order they run.
 pub const SCENARIOS: &[Scenario] = &[
     Scenario {
@@ -136,7 +162,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "gateway",
         about: "full request path: access token, 50 Cedar policies, screening (prompt + responses log_only), durable store audit, info log line",
-        target: Target::Gateway { config: FULL_PATH },
+        target: SQLITE_FULL_PATH,
         request: CHAT,
         auth: AuthKind::AccessToken,
         baseline: Some("direct"),
@@ -144,7 +170,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "gateway-api-key",
         about: "full path with an API key instead of an access token",
-        target: Target::Gateway { config: FULL_PATH },
+        target: SQLITE_FULL_PATH,
         request: CHAT,
         auth: AuthKind::ApiKey,
         baseline: Some("direct"),
@@ -158,6 +184,7 @@ pub const SCENARIOS: &[Scenario] = &[
                 "[screen]\nenabled = false\nresponses = \"off\"\n",
                 audit_store!()
             ),
+            store: Backend::Sqlite,
         },
         request: CHAT,
         auth: AuthKind::AccessToken,
@@ -168,6 +195,7 @@ pub const SCENARIOS: &[Scenario] = &[
         about: "full path without roles or policy files: the built-in baseline only",
         target: Target::Gateway {
             config: concat!(screen_on!(), audit_store!()),
+            store: Backend::Sqlite,
         },
         request: CHAT,
         auth: AuthKind::AccessToken,
@@ -182,6 +210,7 @@ pub const SCENARIOS: &[Scenario] = &[
                 screen_on!(),
                 "[audit]\nstore = false\n\n[audit.file]\ndir = {AUDIT_DIR}\nrequired = true\n"
             ),
+            store: Backend::Sqlite,
         },
         request: CHAT,
         auth: AuthKind::AccessToken,
@@ -197,6 +226,7 @@ pub const SCENARIOS: &[Scenario] = &[
                 audit_store!(),
                 "[log]\nlevel = \"warn\"\n"
             ),
+            store: Backend::Sqlite,
         },
         request: CHAT,
         auth: AuthKind::AccessToken,
@@ -205,10 +235,34 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "gateway-stream",
         about: "full request path, streamed",
-        target: Target::Gateway { config: FULL_PATH },
+        target: SQLITE_FULL_PATH,
         request: CHAT_STREAM,
         auth: AuthKind::AccessToken,
         baseline: Some("direct-stream"),
+    },
+    Scenario {
+        name: "gateway-pg",
+        about: "full request path with the store in PostgreSQL (durable local cluster, TLS): `gateway` on another store",
+        target: Target::Gateway {
+            config: FULL_PATH,
+            store: Backend::Postgres { sqlite: "gateway" },
+        },
+        request: CHAT,
+        auth: AuthKind::AccessToken,
+        baseline: Some("direct"),
+    },
+    Scenario {
+        name: "gateway-api-key-pg",
+        about: "full path with an API key, store in PostgreSQL: `gateway-api-key` on another store",
+        target: Target::Gateway {
+            config: FULL_PATH,
+            store: Backend::Postgres {
+                sqlite: "gateway-api-key",
+            },
+        },
+        request: CHAT,
+        auth: AuthKind::ApiKey,
+        baseline: Some("direct"),
     },
     Scenario {
         name: "litellm",
@@ -241,9 +295,37 @@ pub fn find(name: &str) -> Option<&'static Scenario> {
     SCENARIOS.iter().find(|s| s.name == name)
 }
 
+/// The store of a scenario's gateway (`None`: no gateway).
+pub fn backend(sc: &Scenario) -> Option<Backend> {
+    match sc.target {
+        Target::Gateway { store, .. } => Some(store),
+        Target::Direct | Target::Litellm => None,
+    }
+}
+
+/// Whether a scenario's gateway keeps its state in PostgreSQL.
+pub fn on_postgres(sc: &Scenario) -> bool {
+    matches!(backend(sc), Some(Backend::Postgres { .. }))
+}
+
+/// The SQLite twin of a PostgreSQL scenario.
+pub fn sqlite_twin(name: &str) -> Option<&'static str> {
+    match backend(find(name)?) {
+        Some(Backend::Postgres { sqlite }) => Some(sqlite),
+        _ => None,
+    }
+}
+
+/// What a scenario's saturation throughput is divided by: a PostgreSQL
+/// scenario's SQLite twin (the store's cost), else its latency baseline.
+pub fn ratio_baseline(name: &str) -> Option<&'static str> {
+    sqlite_twin(name).or_else(|| find(name)?.baseline)
+}
+
 /// The scenarios to run, in registry order: the named ones (default: all
-/// but LiteLLM, which `litellm` adds) plus their baselines.
-pub fn select(names: &[String], litellm: bool) -> Result<Vec<&'static Scenario>> {
+/// but LiteLLM and the PostgreSQL ones, which `litellm` and `postgres`
+/// add) plus the SQLite twins of PostgreSQL ones, plus their baselines.
+pub fn select(names: &[String], litellm: bool, postgres: bool) -> Result<Vec<&'static Scenario>> {
     let mut wanted: Vec<&str> = Vec::new();
     for name in names {
         if find(name).is_none() {
@@ -256,13 +338,18 @@ pub fn select(names: &[String], litellm: bool) -> Result<Vec<&'static Scenario>>
         wanted.extend(
             SCENARIOS
                 .iter()
-                .filter(|s| s.target != Target::Litellm)
+                .filter(|s| s.target != Target::Litellm && !on_postgres(s))
                 .map(|s| s.name),
         );
     }
     if litellm && !wanted.contains(&"litellm") {
         wanted.push("litellm");
     }
+    if postgres {
+        wanted.extend(SCENARIOS.iter().filter(|s| on_postgres(s)).map(|s| s.name));
+    }
+    let twins: Vec<&str> = wanted.iter().filter_map(|n| sqlite_twin(n)).collect();
+    wanted.extend(twins);
     let baselines: Vec<&str> = wanted
         .iter()
         .filter_map(|n| find(n).and_then(|s| s.baseline))
@@ -306,168 +393,5 @@ pub fn request_body(shape: RequestShape, model: &str) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::net::SocketAddr;
-    use std::path::Path;
-
-    use super::*;
-    use crate::gateway_config::{
-        FragmentPaths, base_gateway_config, fill_fragment, has_roles, merge_config, sections,
-    };
-
-    #[test]
-    fn registry_is_consistent() {
-        for s in SCENARIOS {
-            if let Some(b) = s.baseline {
-                let base = find(b).unwrap();
-                assert_eq!(base.target, Target::Direct, "{}", s.name);
-                assert_eq!(
-                    base.request, s.request,
-                    "{} compares like with like",
-                    s.name
-                );
-            }
-            assert_eq!(s.auth == AuthKind::None, s.target == Target::Direct);
-        }
-        for (name, _) in STAGES {
-            let s = find(name).unwrap();
-            assert_eq!(s.request, CHAT, "{name}");
-            assert!(matches!(s.target, Target::Gateway { .. }), "{name}");
-        }
-        let mut names: Vec<_> = SCENARIOS.iter().map(|s| s.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), SCENARIOS.len());
-    }
-
-    #[test]
-    fn selection_adds_baselines_and_keeps_order() {
-        let names = |v: Vec<&Scenario>| v.iter().map(|s| s.name).collect::<Vec<_>>();
-        let all = select(&[], false).unwrap();
-        assert_eq!(
-            names(all),
-            [
-                "direct",
-                "direct-stream",
-                "gateway",
-                "gateway-api-key",
-                "gateway-no-screen",
-                "gateway-no-policy",
-                "gateway-audit-nosync",
-                "gateway-no-log",
-                "gateway-stream"
-            ]
-        );
-        let some = select(&["gateway-stream".into(), "gateway".into()], false).unwrap();
-        assert_eq!(
-            names(some),
-            ["direct", "direct-stream", "gateway", "gateway-stream"]
-        );
-        let lite = select(&["gateway".into()], true).unwrap();
-        assert_eq!(names(lite), ["direct", "gateway", "litellm"]);
-        assert!(select(&["nope".into()], false).is_err());
-    }
-
-    fn fragment(name: &str) -> &'static str {
-        match find(name).unwrap().target {
-            Target::Gateway { config } => config,
-            other => panic!("{name} goes to {other:?}"),
-        }
-    }
-
-    /// The merged configuration of a scenario, placeholders filled.
-    fn config_of(name: &str) -> String {
-        let mock: SocketAddr = "127.0.0.1:4567".parse().unwrap();
-        let base = base_gateway_config(mock, Path::new("/tmp/s/store.db"));
-        let filled = fill_fragment(
-            fragment(name),
-            FragmentPaths {
-                roles: "[[roles]]\nname = \"r\"\n",
-                policy_dir: Path::new("/tmp/s/policies"),
-                audit_dir: Path::new("/dev/shm/a"),
-            },
-        );
-        merge_config(&base, &filled)
-    }
-
-    /// The lines of `config` in section `header`.
-    fn section_lines(config: &str, header: &str) -> Vec<String> {
-        sections(config)
-            .into_iter()
-            .filter(|s| s.header == header)
-            .flat_map(|s| s.lines)
-            .collect()
-    }
-
-    #[test]
-    fn full_path_has_every_stage_and_each_variant_drops_one() {
-        let full = config_of("gateway");
-        assert_eq!(section_lines(&full, "[[roles]]"), ["name = \"r\""]);
-        assert_eq!(
-            section_lines(&full, "[policy]"),
-            ["dir = \"/tmp/s/policies\""]
-        );
-        assert_eq!(
-            section_lines(&full, "[screen]"),
-            ["enabled = true", "responses = \"log_only\""]
-        );
-        assert_eq!(section_lines(&full, "[audit]"), ["store = true"]);
-        assert!(full.contains("level = \"info\""));
-        assert_eq!(find("gateway").unwrap().auth, AuthKind::AccessToken);
-        assert_eq!(config_of("gateway-api-key"), full);
-        assert_eq!(find("gateway-api-key").unwrap().auth, AuthKind::ApiKey);
-        assert_eq!(config_of("gateway-stream"), full);
-
-        let no_screen = config_of("gateway-no-screen");
-        assert_eq!(
-            section_lines(&no_screen, "[screen]"),
-            ["enabled = false", "responses = \"off\""]
-        );
-        assert_eq!(
-            section_lines(&no_screen, "[policy]"),
-            section_lines(&full, "[policy]")
-        );
-
-        let no_policy = config_of("gateway-no-policy");
-        assert!(section_lines(&no_policy, "[[roles]]").is_empty());
-        assert!(section_lines(&no_policy, "[policy]").is_empty());
-        assert!(!has_roles(fragment("gateway-no-policy")));
-        assert_eq!(
-            section_lines(&no_policy, "[screen]"),
-            section_lines(&full, "[screen]")
-        );
-
-        let nosync = config_of("gateway-audit-nosync");
-        assert_eq!(section_lines(&nosync, "[audit]"), ["store = false"]);
-        assert_eq!(
-            section_lines(&nosync, "[audit.file]"),
-            ["dir = \"/dev/shm/a\"", "required = true"]
-        );
-
-        let no_log = config_of("gateway-no-log");
-        assert!(no_log.contains("level = \"warn\""));
-        assert_eq!(
-            section_lines(&no_log, "[audit]"),
-            section_lines(&full, "[audit]")
-        );
-
-        // No placeholder survives in any scenario's configuration.
-        for s in SCENARIOS {
-            if matches!(s.target, Target::Gateway { .. }) {
-                let c = config_of(s.name);
-                assert!(!c.contains("{ROLES}") && !c.contains("_DIR}"), "{}", s.name);
-            }
-        }
-    }
-
-    #[test]
-    fn bodies_are_about_the_asked_size_and_valid_json() {
-        let body = request_body(CHAT, "m");
-        assert!((2048..2400).contains(&body.len()), "{}", body.len());
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["model"], "m");
-        assert!(v.get("stream").is_none());
-        let v: serde_json::Value = serde_json::from_slice(&request_body(CHAT_STREAM, "m")).unwrap();
-        assert_eq!(v["stream"], true);
-    }
-}
+#[path = "scenario_tests.rs"]
+mod tests;

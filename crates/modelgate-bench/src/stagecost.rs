@@ -77,6 +77,7 @@ mod tests {
             throughput_rps: rps,
             at: "c=16".into(),
             vs_baseline: None,
+            baseline: None,
         }
     }
 
