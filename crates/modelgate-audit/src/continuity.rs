@@ -209,22 +209,22 @@ fn verify_chain_watching(
 }
 
 /// The hash of the record with `seq` in `text` (an export or log lines,
-/// already verified), if it holds one.
+/// already verified), if it holds one. Only that record is parsed: a
+/// record line begins with its seq (`{"seq":N,`, as the codec writes it).
 fn hash_at(text: &[u8], seq: u64) -> Result<Option<Digest>, VerifyError> {
+    let prefix = format!("{{\"seq\":{seq},");
+    let Some((i, line)) = text
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .find(|(_, line)| line.starts_with(prefix.as_bytes()))
+    else {
+        return Ok(None);
+    };
     let mut scratch = Vec::with_capacity(256);
-    for (i, line) in text.split(|b| *b == b'\n').enumerate() {
-        if line_kind(line) != LineKind::Record {
-            continue;
-        }
-        let checked = crate::line::check_record_line(line, &mut scratch).map_err(|_| {
-            VerifyError::Malformed {
-                line: i as u64 + 1,
-                reason: "record does not parse".to_owned(),
-            }
+    let checked =
+        crate::line::check_record_line(line, &mut scratch).map_err(|_| VerifyError::Malformed {
+            line: i as u64 + 1,
+            reason: "record does not parse".to_owned(),
         })?;
-        if checked.seq == seq {
-            return Ok(Some(checked.hash));
-        }
-    }
-    Ok(None)
+    Ok(Some(checked.hash))
 }

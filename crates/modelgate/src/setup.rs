@@ -174,14 +174,10 @@ fn explain_postgres_error(error: StoreError, ssl_mode: SslMode) -> anyhow::Error
     if !(tls && handshake) {
         return error.into();
     }
-    let mode = match ssl_mode {
-        SslMode::VerifyFull => "verify-full",
-        SslMode::VerifyCa => "verify-ca",
-        _ => "require",
-    };
     anyhow::Error::new(error).context(format!(
-        "TLS error with the PostgreSQL server (store.sslmode = {mode}): check that \
+        "TLS error with the PostgreSQL server (store.sslmode = {}): check that \
          store.ca_file holds the CA that signed the server's certificate{}",
+        ssl_mode.as_str(),
         if ssl_mode == SslMode::VerifyFull {
             " and that the certificate names the url's host"
         } else {

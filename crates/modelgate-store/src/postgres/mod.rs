@@ -67,6 +67,17 @@ impl SslMode {
         })
     }
 
+    /// libpq's spelling of the mode ([`SslMode::parse`] reads it back).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
     fn to_sqlx(self) -> PgSslMode {
         match self {
             SslMode::Disable => PgSslMode::Disable,
@@ -248,5 +259,24 @@ impl PgBackend {
             .await
             .map_err(|e| StoreError::from_sqlx("raw sql", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SslMode;
+
+    #[test]
+    fn ssl_modes_read_back_what_they_print() {
+        for mode in [
+            SslMode::Disable,
+            SslMode::Prefer,
+            SslMode::Require,
+            SslMode::VerifyCa,
+            SslMode::VerifyFull,
+        ] {
+            assert_eq!(SslMode::parse(mode.as_str()), Some(mode));
+        }
+        assert_eq!(SslMode::parse("allow"), None);
     }
 }
