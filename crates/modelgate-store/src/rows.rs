@@ -77,6 +77,33 @@ macro_rules! record_for {
 record_for!(sqlx::sqlite::SqliteRow);
 record_for!(sqlx::postgres::PgRow);
 
+impl Record for rusqlite::Row<'_> {
+    fn text(&self, index: usize, operation: &'static str) -> Result<String, StoreError> {
+        self.get(index)
+            .map_err(|e| StoreError::from_rusqlite(operation, e))
+    }
+    fn opt_text(
+        &self,
+        index: usize,
+        operation: &'static str,
+    ) -> Result<Option<String>, StoreError> {
+        self.get(index)
+            .map_err(|e| StoreError::from_rusqlite(operation, e))
+    }
+    fn int(&self, index: usize, operation: &'static str) -> Result<i64, StoreError> {
+        self.get(index)
+            .map_err(|e| StoreError::from_rusqlite(operation, e))
+    }
+    fn opt_int(&self, index: usize, operation: &'static str) -> Result<Option<i64>, StoreError> {
+        self.get(index)
+            .map_err(|e| StoreError::from_rusqlite(operation, e))
+    }
+    fn bytes(&self, index: usize, operation: &'static str) -> Result<Vec<u8>, StoreError> {
+        self.get(index)
+            .map_err(|e| StoreError::from_rusqlite(operation, e))
+    }
+}
+
 /// Decodes [`IDENTITY_COLUMNS`] starting at column `at`.
 pub(crate) fn identity<R: Record>(row: &R, at: usize) -> Result<IdentityRecord, StoreError> {
     const OP: &str = "read identity";

@@ -4,6 +4,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod audit_appender;
+pub(crate) mod connections;
 mod grants;
 mod identities;
 mod issued_tokens;
@@ -16,12 +17,14 @@ mod signing_keys;
 mod wal_checkpointer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
+use connections::{Access, Connections};
 
 pub(crate) use audit_appender::SqliteAuditAppender;
 
@@ -60,6 +63,8 @@ impl Default for SqliteOptions {
 #[derive(Clone, Debug)]
 pub(crate) struct SqliteBackend {
     pool: SqlitePool,
+    /// The connections every store operation runs on.
+    conns: Arc<Connections>,
     /// The database file, for connections outside the pool (the audit
     /// writer's own).
     path: PathBuf,
@@ -96,8 +101,17 @@ impl SqliteBackend {
             .connect_with(connect)
             .await
             .map_err(|e| StoreError::from_sqlx("open sqlite database", e))?;
+        let conns = Connections::open(
+            path.to_owned(),
+            Access::ReadWrite,
+            options.max_connections,
+            options.busy_timeout,
+            options.acquire_timeout,
+        )
+        .await?;
         let backend = SqliteBackend {
             pool,
+            conns,
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
         };
@@ -127,8 +141,17 @@ impl SqliteBackend {
             .connect_with(connect)
             .await
             .map_err(|e| StoreError::from_sqlx("open sqlite database read-only", e))?;
+        let conns = Connections::open(
+            path.to_owned(),
+            Access::ReadOnly,
+            1,
+            options.busy_timeout,
+            options.acquire_timeout,
+        )
+        .await?;
         let backend = SqliteBackend {
             pool,
+            conns,
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
         };
@@ -160,6 +183,7 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn close(&self) {
+        self.conns.close().await;
         self.pool.close().await;
     }
 

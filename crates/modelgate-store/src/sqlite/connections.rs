@@ -1,0 +1,327 @@
+//! The SQLite backend's connections: a few rusqlite connections, and every
+//! store operation run as one closure on one of them on tokio's blocking
+//! pool.
+//!
+//! One hop to a blocking thread per operation (a transaction of five
+//! statements is one hop), never one per statement, and never a blocking
+//! call on an async worker: a write can wait for the audit writer's commit
+//! (an fsync) behind SQLite's single write lock. Statements are prepared
+//! once per connection and cached (`prepare_cached`).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+use super::WAL_AUTOCHECKPOINT_PAGES;
+use crate::StoreError;
+
+/// Prepared statements each connection keeps (rusqlite's default is 16;
+/// the store has a few dozen distinct statements).
+const STATEMENT_CACHE: usize = 96;
+
+/// How a connection is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Read and write, creating the file if it is missing.
+    ReadWrite,
+    /// Read only: nothing is created or written.
+    ReadOnly,
+}
+
+/// A bounded set of connections to one database file.
+#[derive(Debug)]
+pub(crate) struct Connections {
+    path: PathBuf,
+    access: Access,
+    busy_timeout: Duration,
+    acquire_timeout: Duration,
+    /// One permit per connection that may be open at once.
+    permits: Arc<Semaphore>,
+    /// Connections not in use; more are opened up to the permits.
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Connections {
+    /// Connections to `path`, at most `max` at once; the first is opened
+    /// (and the file created, for [`Access::ReadWrite`]) before this returns.
+    pub(crate) async fn open(
+        path: PathBuf,
+        access: Access,
+        max: u32,
+        busy_timeout: Duration,
+        acquire_timeout: Duration,
+    ) -> Result<Arc<Connections>, StoreError> {
+        let connections = Arc::new(Connections {
+            path,
+            access,
+            busy_timeout,
+            acquire_timeout,
+            permits: Arc::new(Semaphore::new(max.max(1) as usize)),
+            idle: Mutex::new(Vec::new()),
+        });
+        // Open one now, so a bad path or a file that is not a database
+        // fails here with the opening's error, not at first use.
+        connections.run("open sqlite database", |_| Ok(())).await?;
+        Ok(connections)
+    }
+
+    /// Runs `f` on a connection, on the blocking pool. Waits at most the
+    /// acquire timeout for a free connection.
+    pub(crate) async fn run<T, F>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let permit =
+            match tokio::time::timeout(self.acquire_timeout, self.permits.clone().acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_closed)) => return Err(closed(operation)),
+                Err(_elapsed) => {
+                    return Err(StoreError::Backend {
+                        operation,
+                        message: "timed out waiting for a database connection".to_owned(),
+                    });
+                }
+            };
+        let this = Arc::clone(self);
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut conn = match this.take() {
+                Ok(conn) => conn,
+                Err(e) => return Err(StoreError::from_rusqlite(operation, e)),
+            };
+            let result = f(&mut conn);
+            // A transaction left open (an early return past a commit that
+            // never ran) was rolled back when its guard dropped; a
+            // connection in any other state is not reused.
+            if conn.is_autocommit() {
+                this.give_back(conn);
+            }
+            result
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Backend {
+                operation,
+                message: "the store operation did not complete".to_owned(),
+            }),
+        }
+    }
+
+    /// Runs `f` inside a write transaction (`BEGIN IMMEDIATE`: the write
+    /// lock is taken at the start, so two writers never deadlock upgrading
+    /// from a read), committed when `f` returns `Ok`.
+    pub(crate) async fn write<T, F>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(operation, move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .op(operation)?;
+            let value = f(&tx)?;
+            tx.commit().op(operation)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `f` inside a read transaction (one snapshot for every statement
+    /// in `f`).
+    #[expect(dead_code, reason = "its callers move to rusqlite in the next commits")]
+    pub(crate) async fn read<T, F>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        f: F,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run(operation, move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)
+                .op(operation)?;
+            let value = f(&tx)?;
+            tx.commit().op(operation)?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Closes every idle connection and refuses new operations; operations
+    /// under way finish first.
+    pub(crate) async fn close(&self) {
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(idle);
+    }
+
+    fn take(&self) -> rusqlite::Result<Connection> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if !self.permits.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        // NO_MUTEX: a connection is used by one thread at a time (it is
+        // taken out of `idle` for the length of an operation).
+        let flags = match self.access {
+            Access::ReadWrite => {
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            }
+            Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        };
+        let conn = Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(self.busy_timeout)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        if self.access == Access::ReadWrite {
+            // WAL persists in the file; setting it again is a no-op.
+            let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            // FULL: a commit is on disk when it returns, which the audit
+            // log's acknowledgements rely on (other writes are rare).
+            conn.execute_batch(&format!(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+                 PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+            ))?;
+        }
+        Ok(conn)
+    }
+}
+
+fn closed(operation: &'static str) -> StoreError {
+    StoreError::Backend {
+        operation,
+        message: "the store has been closed".to_owned(),
+    }
+}
+
+/// `.op(OPERATION)` on a rusqlite result: the store error naming the
+/// operation, never a bound value.
+pub(crate) trait Op<T> {
+    /// Maps the error with [`StoreError::from_rusqlite`].
+    fn op(self, operation: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Op<T> for rusqlite::Result<T> {
+    fn op(self, operation: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::from_rusqlite(operation, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn open(dir: &tempfile::TempDir, max: u32) -> Arc<Connections> {
+        Connections::open(
+            dir.path().join("c.db"),
+            Access::ReadWrite,
+            max,
+            Duration::from_secs(5),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_rolls_back_and_the_connection_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(&dir, 1).await;
+        c.write("create", |tx| {
+            tx.execute_batch("CREATE TABLE t (v INTEGER)").op("create")
+        })
+        .await
+        .unwrap();
+        let err = c
+            .write("insert", |tx| {
+                tx.execute("INSERT INTO t VALUES (1)", []).op("insert")?;
+                Err::<(), _>(StoreError::Conflict("test".to_owned()))
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)));
+        let n: i64 = c
+            .run("count", |conn| {
+                conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+                    .op("count")
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "the failed transaction was rolled back");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_connection_times_out_and_a_closed_set_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(&dir, 1).await;
+        let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let c = Arc::clone(&c);
+            tokio::spawn(async move {
+                c.run("hold", move |_| {
+                    let _ = hold_rx.recv();
+                    Ok(())
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let err = c.run("second", |_| Ok(())).await.unwrap_err();
+        assert!(err.to_string().contains("timed out waiting"), "{err}");
+        hold_tx.send(()).unwrap();
+        busy.await.unwrap().unwrap();
+        c.close().await;
+        let err = c.run("after close", |_| Ok(())).await.unwrap_err();
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_refused_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Connections::open(
+            dir.path().join("missing.db"),
+            Access::ReadOnly,
+            1,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Backend { .. }), "{err}");
+        assert!(!dir.path().join("missing.db").exists());
+    }
+}
