@@ -5,7 +5,7 @@
 //! embedded list and applies what is missing, all in one transaction, so two
 //! processes opening the same file cannot both apply a migration.
 
-use sqlx::SqlitePool;
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::StoreError;
 pub(crate) use crate::schema::Migration;
@@ -70,8 +70,8 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 const ADD_PHASE_COLUMN: &str = "ALTER TABLE schema_migrations ADD COLUMN \
      older_may_serve INTEGER NOT NULL DEFAULT 0 CHECK (older_may_serve IN (0, 1))";
 
-fn migration_error(operation: &'static str, err: sqlx::Error) -> StoreError {
-    match StoreError::from_sqlx(operation, err) {
+fn migration_error(operation: &'static str, err: rusqlite::Error) -> StoreError {
+    match StoreError::from_rusqlite(operation, err) {
         StoreError::Backend { operation, message } => {
             StoreError::Migration(format!("{operation}: {message}"))
         }
@@ -81,50 +81,42 @@ fn migration_error(operation: &'static str, err: sqlx::Error) -> StoreError {
 
 /// Brings the database up to date with `migrations` as `policy` allows
 /// (see [`schema::plan`]). Returns how many were applied.
-pub(crate) async fn run(
-    pool: &SqlitePool,
+pub(crate) fn run(
+    conn: &mut Connection,
     migrations: &[Migration],
     now: i64,
     policy: SchemaPolicy,
 ) -> Result<usize, StoreError> {
-    let mut tx = pool
-        .begin_with("BEGIN IMMEDIATE")
-        .await
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| migration_error("begin migration", e))?;
-    sqlx::raw_sql(CREATE_HISTORY)
-        .execute(&mut *tx)
-        .await
+    tx.execute_batch(CREATE_HISTORY)
         .map_err(|e| migration_error("create schema_migrations", e))?;
-    let applied = read_history(&mut tx).await?;
+    let applied = read_history(&tx)?;
     let pending = schema::plan(migrations, &applied, policy)?;
-    if !pending.is_empty() && !has_phase_column(&mut tx).await? {
-        sqlx::raw_sql(ADD_PHASE_COLUMN)
-            .execute(&mut *tx)
-            .await
+    if !pending.is_empty() && !has_phase_column(&tx)? {
+        tx.execute_batch(ADD_PHASE_COLUMN)
             .map_err(|e| migration_error("extend schema_migrations", e))?;
     }
     for migration in &pending {
-        sqlx::raw_sql(migration.sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| {
-                StoreError::Migration(format!(
-                    "applying {}: {}",
-                    label(migration.version, migration.name),
-                    StoreError::from_sqlx("migrate", e)
-                ))
-            })?;
-        sqlx::query(
+        tx.execute_batch(migration.sql).map_err(|e| {
+            StoreError::Migration(format!(
+                "applying {}: {}",
+                label(migration.version, migration.name),
+                StoreError::from_rusqlite("migrate", e)
+            ))
+        })?;
+        tx.execute(
             "INSERT INTO schema_migrations \
              (version, name, checksum, applied_at, older_may_serve) VALUES (?, ?, ?, ?, ?)",
+            params![
+                migration.version,
+                migration.name,
+                checksum(migration.sql),
+                now,
+                migration.phase == Phase::Expand,
+            ],
         )
-        .bind(migration.version)
-        .bind(migration.name)
-        .bind(checksum(migration.sql))
-        .bind(now)
-        .bind(migration.phase == Phase::Expand)
-        .execute(&mut *tx)
-        .await
         .map_err(|e| migration_error("record migration", e))?;
         tracing::info!(
             migration = %label(migration.version, migration.name),
@@ -132,54 +124,50 @@ pub(crate) async fn run(
         );
     }
     tx.commit()
-        .await
         .map_err(|e| migration_error("commit migration", e))?;
     Ok(pending.len())
 }
 
 /// Whether the history has the `older_may_serve` column.
-async fn has_phase_column(conn: &mut sqlx::SqliteConnection) -> Result<bool, StoreError> {
-    let row: (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') \
-         WHERE name = 'older_may_serve'",
-    )
-    .fetch_one(conn)
-    .await
-    .map_err(|e| migration_error("read schema_migrations", e))?;
-    Ok(row.0 > 0)
+fn has_phase_column(conn: &Connection) -> Result<bool, StoreError> {
+    let count: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('schema_migrations') \
+             WHERE name = 'older_may_serve'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|e| migration_error("read schema_migrations", e))?;
+    Ok(count > 0)
 }
 
 /// The recorded history, oldest first (`older_may_serve` false where the
 /// history predates the column).
-async fn read_history(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Applied>, StoreError> {
-    let sql = if has_phase_column(&mut *conn).await? {
+fn read_history(conn: &Connection) -> Result<Vec<Applied>, StoreError> {
+    let sql = if has_phase_column(conn)? {
         "SELECT version, name, checksum, older_may_serve FROM schema_migrations ORDER BY version"
     } else {
         "SELECT version, name, checksum, 0 FROM schema_migrations ORDER BY version"
     };
-    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(sql)
-        .fetch_all(conn)
-        .await
-        .map_err(|e| migration_error("read schema_migrations", e))?;
-    Ok(rows
-        .into_iter()
-        .map(|(version, name, checksum, older)| Applied {
-            version,
-            name,
-            checksum,
-            older_may_serve: older == 1,
+    let read = |e| migration_error("read schema_migrations", e);
+    let mut stmt = conn.prepare(sql).map_err(read)?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(Applied {
+                version: row.get(0)?,
+                name: row.get(1)?,
+                checksum: row.get(2)?,
+                older_may_serve: row.get::<_, i64>(3)? == 1,
+            })
         })
-        .collect())
+        .map_err(read)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(read)
 }
 
 /// Checks, without writing, that the database holds exactly
 /// `migrations` (for a read-only opening).
-pub(crate) async fn check(pool: &SqlitePool, migrations: &[Migration]) -> Result<(), StoreError> {
-    let mut conn = pool
-        .acquire()
-        .await
-        .map_err(|e| migration_error("read schema_migrations", e))?;
-    let applied = read_history(&mut conn).await?;
+pub(crate) fn check(conn: &Connection, migrations: &[Migration]) -> Result<(), StoreError> {
+    let applied = read_history(conn)?;
     schema::check_exact(migrations, &applied)
 }
 

@@ -21,10 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::StoreError;
-use connections::{Access, Connections};
+use connections::{Access, Connections, Op};
 
 pub(crate) use audit_appender::SqliteAuditAppender;
 
@@ -82,25 +82,6 @@ impl SqliteBackend {
         migrations: &[migrate::Migration],
         policy: crate::schema::SchemaPolicy,
     ) -> Result<SqliteBackend, StoreError> {
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(options.busy_timeout)
-            // FULL: a commit is on disk when it returns, which the audit
-            // log's acknowledgements rely on (other writes are rare).
-            .synchronous(SqliteSynchronous::Full)
-            // See `WAL_AUTOCHECKPOINT_PAGES`.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
-        let pool = SqlitePoolOptions::new()
-            // A local file: no liveness ping on every acquire.
-            .test_before_acquire(false)
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(|e| StoreError::from_sqlx("open sqlite database", e))?;
         let conns = Connections::open(
             path.to_owned(),
             Access::ReadWrite,
@@ -109,17 +90,23 @@ impl SqliteBackend {
             options.acquire_timeout,
         )
         .await?;
-        let backend = SqliteBackend {
+        let migrations = migrations.to_vec();
+        let migrated = conns
+            .run("migrate", move |conn| {
+                migrate::run(conn, &migrations, unix_now(), policy)
+            })
+            .await;
+        if let Err(err) = migrated {
+            conns.close().await;
+            return Err(err);
+        }
+        let pool = transitional_pool(path, options, false).await?;
+        Ok(SqliteBackend {
             pool,
             conns,
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
-        };
-        if let Err(err) = migrate::run(&backend.pool, migrations, unix_now(), policy).await {
-            backend.pool.close().await;
-            return Err(err);
-        }
-        Ok(backend)
+        })
     }
 
     /// Opens the existing database at `path` read-only: nothing is created,
@@ -130,17 +117,6 @@ impl SqliteBackend {
         options: &SqliteOptions,
         migrations: &[migrate::Migration],
     ) -> Result<SqliteBackend, StoreError> {
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true)
-            .busy_timeout(options.busy_timeout);
-        let pool = SqlitePoolOptions::new()
-            .test_before_acquire(false)
-            .max_connections(1)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(|e| StoreError::from_sqlx("open sqlite database read-only", e))?;
         let conns = Connections::open(
             path.to_owned(),
             Access::ReadOnly,
@@ -149,17 +125,23 @@ impl SqliteBackend {
             options.acquire_timeout,
         )
         .await?;
-        let backend = SqliteBackend {
+        let migrations = migrations.to_vec();
+        let checked = conns
+            .run("read schema_migrations", move |conn| {
+                migrate::check(conn, &migrations)
+            })
+            .await;
+        if let Err(err) = checked {
+            conns.close().await;
+            return Err(err);
+        }
+        let pool = transitional_pool(path, options, true).await?;
+        Ok(SqliteBackend {
             pool,
             conns,
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
-        };
-        if let Err(err) = migrate::check(&backend.pool, migrations).await {
-            backend.pool.close().await;
-            return Err(err);
-        }
-        Ok(backend)
+        })
     }
 
     /// A connection outside the pool, for a thread that owns it (the audit
@@ -175,11 +157,13 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        self.conns
+            .run("ping", |conn| {
+                conn.prepare_cached("SELECT 1")
+                    .and_then(|mut stmt| stmt.query_row([], |_| Ok(())))
+                    .op("ping")
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("ping", e))?;
-        Ok(())
     }
 
     pub(crate) async fn close(&self) {
@@ -190,20 +174,44 @@ impl SqliteBackend {
     /// Runs raw SQL; test support only.
     #[cfg(test)]
     pub(crate) async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
-        sqlx::raw_sql(sql)
-            .execute(&self.pool)
+        let sql = sql.to_owned();
+        self.conns
+            .run("raw sql", move |conn| {
+                conn.execute_batch(&sql).op("raw sql")
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("raw sql", e))?;
-        Ok(())
     }
 
     /// Reads a pragma's value as text; test support only.
     #[cfg(test)]
     pub(crate) async fn pragma(&self, name: &str) -> Result<String, StoreError> {
-        let row: (String,) = sqlx::query_as(&format!("SELECT CAST(({name}) AS TEXT)"))
-            .fetch_one(&self.pool)
+        let sql = format!("SELECT CAST(({name}) AS TEXT)");
+        self.conns
+            .run("pragma", move |conn| {
+                conn.query_row(&sql, [], |row| row.get(0)).op("pragma")
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("pragma", e))?;
-        Ok(row.0)
     }
+}
+
+/// The sqlx pool the files not yet on rusqlite still use; goes with them.
+async fn transitional_pool(
+    path: &Path,
+    options: &SqliteOptions,
+    read_only: bool,
+) -> Result<SqlitePool, StoreError> {
+    let connect = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(read_only)
+        .foreign_keys(!read_only)
+        .busy_timeout(options.busy_timeout)
+        .synchronous(SqliteSynchronous::Full)
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
+    SqlitePoolOptions::new()
+        .test_before_acquire(false)
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.acquire_timeout)
+        .connect_with(connect)
+        .await
+        .map_err(|e| StoreError::from_sqlx("open sqlite database", e))
 }
