@@ -10,6 +10,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod audit_appender;
+mod copy_text;
 mod grants;
 mod identities;
 mod issued_tokens;
