@@ -2,11 +2,12 @@
 //! revision in its own transaction, so replicas drop their entitlement
 //! snapshots.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteBackend;
-use super::revision::bump_revision;
+use super::connections::Op;
+use super::revision::bump;
+use crate::rows::Record;
 use crate::{GrantApprovalRecord, GrantDecision, GrantRecord, RoleAssignmentRecord, StoreError};
 
 /// Grant columns, table alias `g`. Fifteen columns.
@@ -17,102 +18,128 @@ const GRANT_COLUMNS: &str = "g.id, g.identity_id, g.role, g.requested_by, g.reas
 /// Whether a grant row is still pending at `?2`.
 const PENDING_AT: &str = "state = 'pending' AND pending_expires_at > ?2";
 
-fn grant(row: &SqliteRow) -> Result<GrantRecord, StoreError> {
+fn grant(row: &rusqlite::Row<'_>) -> Result<GrantRecord, StoreError> {
     const OP: &str = "read grant";
     // Decode by position; a bad column becomes a corrupt-row error.
-    macro_rules! col {
-        ($i:expr) => {
-            row.try_get($i).map_err(|e| StoreError::from_sqlx(OP, e))?
-        };
-    }
     Ok(GrantRecord {
-        id: col!(0),
-        identity_id: col!(1),
-        role: col!(2),
-        requested_by: col!(3),
-        reason: col!(4),
-        requested_at: col!(5),
-        duration_secs: col!(6),
-        pending_expires_at: col!(7),
-        approvals_required: col!(8),
-        state: col!(9),
-        starts_at: col!(10),
-        expires_at: col!(11),
-        decided_by: col!(12),
-        decided_at: col!(13),
-        decision_reason: col!(14),
+        id: row.text(0, OP)?,
+        identity_id: row.text(1, OP)?,
+        role: row.text(2, OP)?,
+        requested_by: row.text(3, OP)?,
+        reason: row.text(4, OP)?,
+        requested_at: row.int(5, OP)?,
+        duration_secs: row.int(6, OP)?,
+        pending_expires_at: row.int(7, OP)?,
+        approvals_required: row.int(8, OP)?,
+        state: row.text(9, OP)?,
+        starts_at: row.opt_int(10, OP)?,
+        expires_at: row.opt_int(11, OP)?,
+        decided_by: row.opt_text(12, OP)?,
+        decided_at: row.opt_int(13, OP)?,
+        decision_reason: row.opt_text(14, OP)?,
         approvals: Vec::new(),
     })
 }
 
-fn assignment(row: (String, String, i64, Option<i64>, String)) -> RoleAssignmentRecord {
-    let (identity_id, role, assigned_at, until, assigned_by) = row;
-    RoleAssignmentRecord {
-        identity_id,
-        role,
-        assigned_at,
-        until,
-        assigned_by,
-    }
+/// Decodes `identity_id, role, assigned_at, until, assigned_by`.
+fn assignment(
+    row: &rusqlite::Row<'_>,
+    op: &'static str,
+) -> Result<RoleAssignmentRecord, StoreError> {
+    Ok(RoleAssignmentRecord {
+        identity_id: row.text(0, op)?,
+        role: row.text(1, op)?,
+        assigned_at: row.int(2, op)?,
+        until: row.opt_int(3, op)?,
+        assigned_by: row.text(4, op)?,
+    })
 }
 
-/// Reads one grant with its approvals inside `conn`.
-async fn read_grant(
-    conn: &mut sqlx::SqliteConnection,
+/// Reads role assignments selected by `sql` (the five assignment columns).
+fn read_assignments(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+    op: &'static str,
+) -> Result<Vec<RoleAssignmentRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).op(op)?;
+    let mut found = stmt.query(args).op(op)?;
+    let mut assignments = Vec::new();
+    while let Some(row) = found.next().op(op)? {
+        assignments.push(assignment(row, op)?);
+    }
+    Ok(assignments)
+}
+
+/// Reads grants selected by `sql` (the [`GRANT_COLUMNS`]), without their
+/// approvals.
+fn read_grants(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+    op: &'static str,
+) -> Result<Vec<GrantRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).op(op)?;
+    let mut found = stmt.query(args).op(op)?;
+    let mut grants = Vec::new();
+    while let Some(row) = found.next().op(op)? {
+        grants.push(grant(row)?);
+    }
+    Ok(grants)
+}
+
+/// Reads one grant with its approvals on `conn` (inside the caller's
+/// transaction, if any).
+fn read_grant(
+    conn: &Connection,
     id: &str,
     op: &'static str,
 ) -> Result<Option<GrantRecord>, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = ?"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(|e| StoreError::from_sqlx(op, e))?;
-    let Some(row) = row else {
+    let sql = format!("SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = ?");
+    let Some(mut record) = read_grants(conn, &sql, [id], op)?.pop() else {
         return Ok(None);
     };
-    let mut record = grant(&row)?;
-    let approvals: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT approver, at FROM grant_approvals WHERE grant_id = ? ORDER BY at, approver",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(|e| StoreError::from_sqlx(op, e))?;
-    record.approvals = approvals
-        .into_iter()
-        .map(|(approver, at)| GrantApprovalRecord { approver, at })
-        .collect();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT approver, at FROM grant_approvals WHERE grant_id = ? ORDER BY at, approver",
+        )
+        .op(op)?;
+    let mut approvals = stmt.query([id]).op(op)?;
+    while let Some(row) = approvals.next().op(op)? {
+        record.approvals.push(GrantApprovalRecord {
+            approver: row.text(0, op)?,
+            at: row.int(1, op)?,
+        });
+    }
     Ok(Some(record))
 }
 
 impl SqliteBackend {
     pub(crate) async fn assign_role(&self, r: &RoleAssignmentRecord) -> Result<(), StoreError> {
         const OP: &str = "assign role";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let r = r.clone();
+        self.conns
+            .write(OP, move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO role_assignments \
+                     (identity_id, role, assigned_at, until, assigned_by) \
+                     VALUES (?, ?, ?, ?, ?) ON CONFLICT (identity_id, role) DO UPDATE SET \
+                     assigned_at = excluded.assigned_at, until = excluded.until, \
+                     assigned_by = excluded.assigned_by",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        r.identity_id,
+                        r.role,
+                        r.assigned_at,
+                        r.until,
+                        r.assigned_by,
+                    ])
+                })
+                .op(OP)?;
+                bump(tx).op(OP)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        sqlx::query(
-            "INSERT INTO role_assignments (identity_id, role, assigned_at, until, assigned_by) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (identity_id, role) DO UPDATE SET \
-             assigned_at = excluded.assigned_at, until = excluded.until, \
-             assigned_by = excluded.assigned_by",
-        )
-        .bind(&r.identity_id)
-        .bind(&r.role)
-        .bind(r.assigned_at)
-        .bind(r.until)
-        .bind(&r.assigned_by)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit().await.map_err(|e| StoreError::from_sqlx(OP, e))
     }
 
     pub(crate) async fn unassign_role(
@@ -121,88 +148,87 @@ impl SqliteBackend {
         role: &str,
     ) -> Result<bool, StoreError> {
         const OP: &str = "unassign role";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let identity_id = identity_id.to_owned();
+        let role = role.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                let removed = tx
+                    .prepare_cached(
+                        "DELETE FROM role_assignments WHERE identity_id = ? AND role = ?",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![identity_id, role]))
+                    .op(OP)?
+                    > 0;
+                if removed {
+                    bump(tx).op(OP)?;
+                }
+                Ok(removed)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let done = sqlx::query("DELETE FROM role_assignments WHERE identity_id = ? AND role = ?")
-            .bind(identity_id)
-            .bind(role)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let removed = done.rows_affected() > 0;
-        if removed {
-            bump_revision(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(removed)
     }
 
     pub(crate) async fn role_assignments(
         &self,
         identity_id: Option<&str>,
     ) -> Result<Vec<RoleAssignmentRecord>, StoreError> {
-        let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT identity_id, role, assigned_at, until, assigned_by FROM role_assignments \
-             WHERE ?1 IS NULL OR identity_id = ?1 ORDER BY identity_id, role",
-        )
-        .bind(identity_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("list role assignments", e))?;
-        Ok(rows.into_iter().map(assignment).collect())
+        const OP: &str = "list role assignments";
+        let identity_id = identity_id.map(str::to_owned);
+        self.conns
+            .run(OP, move |conn| {
+                read_assignments(
+                    conn,
+                    "SELECT identity_id, role, assigned_at, until, assigned_by \
+                     FROM role_assignments \
+                     WHERE ?1 IS NULL OR identity_id = ?1 ORDER BY identity_id, role",
+                    [&identity_id],
+                    OP,
+                )
+            })
+            .await
     }
 
     pub(crate) async fn insert_grant(&self, r: &GrantRecord) -> Result<(), StoreError> {
         const OP: &str = "insert grant";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let r = r.clone();
+        self.conns
+            .write(OP, move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO grants (id, identity_id, role, requested_by, reason, \
+                     requested_at, duration_secs, pending_expires_at, approvals_required, \
+                     state, starts_at, expires_at, decided_by, decided_at, decision_reason) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        r.id,
+                        r.identity_id,
+                        r.role,
+                        r.requested_by,
+                        r.reason,
+                        r.requested_at,
+                        r.duration_secs,
+                        r.pending_expires_at,
+                        r.approvals_required,
+                        r.state,
+                        r.starts_at,
+                        r.expires_at,
+                        r.decided_by,
+                        r.decided_at,
+                        r.decision_reason,
+                    ])
+                })
+                .op(OP)?;
+                bump(tx).op(OP)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        sqlx::query(
-            "INSERT INTO grants (id, identity_id, role, requested_by, reason, requested_at, \
-             duration_secs, pending_expires_at, approvals_required, state, starts_at, \
-             expires_at, decided_by, decided_at, decision_reason) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&r.id)
-        .bind(&r.identity_id)
-        .bind(&r.role)
-        .bind(&r.requested_by)
-        .bind(&r.reason)
-        .bind(r.requested_at)
-        .bind(r.duration_secs)
-        .bind(r.pending_expires_at)
-        .bind(r.approvals_required)
-        .bind(&r.state)
-        .bind(r.starts_at)
-        .bind(r.expires_at)
-        .bind(&r.decided_by)
-        .bind(r.decided_at)
-        .bind(&r.decision_reason)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit().await.map_err(|e| StoreError::from_sqlx(OP, e))
     }
 
     pub(crate) async fn grant_by_id(&self, id: &str) -> Result<Option<GrantRecord>, StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
+        const OP: &str = "read grant";
+        let id = id.to_owned();
+        self.conns
+            .run(OP, move |conn| read_grant(conn, &id, OP))
             .await
-            .map_err(|e| StoreError::from_sqlx("read grant", e))?;
-        read_grant(&mut conn, id, "read grant").await
     }
 
     pub(crate) async fn list_grants(
@@ -210,30 +236,35 @@ impl SqliteBackend {
         identity_id: Option<&str>,
     ) -> Result<Vec<GrantRecord>, StoreError> {
         const OP: &str = "list grants";
-        let rows = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants g WHERE ?1 IS NULL OR g.identity_id = ?1 \
-             ORDER BY g.requested_at, g.id"
-        ))
-        .bind(identity_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let mut grants = rows.iter().map(grant).collect::<Result<Vec<_>, _>>()?;
-        let approvals: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT a.grant_id, a.approver, a.at FROM grant_approvals a \
-             JOIN grants g ON g.id = a.grant_id \
-             WHERE ?1 IS NULL OR g.identity_id = ?1 ORDER BY a.at, a.approver",
-        )
-        .bind(identity_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        for (grant_id, approver, at) in approvals {
-            if let Some(g) = grants.iter_mut().find(|g| g.id == grant_id) {
-                g.approvals.push(GrantApprovalRecord { approver, at });
-            }
-        }
-        Ok(grants)
+        let identity_id = identity_id.map(str::to_owned);
+        self.conns
+            .run(OP, move |conn| {
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants g \
+                     WHERE ?1 IS NULL OR g.identity_id = ?1 ORDER BY g.requested_at, g.id"
+                );
+                let mut grants = read_grants(conn, &sql, [&identity_id], OP)?;
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT a.grant_id, a.approver, a.at FROM grant_approvals a \
+                         JOIN grants g ON g.id = a.grant_id \
+                         WHERE ?1 IS NULL OR g.identity_id = ?1 ORDER BY a.at, a.approver",
+                    )
+                    .op(OP)?;
+                let mut approvals = stmt.query([&identity_id]).op(OP)?;
+                while let Some(row) = approvals.next().op(OP)? {
+                    let grant_id = row.text(0, OP)?;
+                    let approval = GrantApprovalRecord {
+                        approver: row.text(1, OP)?,
+                        at: row.int(2, OP)?,
+                    };
+                    if let Some(g) = grants.iter_mut().find(|g| g.id == grant_id) {
+                        g.approvals.push(approval);
+                    }
+                }
+                Ok(grants)
+            })
+            .await
     }
 
     pub(crate) async fn approve_grant(
@@ -243,59 +274,49 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<Option<GrantRecord>, StoreError> {
         const OP: &str = "approve grant";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let id = id.to_owned();
+        let approver = approver.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                let pending: Option<(i64, i64)> = tx
+                    .prepare_cached(&format!(
+                        "SELECT approvals_required, duration_secs FROM grants \
+                         WHERE id = ?1 AND {PENDING_AT}"
+                    ))
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![id, at], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()
+                    })
+                    .op(OP)?;
+                let Some((required, duration)) = pending else {
+                    return Ok(None); // nothing written: an empty commit
+                };
+                tx.prepare_cached(
+                    "INSERT INTO grant_approvals (grant_id, approver, at) VALUES (?, ?, ?)",
+                )
+                .and_then(|mut stmt| stmt.execute(params![id, approver, at]))
+                .map_err(|e| match StoreError::from_rusqlite(OP, e) {
+                    StoreError::Conflict(_) => StoreError::Conflict("grant approval".to_owned()),
+                    other => other,
+                })?;
+                let count: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM grant_approvals WHERE grant_id = ?")
+                    .and_then(|mut stmt| stmt.query_row([&id], |row| row.get(0)))
+                    .op(OP)?;
+                if count >= required {
+                    tx.prepare_cached(
+                        "UPDATE grants SET state = 'approved', starts_at = ?1, expires_at = ?2, \
+                         decided_by = ?3, decided_at = ?1 WHERE id = ?4",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![at, at.saturating_add(duration), approver, id])
+                    })
+                    .op(OP)?;
+                }
+                bump(tx).op(OP)?;
+                read_grant(tx, &id, OP)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let pending: Option<(i64, i64)> = sqlx::query_as(&format!(
-            "SELECT approvals_required, duration_secs FROM grants WHERE id = ?1 AND {PENDING_AT}"
-        ))
-        .bind(id)
-        .bind(at)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let Some((required, duration)) = pending else {
-            return Ok(None); // rolled back on drop
-        };
-        sqlx::query("INSERT INTO grant_approvals (grant_id, approver, at) VALUES (?, ?, ?)")
-            .bind(id)
-            .bind(approver)
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match StoreError::from_sqlx(OP, e) {
-                StoreError::Conflict(_) => StoreError::Conflict("grant approval".to_owned()),
-                other => other,
-            })?;
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM grant_approvals WHERE grant_id = ?")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        if count >= required {
-            sqlx::query(
-                "UPDATE grants SET state = 'approved', starts_at = ?1, expires_at = ?2, \
-                 decided_by = ?3, decided_at = ?1 WHERE id = ?4",
-            )
-            .bind(at)
-            .bind(at.saturating_add(duration))
-            .bind(approver)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        }
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let record = read_grant(&mut tx, id, OP).await?;
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(record)
     }
 
     /// Moves a grant to `to` if `condition` (SQL over the row, with `?3`
@@ -303,39 +324,31 @@ impl SqliteBackend {
     async fn decide_grant(
         &self,
         id: &str,
-        to: &str,
-        condition: &str,
+        to: &'static str,
+        condition: &'static str,
         decision: GrantDecision<'_>,
         op: &'static str,
     ) -> Result<Option<GrantRecord>, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let id = id.to_owned();
+        let by = decision.by.to_owned();
+        let at = decision.at;
+        let reason = decision.reason.map(str::to_owned);
+        self.conns
+            .write(op, move |tx| {
+                let changed = tx
+                    .prepare_cached(&format!(
+                        "UPDATE grants SET state = ?1, decided_by = ?2, decided_at = ?3, \
+                         decision_reason = ?4 WHERE id = ?5 AND ({condition})"
+                    ))
+                    .and_then(|mut stmt| stmt.execute(params![to, by, at, reason, id]))
+                    .op(op)?;
+                if changed == 0 {
+                    return Ok(None); // nothing written: an empty commit
+                }
+                bump(tx).op(op)?;
+                read_grant(tx, &id, op)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(op, e))?;
-        let done = sqlx::query(&format!(
-            "UPDATE grants SET state = ?1, decided_by = ?2, decided_at = ?3, \
-             decision_reason = ?4 WHERE id = ?5 AND ({condition})"
-        ))
-        .bind(to)
-        .bind(decision.by)
-        .bind(decision.at)
-        .bind(decision.reason)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(op, e))?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(op, e))?;
-        let record = read_grant(&mut tx, id, op).await?;
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(op, e))?;
-        Ok(record)
     }
 
     pub(crate) async fn deny_grant(
@@ -364,25 +377,23 @@ impl SqliteBackend {
         now: i64,
     ) -> Result<(Vec<RoleAssignmentRecord>, Vec<GrantRecord>), StoreError> {
         const OP: &str = "read active access";
-        let rows: Vec<(String, String, i64, Option<i64>, String)> = sqlx::query_as(
-            "SELECT identity_id, role, assigned_at, until, assigned_by FROM role_assignments \
-             WHERE until IS NULL OR until > ? ORDER BY identity_id, role",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let grants = sqlx::query(&format!(
-            "SELECT {GRANT_COLUMNS} FROM grants g \
-             WHERE g.state = 'approved' AND g.expires_at > ? ORDER BY g.identity_id, g.id"
-        ))
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok((
-            rows.into_iter().map(assignment).collect(),
-            grants.iter().map(grant).collect::<Result<Vec<_>, _>>()?,
-        ))
+        self.conns
+            .run(OP, move |conn| {
+                let assignments = read_assignments(
+                    conn,
+                    "SELECT identity_id, role, assigned_at, until, assigned_by \
+                     FROM role_assignments \
+                     WHERE until IS NULL OR until > ? ORDER BY identity_id, role",
+                    [now],
+                    OP,
+                )?;
+                let sql = format!(
+                    "SELECT {GRANT_COLUMNS} FROM grants g \
+                     WHERE g.state = 'approved' AND g.expires_at > ? ORDER BY g.identity_id, g.id"
+                );
+                let grants = read_grants(conn, &sql, [now], OP)?;
+                Ok((assignments, grants))
+            })
+            .await
     }
 }
