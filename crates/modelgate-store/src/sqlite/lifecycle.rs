@@ -2,9 +2,13 @@
 //! and role assignments) and API key rotation: the writes that invalidate
 //! in-memory caches bump the state revision in the same transaction.
 
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
 use super::SqliteBackend;
-use super::api_keys::insert_api_key;
-use super::revision::bump_revision;
+use super::api_keys::insert_key;
+use super::connections::Op;
+use super::revision::bump;
+use crate::rows::Record;
 use crate::{ApiKeyRecord, OffboardSummary, RevokedTokenRecord, StoreError};
 
 impl SqliteBackend {
@@ -16,75 +20,84 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<bool, StoreError> {
         const OP: &str = "revoke token";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let jti = jti.to_owned();
+        let identity_id = identity_id.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO revoked_tokens (jti, identity_id, expires_at, revoked_at) \
+                         VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![jti, identity_id, expires_at, at]))
+                    .op(OP)?
+                    > 0;
+                if inserted {
+                    bump(tx).op(OP)?;
+                }
+                Ok(inserted)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let done = sqlx::query(
-            "INSERT INTO revoked_tokens (jti, identity_id, expires_at, revoked_at) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(jti)
-        .bind(identity_id)
-        .bind(expires_at)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let inserted = done.rows_affected() > 0;
-        if inserted {
-            bump_revision(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(inserted)
     }
 
     pub(crate) async fn active_revoked_tokens(
         &self,
         now: i64,
     ) -> Result<Vec<RevokedTokenRecord>, StoreError> {
-        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT jti, identity_id, expires_at, revoked_at FROM revoked_tokens \
-             WHERE expires_at > ? ORDER BY revoked_at, jti",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("list revoked tokens", e))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(jti, identity_id, expires_at, revoked_at)| RevokedTokenRecord {
-                    jti,
-                    identity_id,
-                    expires_at,
-                    revoked_at,
-                },
-            )
-            .collect())
+        const OP: &str = "list revoked tokens";
+        self.conns
+            .run(OP, move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT jti, identity_id, expires_at, revoked_at FROM revoked_tokens \
+                         WHERE expires_at > ? ORDER BY revoked_at, jti",
+                    )
+                    .op(OP)?;
+                let mut found = stmt.query([now]).op(OP)?;
+                let mut tokens = Vec::new();
+                while let Some(row) = found.next().op(OP)? {
+                    tokens.push(RevokedTokenRecord {
+                        jti: row.text(0, OP)?,
+                        identity_id: row.text(1, OP)?,
+                        expires_at: row.int(2, OP)?,
+                        revoked_at: row.int(3, OP)?,
+                    });
+                }
+                Ok(tokens)
+            })
+            .await
     }
 
     pub(crate) async fn prune_revoked_tokens(&self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM revoked_tokens WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&self.pool)
+        const OP: &str = "prune revoked tokens";
+        self.conns
+            .run(OP, move |conn| {
+                let pruned = conn
+                    .prepare_cached("DELETE FROM revoked_tokens WHERE expires_at <= ?")
+                    .and_then(|mut stmt| stmt.execute([now]))
+                    .op(OP)?;
+                Ok(pruned as u64)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("prune revoked tokens", e))?;
-        Ok(done.rows_affected())
     }
 
     pub(crate) async fn inactive_identity_ids(&self) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT id FROM identities WHERE status <> 'active' ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_sqlx("list inactive identities", e))?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        const OP: &str = "list inactive identities";
+        self.conns
+            .run(OP, |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id FROM identities WHERE status <> 'active' ORDER BY id",
+                    )
+                    .op(OP)?;
+                let mut found = stmt.query([]).op(OP)?;
+                let mut ids = Vec::new();
+                while let Some(row) = found.next().op(OP)? {
+                    ids.push(row.text(0, OP)?);
+                }
+                Ok(ids)
+            })
+            .await
     }
 
     pub(crate) async fn set_identity_status(
@@ -94,33 +107,26 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<bool, StoreError> {
         const OP: &str = "set identity status";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let id = id.to_owned();
+        let status = status.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                // Offboarded is final: such a row is left alone (the trigger from
+                // migration 0002 would refuse the update anyway).
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE identities SET status = ?1, status_changed_at = ?2 \
+                         WHERE id = ?3 AND status <> ?1 AND status <> 'offboarded'",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![status, at, id]))
+                    .op(OP)?
+                    > 0;
+                if changed {
+                    bump(tx).op(OP)?;
+                }
+                Ok(changed)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        // Offboarded is final: such a row is left alone (the trigger from
-        // migration 0002 would refuse the update anyway).
-        let done = sqlx::query(
-            "UPDATE identities SET status = ?1, status_changed_at = ?2 \
-             WHERE id = ?3 AND status <> ?1 AND status <> 'offboarded'",
-        )
-        .bind(status)
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let changed = done.rows_affected() > 0;
-        if changed {
-            bump_revision(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(changed)
     }
 
     pub(crate) async fn offboard_identity(
@@ -129,67 +135,53 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<Option<OffboardSummary>, StoreError> {
         const OP: &str = "offboard identity";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let id = id.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                let previous: Option<String> = tx
+                    .prepare_cached("SELECT status FROM identities WHERE id = ?")
+                    .and_then(|mut stmt| stmt.query_row([&id], |row| row.get(0)).optional())
+                    .op(OP)?;
+                let Some(previous_status) = previous else {
+                    return Ok(None); // nothing written: an empty commit
+                };
+                tx.prepare_cached(
+                    "UPDATE identities SET status = 'offboarded', \
+                     status_changed_at = coalesce(CASE WHEN status = 'offboarded' \
+                         THEN status_changed_at END, ?1) \
+                     WHERE id = ?2",
+                )
+                .and_then(|mut stmt| stmt.execute(params![at, id]))
+                .op(OP)?;
+                let keys = tx
+                    .prepare_cached(
+                        "UPDATE api_keys SET revoked_at = ? \
+                         WHERE identity_id = ? AND revoked_at IS NULL",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![at, id]))
+                    .op(OP)?;
+                // Grants that still count (pending, or approved and unexpired) are
+                // revoked; standing role assignments are removed.
+                let grants = tx
+                    .prepare_cached(
+                        "UPDATE grants SET state = 'revoked', decided_by = 'offboarding', \
+                         decided_at = ?1, decision_reason = 'identity offboarded' \
+                         WHERE identity_id = ?2 AND ((state = 'pending' AND pending_expires_at > ?1) \
+                         OR (state = 'approved' AND expires_at > ?1))",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![at, id]))
+                    .op(OP)?;
+                let roles = tx
+                    .prepare_cached("DELETE FROM role_assignments WHERE identity_id = ?")
+                    .and_then(|mut stmt| stmt.execute([&id]))
+                    .op(OP)?;
+                bump(tx).op(OP)?;
+                let mut summary = OffboardSummary::new(previous_status, keys as u64);
+                summary.grants_revoked = grants as u64;
+                summary.roles_removed = roles as u64;
+                Ok(Some(summary))
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let previous: Option<(String,)> =
-            sqlx::query_as("SELECT status FROM identities WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let Some((previous_status,)) = previous else {
-            return Ok(None); // dropping the transaction rolls it back
-        };
-        sqlx::query(
-            "UPDATE identities SET status = 'offboarded', \
-             status_changed_at = coalesce(CASE WHEN status = 'offboarded' \
-                 THEN status_changed_at END, ?1) \
-             WHERE id = ?2",
-        )
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let keys = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? WHERE identity_id = ? AND revoked_at IS NULL",
-        )
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        // Grants that still count (pending, or approved and unexpired) are
-        // revoked; standing role assignments are removed.
-        let grants = sqlx::query(
-            "UPDATE grants SET state = 'revoked', decided_by = 'offboarding', \
-             decided_at = ?1, decision_reason = 'identity offboarded' \
-             WHERE identity_id = ?2 AND ((state = 'pending' AND pending_expires_at > ?1) \
-             OR (state = 'approved' AND expires_at > ?1))",
-        )
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let roles = sqlx::query("DELETE FROM role_assignments WHERE identity_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let mut summary = OffboardSummary::new(previous_status, keys.rows_affected());
-        summary.grants_revoked = grants.rows_affected();
-        summary.roles_removed = roles.rows_affected();
-        Ok(Some(summary))
     }
 
     pub(crate) async fn rotate_api_key(
@@ -200,38 +192,35 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<bool, StoreError> {
         const OP: &str = "rotate api key";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let old_id = old_id.to_owned();
+        let new = new.clone();
+        // Not `conns.write`, which commits on `Ok`: a refused rotation
+        // returns `Ok(false)` and must roll back the successor's insert.
+        self.conns
+            .run(OP, move |conn| {
+                // BEGIN IMMEDIATE, as `conns.write` does.
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .op(OP)?;
+                insert_key(&tx, &new).op(OP)?;
+                let rotated = tx
+                    .prepare_cached(
+                        "UPDATE api_keys SET replaced_by = ?1, expires_at = min(expires_at, ?2) \
+                         WHERE id = ?3 AND id <> ?1 AND revoked_at IS NULL AND replaced_by IS NULL \
+                           AND expires_at > ?4",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![new.id, grace_end, old_id, at]))
+                    .op(OP)?;
+                if rotated == 0 {
+                    // Unknown, revoked, expired or already rotated: the successor's
+                    // insert is rolled back with the transaction (dropped here).
+                    return Ok(false);
+                }
+                // Replicas caching the old key must see its shortened expiry.
+                bump(&tx).op(OP)?;
+                tx.commit().op(OP)?;
+                Ok(true)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        insert_api_key(&mut *tx, new)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let done = sqlx::query(
-            "UPDATE api_keys SET replaced_by = ?1, expires_at = min(expires_at, ?2) \
-             WHERE id = ?3 AND id <> ?1 AND revoked_at IS NULL AND replaced_by IS NULL \
-               AND expires_at > ?4",
-        )
-        .bind(&new.id)
-        .bind(grace_end)
-        .bind(old_id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        if done.rows_affected() == 0 {
-            // Unknown, revoked, expired or already rotated: the successor's
-            // insert is rolled back with the transaction.
-            return Ok(false);
-        }
-        // Replicas caching the old key must see its shortened expiry.
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(true)
     }
 }
