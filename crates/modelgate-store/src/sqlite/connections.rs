@@ -143,7 +143,6 @@ impl Connections {
 
     /// Runs `f` inside a read transaction (one snapshot for every statement
     /// in `f`).
-    #[expect(dead_code, reason = "its callers move to rusqlite in the next commits")]
     pub(crate) async fn read<T, F>(
         self: &Arc<Self>,
         operation: &'static str,

@@ -223,12 +223,13 @@ impl SqliteBackend {
             .await
     }
 
+    // The reads below are of several statements each (a grant and its
+    // approvals, assignments and grants): one read transaction, so a write
+    // landing between them is in all of them or none.
     pub(crate) async fn grant_by_id(&self, id: &str) -> Result<Option<GrantRecord>, StoreError> {
         const OP: &str = "read grant";
         let id = id.to_owned();
-        self.conns
-            .run(OP, move |conn| read_grant(conn, &id, OP))
-            .await
+        self.conns.read(OP, move |tx| read_grant(tx, &id, OP)).await
     }
 
     pub(crate) async fn list_grants(
@@ -238,13 +239,13 @@ impl SqliteBackend {
         const OP: &str = "list grants";
         let identity_id = identity_id.map(str::to_owned);
         self.conns
-            .run(OP, move |conn| {
+            .read(OP, move |tx| {
                 let sql = format!(
                     "SELECT {GRANT_COLUMNS} FROM grants g \
                      WHERE ?1 IS NULL OR g.identity_id = ?1 ORDER BY g.requested_at, g.id"
                 );
-                let mut grants = read_grants(conn, &sql, [&identity_id], OP)?;
-                let mut stmt = conn
+                let mut grants = read_grants(tx, &sql, [&identity_id], OP)?;
+                let mut stmt = tx
                     .prepare_cached(
                         "SELECT a.grant_id, a.approver, a.at FROM grant_approvals a \
                          JOIN grants g ON g.id = a.grant_id \
@@ -378,9 +379,9 @@ impl SqliteBackend {
     ) -> Result<(Vec<RoleAssignmentRecord>, Vec<GrantRecord>), StoreError> {
         const OP: &str = "read active access";
         self.conns
-            .run(OP, move |conn| {
+            .read(OP, move |tx| {
                 let assignments = read_assignments(
-                    conn,
+                    tx,
                     "SELECT identity_id, role, assigned_at, until, assigned_by \
                      FROM role_assignments \
                      WHERE until IS NULL OR until > ? ORDER BY identity_id, role",
@@ -391,7 +392,7 @@ impl SqliteBackend {
                     "SELECT {GRANT_COLUMNS} FROM grants g \
                      WHERE g.state = 'approved' AND g.expires_at > ? ORDER BY g.identity_id, g.id"
                 );
-                let grants = read_grants(conn, &sql, [now], OP)?;
+                let grants = read_grants(tx, &sql, [now], OP)?;
                 Ok((assignments, grants))
             })
             .await
