@@ -1,43 +1,55 @@
 //! Admin roles: who may use the admin API, globally or for one owner.
 
+use rusqlite::{OptionalExtension, params};
+
 use super::SqliteBackend;
-use super::api_keys::insert_api_key;
+use super::api_keys::insert_key;
+use super::connections::Op;
 use super::identities::insert_identity;
 use crate::admin::AdminRoleRecord;
 use crate::{ApiKeyRecord, IdentityRecord, StoreError};
 
 impl SqliteBackend {
     pub(crate) async fn list_admins(&self) -> Result<Vec<AdminRoleRecord>, StoreError> {
-        let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT identity_id, scope, granted_at, granted_by FROM admin_roles ORDER BY identity_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("list admin roles", e))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(identity_id, scope, granted_at, granted_by)| AdminRoleRecord {
-                    identity_id,
-                    scope,
-                    granted_at,
-                    granted_by,
-                },
-            )
-            .collect())
+        const OP: &str = "list admin roles";
+        self.conns
+            .run(OP, |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT identity_id, scope, granted_at, granted_by FROM admin_roles \
+                         ORDER BY identity_id",
+                    )
+                    .op(OP)?;
+                let mut found = stmt.query([]).op(OP)?;
+                let mut admins = Vec::new();
+                while let Some(row) = found.next().op(OP)? {
+                    admins.push(AdminRoleRecord {
+                        identity_id: row.get(0).op(OP)?,
+                        scope: row.get(1).op(OP)?,
+                        granted_at: row.get(2).op(OP)?,
+                        granted_by: row.get(3).op(OP)?,
+                    });
+                }
+                Ok(admins)
+            })
+            .await
     }
 
     pub(crate) async fn admin_scope(
         &self,
         identity_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT scope FROM admin_roles WHERE identity_id = ?")
-                .bind(identity_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| StoreError::from_sqlx("read admin role", e))?;
-        Ok(row.map(|r| r.0))
+        const OP: &str = "read admin role";
+        let identity_id = identity_id.to_owned();
+        self.conns
+            .run(OP, move |conn| {
+                conn.prepare_cached("SELECT scope FROM admin_roles WHERE identity_id = ?")
+                    .and_then(|mut stmt| {
+                        stmt.query_row([&identity_id], |row| row.get(0)).optional()
+                    })
+                    .op(OP)
+            })
+            .await
     }
 
     pub(crate) async fn grant_admin(
@@ -47,28 +59,37 @@ impl SqliteBackend {
         granted_by: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (identity_id) DO UPDATE SET scope = excluded.scope, \
-             granted_at = excluded.granted_at, granted_by = excluded.granted_by",
-        )
-        .bind(identity_id)
-        .bind(scope)
-        .bind(at)
-        .bind(granted_by)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("grant admin role", e))?;
-        Ok(())
+        const OP: &str = "grant admin role";
+        let identity_id = identity_id.to_owned();
+        let scope = scope.to_owned();
+        let granted_by = granted_by.map(str::to_owned);
+        self.conns
+            .run(OP, move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) \
+                     VALUES (?, ?, ?, ?) \
+                     ON CONFLICT (identity_id) DO UPDATE SET scope = excluded.scope, \
+                     granted_at = excluded.granted_at, granted_by = excluded.granted_by",
+                )
+                .and_then(|mut stmt| stmt.execute(params![identity_id, scope, at, granted_by]))
+                .op(OP)?;
+                Ok(())
+            })
+            .await
     }
 
     pub(crate) async fn revoke_admin(&self, identity_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM admin_roles WHERE identity_id = ?")
-            .bind(identity_id)
-            .execute(&self.pool)
+        const OP: &str = "revoke admin role";
+        let identity_id = identity_id.to_owned();
+        self.conns
+            .run(OP, move |conn| {
+                let removed = conn
+                    .prepare_cached("DELETE FROM admin_roles WHERE identity_id = ?")
+                    .and_then(|mut stmt| stmt.execute([&identity_id]))
+                    .op(OP)?;
+                Ok(removed > 0)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("revoke admin role", e))?;
-        Ok(done.rows_affected() > 0)
     }
 
     pub(crate) async fn bootstrap_admin(
@@ -78,36 +99,29 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<bool, StoreError> {
         const OP: &str = "bootstrap admin";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let identity = identity.clone();
+        let key = key.clone();
+        // One write transaction: the count and the inserts agree, so two
+        // bootstraps at once make one admin.
+        self.conns
+            .write(OP, move |tx| {
+                let existing: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM admin_roles")
+                    .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+                    .op(OP)?;
+                if existing > 0 {
+                    return Ok(false);
+                }
+                insert_identity(tx, &identity).op(OP)?;
+                insert_key(tx, &key).op(OP)?;
+                tx.prepare_cached(
+                    "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) \
+                     VALUES (?, '*', ?, 'bootstrap')",
+                )
+                .and_then(|mut stmt| stmt.execute(params![identity.id, at]))
+                .op(OP)?;
+                Ok(true)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let existing: (i64,) = sqlx::query_as("SELECT count(*) FROM admin_roles")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        if existing.0 > 0 {
-            return Ok(false);
-        }
-        insert_identity(&mut *tx, identity)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        insert_api_key(&mut *tx, key)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        sqlx::query(
-            "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) \
-             VALUES (?, '*', ?, 'bootstrap')",
-        )
-        .bind(&identity.id)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(true)
     }
 }

@@ -1,14 +1,19 @@
 //! Identity queries.
 
+use rusqlite::{Connection, params};
+
 use super::SqliteBackend;
+use super::connections::Op;
 use crate::rows::{self, IDENTITY_COLUMNS};
 use crate::{IdentityRecord, StoreError};
 
 impl SqliteBackend {
     pub(crate) async fn insert_identity(&self, r: &IdentityRecord) -> Result<(), StoreError> {
-        insert_identity(&self.pool, r)
+        const OP: &str = "insert identity";
+        let r = r.clone();
+        self.conns
+            .run(OP, move |conn| insert_identity(conn, &r).op(OP))
             .await
-            .map_err(|e| StoreError::from_sqlx("insert identity", e))
     }
 
     pub(crate) async fn identity_by_name(
@@ -27,53 +32,59 @@ impl SqliteBackend {
 
     async fn identity_where(
         &self,
-        condition: &str,
+        condition: &'static str,
         value: &str,
     ) -> Result<Option<IdentityRecord>, StoreError> {
-        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities i WHERE {condition}");
-        let row = sqlx::query(&sql)
-            .bind(value)
-            .fetch_optional(&self.pool)
+        const OP: &str = "find identity";
+        let value = value.to_owned();
+        self.conns
+            .run(OP, move |conn| {
+                let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities i WHERE {condition}");
+                let mut stmt = conn.prepare_cached(&sql).op(OP)?;
+                let mut found = stmt.query([&value]).op(OP)?;
+                found
+                    .next()
+                    .op(OP)?
+                    .map(|row| rows::identity(row, 0))
+                    .transpose()
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("find identity", e))?;
-        row.map(|row| rows::identity(&row, 0)).transpose()
     }
 
     pub(crate) async fn list_identities(&self) -> Result<Vec<IdentityRecord>, StoreError> {
-        let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities i ORDER BY i.name");
-        sqlx::query(&sql)
-            .fetch_all(&self.pool)
+        const OP: &str = "list identities";
+        self.conns
+            .run(OP, |conn| {
+                let sql = format!("SELECT {IDENTITY_COLUMNS} FROM identities i ORDER BY i.name");
+                let mut stmt = conn.prepare_cached(&sql).op(OP)?;
+                let mut found = stmt.query([]).op(OP)?;
+                let mut identities = Vec::new();
+                while let Some(row) = found.next().op(OP)? {
+                    identities.push(rows::identity(row, 0)?);
+                }
+                Ok(identities)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("list identities", e))?
-            .iter()
-            .map(|row| rows::identity(row, 0))
-            .collect()
     }
 }
 
-/// Inserts an identity row on any connection or transaction.
-pub(super) async fn insert_identity<'e, E>(
-    executor: E,
-    r: &IdentityRecord,
-) -> Result<(), sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query(
+/// Inserts an identity row on any connection or inside a transaction.
+pub(super) fn insert_identity(conn: &Connection, r: &IdentityRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO identities \
          (id, name, kind, owner, environment, purpose, status, created_at, last_used_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&r.id)
-    .bind(&r.name)
-    .bind(&r.kind)
-    .bind(&r.owner)
-    .bind(&r.environment)
-    .bind(&r.purpose)
-    .bind(&r.status)
-    .bind(r.created_at)
-    .bind(r.last_used_at)
-    .execute(executor)
-    .await?;
+    )?
+    .execute(params![
+        r.id,
+        r.name,
+        r.kind,
+        r.owner,
+        r.environment,
+        r.purpose,
+        r.status,
+        r.created_at,
+        r.last_used_at,
+    ])?;
     Ok(())
 }
