@@ -1,60 +1,60 @@
 //! Token signing keys: insert, list, rotate and retire. Every change bumps
 //! the state revision so other replicas reload their keyrings.
 
+use rusqlite::{Connection, OptionalExtension, params};
+
 use super::SqliteBackend;
-use super::revision::bump_revision;
+use super::connections::Op;
+use super::revision::bump;
 use crate::rows::{self, SIGNING_KEY_COLUMNS};
 use crate::{SigningKeyRecord, StoreError};
 
-async fn insert<'e, E>(executor: E, r: &SigningKeyRecord) -> Result<(), sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query(
+fn insert(conn: &Connection, r: &SigningKeyRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO signing_keys \
          (kid, algorithm, public_key, sealed_private_key, created_at, state, verify_until) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&r.kid)
-    .bind(&r.algorithm)
-    .bind(&r.public_key)
-    .bind(&r.sealed_private_key)
-    .bind(r.created_at)
-    .bind(&r.state)
-    .bind(r.verify_until)
-    .execute(executor)
-    .await?;
+    )?
+    .execute(params![
+        r.kid,
+        r.algorithm,
+        r.public_key,
+        r.sealed_private_key,
+        r.created_at,
+        r.state,
+        r.verify_until,
+    ])?;
     Ok(())
 }
 
 impl SqliteBackend {
     pub(crate) async fn insert_signing_key(&self, r: &SigningKeyRecord) -> Result<(), StoreError> {
         const OP: &str = "insert signing key";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let r = r.clone();
+        self.conns
+            .write(OP, move |tx| {
+                insert(tx, &r).op(OP)?;
+                bump(tx).op(OP)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        insert(&mut *tx, r)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit().await.map_err(|e| StoreError::from_sqlx(OP, e))
     }
 
     pub(crate) async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys s ORDER BY s.created_at, s.kid"
-        );
-        sqlx::query(&sql)
-            .fetch_all(&self.pool)
+        const OP: &str = "list signing keys";
+        self.conns
+            .run(OP, |conn| {
+                let sql = format!(
+                    "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys s ORDER BY s.created_at, s.kid"
+                );
+                let mut stmt = conn.prepare_cached(&sql).op(OP)?;
+                let mut found = stmt.query([]).op(OP)?;
+                let mut keys = Vec::new();
+                while let Some(row) = found.next().op(OP)? {
+                    keys.push(rows::signing_key(row, 0)?);
+                }
+                Ok(keys)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("list signing keys", e))?
-            .iter()
-            .map(|row| rows::signing_key(row, 0))
-            .collect()
     }
 
     pub(crate) async fn rotate_signing_key(
@@ -63,60 +63,50 @@ impl SqliteBackend {
         previous_verify_until: i64,
     ) -> Result<Option<String>, StoreError> {
         const OP: &str = "rotate signing key";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let new = new.clone();
+        self.conns
+            .write(OP, move |tx| {
+                let demoted: Option<String> = tx
+                    .prepare_cached("SELECT kid FROM signing_keys WHERE state = 'active'")
+                    .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)).optional())
+                    .op(OP)?;
+                tx.prepare_cached(
+                    "UPDATE signing_keys SET state = 'previous', verify_until = ? \
+                     WHERE state = 'active'",
+                )
+                .and_then(|mut stmt| stmt.execute([previous_verify_until]))
+                .op(OP)?;
+                insert(tx, &new).op(OP)?;
+                bump(tx).op(OP)?;
+                Ok(demoted)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let demoted: Option<(String,)> =
-            sqlx::query_as("SELECT kid FROM signing_keys WHERE state = 'active'")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        sqlx::query(
-            "UPDATE signing_keys SET state = 'previous', verify_until = ? WHERE state = 'active'",
-        )
-        .bind(previous_verify_until)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        insert(&mut *tx, new)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        bump_revision(&mut *tx)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(demoted.map(|(kid,)| kid))
     }
 
     pub(crate) async fn retire_signing_keys(&self, now: i64) -> Result<Vec<String>, StoreError> {
         const OP: &str = "retire signing keys";
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        self.conns
+            .write(OP, move |tx| {
+                let mut kids = Vec::new();
+                {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "UPDATE signing_keys SET state = 'retired' \
+                             WHERE state = 'previous' AND coalesce(verify_until, 0) <= ? \
+                             RETURNING kid",
+                        )
+                        .op(OP)?;
+                    let mut retired = stmt.query([now]).op(OP)?;
+                    while let Some(row) = retired.next().op(OP)? {
+                        kids.push(row.get::<_, String>(0).op(OP)?);
+                    }
+                }
+                if !kids.is_empty() {
+                    bump(tx).op(OP)?;
+                }
+                kids.sort();
+                Ok(kids)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "UPDATE signing_keys SET state = 'retired' \
-             WHERE state = 'previous' AND coalesce(verify_until, 0) <= ? RETURNING kid",
-        )
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        if !rows.is_empty() {
-            bump_revision(&mut *tx)
-                .await
-                .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let mut kids: Vec<String> = rows.into_iter().map(|(kid,)| kid).collect();
-        kids.sort();
-        Ok(kids)
     }
 }
