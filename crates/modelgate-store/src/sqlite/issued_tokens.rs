@@ -1,32 +1,28 @@
 //! Issued access tokens, family revocation and seen subject-token ids.
 
+use rusqlite::{Connection, OptionalExtension, params};
+
 use super::SqliteBackend;
-use super::revision::bump_revision;
+use super::connections::Op;
+use super::revision::bump;
 use crate::{FamilyRevocation, IssuedTokenRecord, StoreError};
 
 /// Inserts a revocation (or extends its expiry); whether a row changed.
-async fn revoke_one<'e, E>(
-    executor: E,
+fn revoke_one(
+    conn: &Connection,
     jti: &str,
     identity_id: &str,
     expires_at: i64,
     at: i64,
-) -> Result<bool, sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    let done = sqlx::query(
-        "INSERT INTO revoked_tokens (jti, identity_id, expires_at, revoked_at) \
-         VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \
-         WHERE excluded.expires_at > revoked_tokens.expires_at",
-    )
-    .bind(jti)
-    .bind(identity_id)
-    .bind(expires_at)
-    .bind(at)
-    .execute(executor)
-    .await?;
-    Ok(done.rows_affected() > 0)
+) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO revoked_tokens (jti, identity_id, expires_at, revoked_at) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE excluded.expires_at > revoked_tokens.expires_at",
+        )?
+        .execute(params![jti, identity_id, expires_at, at])?;
+    Ok(changed > 0)
 }
 
 impl SqliteBackend {
@@ -34,42 +30,56 @@ impl SqliteBackend {
         &self,
         r: &IssuedTokenRecord,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO issued_tokens (jti, identity_id, family, issued_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&r.jti)
-        .bind(&r.identity_id)
-        .bind(&r.family)
-        .bind(r.issued_at)
-        .bind(r.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("record issued token", e))?;
-        Ok(())
+        const OP: &str = "record issued token";
+        let r = r.clone();
+        self.conns
+            .run(OP, move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO issued_tokens (jti, identity_id, family, issued_at, expires_at) \
+                     VALUES (?, ?, ?, ?, ?)",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        r.jti,
+                        r.identity_id,
+                        r.family,
+                        r.issued_at,
+                        r.expires_at
+                    ])
+                })
+                .op(OP)?;
+                Ok(())
+            })
+            .await
     }
 
     pub(crate) async fn issued_token(
         &self,
         jti: &str,
     ) -> Result<Option<IssuedTokenRecord>, StoreError> {
-        let row: Option<(String, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT jti, identity_id, family, issued_at, expires_at FROM issued_tokens \
-             WHERE jti = ?",
-        )
-        .bind(jti)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("read issued token", e))?;
-        Ok(row.map(
-            |(jti, identity_id, family, issued_at, expires_at)| IssuedTokenRecord {
-                jti,
-                identity_id,
-                family,
-                issued_at,
-                expires_at,
-            },
-        ))
+        const OP: &str = "read issued token";
+        let jti = jti.to_owned();
+        self.conns
+            .run(OP, move |conn| {
+                conn.prepare_cached(
+                    "SELECT jti, identity_id, family, issued_at, expires_at FROM issued_tokens \
+                     WHERE jti = ?",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_row([&jti], |row| {
+                        Ok(IssuedTokenRecord {
+                            jti: row.get(0)?,
+                            identity_id: row.get(1)?,
+                            family: row.get(2)?,
+                            issued_at: row.get(3)?,
+                            expires_at: row.get(4)?,
+                        })
+                    })
+                    .optional()
+                })
+                .op(OP)
+            })
+            .await
     }
 
     pub(crate) async fn revoke_token_family(
@@ -78,41 +88,36 @@ impl SqliteBackend {
         at: i64,
     ) -> Result<FamilyRevocation, StoreError> {
         const OP: &str = "revoke token family";
-        let err = |e| StoreError::from_sqlx(OP, e);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-        let (members, latest): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*) FILTER (WHERE expires_at > ?), MAX(expires_at) \
-             FROM issued_tokens WHERE family = ? AND identity_id = ?",
-        )
-        .bind(at)
-        .bind(&token.family)
-        .bind(&token.identity_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(err)?;
-        let expires_at = latest.unwrap_or(token.expires_at).max(token.expires_at);
-        let mut fresh = revoke_one(
-            &mut *tx,
-            &token.jti,
-            &token.identity_id,
-            token.expires_at,
-            at,
-        )
-        .await
-        .map_err(err)?;
-        fresh |= revoke_one(&mut *tx, &token.family, &token.identity_id, expires_at, at)
+        let token = token.clone();
+        self.conns
+            .write(OP, move |tx| {
+                let (members, latest): (i64, Option<i64>) = tx
+                    .prepare_cached(
+                        "SELECT COUNT(*) FILTER (WHERE expires_at > ?), MAX(expires_at) \
+                         FROM issued_tokens WHERE family = ? AND identity_id = ?",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.query_row(params![at, token.family, token.identity_id], |row| {
+                            Ok((row.get(0)?, row.get(1)?))
+                        })
+                    })
+                    .op(OP)?;
+                let expires_at = latest.unwrap_or(token.expires_at).max(token.expires_at);
+                let mut fresh =
+                    revoke_one(tx, &token.jti, &token.identity_id, token.expires_at, at).op(OP)?;
+                fresh |=
+                    revoke_one(tx, &token.family, &token.identity_id, expires_at, at).op(OP)?;
+                if fresh {
+                    bump(tx).op(OP)?;
+                }
+                Ok(FamilyRevocation {
+                    family: token.family,
+                    members: u64::try_from(members).unwrap_or(0),
+                    expires_at,
+                    fresh,
+                })
+            })
             .await
-            .map_err(err)?;
-        if fresh {
-            bump_revision(&mut *tx).await.map_err(err)?;
-        }
-        tx.commit().await.map_err(err)?;
-        Ok(FamilyRevocation {
-            family: token.family.clone(),
-            members: u64::try_from(members).unwrap_or(0),
-            expires_at,
-            fresh,
-        })
     }
 
     pub(crate) async fn note_subject_token(
@@ -123,43 +128,42 @@ impl SqliteBackend {
         now: i64,
     ) -> Result<bool, StoreError> {
         const OP: &str = "note subject token";
-        let err = |e| StoreError::from_sqlx(OP, e);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-        sqlx::query(
-            "DELETE FROM seen_subject_tokens WHERE issuer = ? AND jti = ? AND expires_at <= ?",
-        )
-        .bind(issuer)
-        .bind(jti)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        let done = sqlx::query(
-            "INSERT INTO seen_subject_tokens (issuer, jti, expires_at) VALUES (?, ?, ?) \
-             ON CONFLICT (issuer, jti) DO NOTHING",
-        )
-        .bind(issuer)
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        Ok(done.rows_affected() > 0)
+        let issuer = issuer.to_owned();
+        let jti = jti.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                tx.prepare_cached(
+                    "DELETE FROM seen_subject_tokens \
+                     WHERE issuer = ? AND jti = ? AND expires_at <= ?",
+                )
+                .and_then(|mut stmt| stmt.execute(params![issuer, jti, now]))
+                .op(OP)?;
+                let inserted = tx
+                    .prepare_cached(
+                        "INSERT INTO seen_subject_tokens (issuer, jti, expires_at) \
+                         VALUES (?, ?, ?) ON CONFLICT (issuer, jti) DO NOTHING",
+                    )
+                    .and_then(|mut stmt| stmt.execute(params![issuer, jti, expires_at]))
+                    .op(OP)?;
+                Ok(inserted > 0)
+            })
+            .await
     }
 
     pub(crate) async fn prune_issued_tokens(&self, now: i64) -> Result<u64, StoreError> {
         const OP: &str = "prune issued tokens";
-        let tokens = sqlx::query("DELETE FROM issued_tokens WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&self.pool)
+        self.conns
+            .run(OP, move |conn| {
+                let tokens = conn
+                    .prepare_cached("DELETE FROM issued_tokens WHERE expires_at <= ?")
+                    .and_then(|mut stmt| stmt.execute([now]))
+                    .op(OP)?;
+                let seen = conn
+                    .prepare_cached("DELETE FROM seen_subject_tokens WHERE expires_at <= ?")
+                    .and_then(|mut stmt| stmt.execute([now]))
+                    .op(OP)?;
+                Ok(u64::try_from(tokens + seen).unwrap_or(u64::MAX))
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        let seen = sqlx::query("DELETE FROM seen_subject_tokens WHERE expires_at <= ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::from_sqlx(OP, e))?;
-        Ok(tokens.rows_affected() + seen.rows_affected())
     }
 }
