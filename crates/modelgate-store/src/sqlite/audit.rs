@@ -1,17 +1,44 @@
 //! Audit entries and audit keys in SQLite.
 
-use sqlx::Row;
+use rusqlite::{Connection, params};
 
 use super::SqliteBackend;
+use super::connections::Op;
 use crate::StoreError;
 use crate::audit::{AuditHit, AuditKeyRecord, AuditQuery};
 
+/// Runs a query whose rows are `(id, line)`, in the order it returns them.
+fn id_lines(
+    conn: &Connection,
+    operation: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).op(operation)?;
+    let mut found = stmt.query(params).op(operation)?;
+    let mut lines = Vec::new();
+    while let Some(row) = found.next().op(operation)? {
+        lines.push((row.get(0).op(operation)?, row.get(1).op(operation)?));
+    }
+    Ok(lines)
+}
+
 impl SqliteBackend {
     pub(crate) async fn audit_replicas(&self) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("SELECT DISTINCT replica FROM audit_entries ORDER BY replica")
-            .fetch_all(&self.pool)
+        const OP: &str = "list audit replicas";
+        self.conns
+            .run(OP, |conn| {
+                let mut stmt = conn
+                    .prepare_cached("SELECT DISTINCT replica FROM audit_entries ORDER BY replica")
+                    .op(OP)?;
+                let mut found = stmt.query([]).op(OP)?;
+                let mut replicas = Vec::new();
+                while let Some(row) = found.next().op(OP)? {
+                    replicas.push(row.get(0).op(OP)?);
+                }
+                Ok(replicas)
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("list audit replicas", e))
     }
 
     pub(crate) async fn audit_lines(
@@ -20,37 +47,48 @@ impl SqliteBackend {
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        sqlx::query_as(
-            "SELECT id, line FROM audit_entries WHERE replica = ? AND id > ? \
-             ORDER BY id LIMIT ?",
-        )
-        .bind(replica)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("read audit lines", e))
+        const OP: &str = "read audit lines";
+        let replica = replica.to_owned();
+        self.conns
+            .run(OP, move |conn| {
+                id_lines(
+                    conn,
+                    OP,
+                    "SELECT id, line FROM audit_entries WHERE replica = ? AND id > ? \
+                     ORDER BY id LIMIT ?",
+                    params![replica, after, limit],
+                )
+            })
+            .await
     }
 
     pub(crate) async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditHit>, StoreError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, line FROM audit_entries WHERE checkpoint = 0 \
-             AND (?1 IS NULL OR identity = ?1) AND (?2 IS NULL OR model = ?2) \
-             AND (?3 IS NULL OR decision = ?3) AND (?4 IS NULL OR kind = ?4) \
-             AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time < ?6) \
-             AND id > ?7 ORDER BY id LIMIT ?8",
-        )
-        .bind(&q.identity)
-        .bind(&q.model)
-        .bind(&q.decision)
-        .bind(&q.kind)
-        .bind(q.since)
-        .bind(q.until)
-        .bind(q.after.unwrap_or(0))
-        .bind(q.limit.clamp(1, crate::AUDIT_PAGE_MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("search audit", e))?;
+        const OP: &str = "search audit";
+        let q = q.clone();
+        let rows = self
+            .conns
+            .run(OP, move |conn| {
+                id_lines(
+                    conn,
+                    OP,
+                    "SELECT id, line FROM audit_entries WHERE checkpoint = 0 \
+                     AND (?1 IS NULL OR identity = ?1) AND (?2 IS NULL OR model = ?2) \
+                     AND (?3 IS NULL OR decision = ?3) AND (?4 IS NULL OR kind = ?4) \
+                     AND (?5 IS NULL OR time >= ?5) AND (?6 IS NULL OR time < ?6) \
+                     AND id > ?7 ORDER BY id LIMIT ?8",
+                    params![
+                        q.identity,
+                        q.model,
+                        q.decision,
+                        q.kind,
+                        q.since,
+                        q.until,
+                        q.after.unwrap_or(0),
+                        q.limit.clamp(1, crate::AUDIT_PAGE_MAX),
+                    ],
+                )
+            })
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(id, line)| AuditHit { id, line })
@@ -62,15 +100,18 @@ impl SqliteBackend {
         now_ms: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        sqlx::query_as(
-            "SELECT id, line FROM audit_entries WHERE bodies_expire IS NOT NULL \
-             AND bodies_expire <= ? ORDER BY id LIMIT ?",
-        )
-        .bind(now_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("find expired audit bodies", e))
+        const OP: &str = "find expired audit bodies";
+        self.conns
+            .run(OP, move |conn| {
+                id_lines(
+                    conn,
+                    OP,
+                    "SELECT id, line FROM audit_entries WHERE bodies_expire IS NOT NULL \
+                     AND bodies_expire <= ? ORDER BY id LIMIT ?",
+                    [now_ms, limit],
+                )
+            })
+            .await
     }
 
     pub(crate) async fn replace_pruned_audit_line(
@@ -78,54 +119,73 @@ impl SqliteBackend {
         id: i64,
         line: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE audit_entries SET line = ?, bodies_expire = NULL WHERE id = ?")
-            .bind(line)
-            .bind(id)
-            .execute(&self.pool)
+        const OP: &str = "prune audit bodies";
+        let line = line.to_owned();
+        self.conns
+            .run(OP, move |conn| {
+                conn.prepare_cached(
+                    "UPDATE audit_entries SET line = ?, bodies_expire = NULL WHERE id = ?",
+                )
+                .and_then(|mut stmt| stmt.execute(params![line, id]))
+                .op(OP)?;
+                Ok(())
+            })
             .await
-            .map_err(|e| StoreError::from_sqlx("prune audit bodies", e))?;
-        Ok(())
     }
 
     pub(crate) async fn audit_keys(&self) -> Result<Vec<AuditKeyRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT key_id, purpose, public_key, sealed, created_at, active FROM audit_keys \
-             ORDER BY created_at, key_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("list audit keys", e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditKeyRecord {
-                    key_id: r.try_get("key_id")?,
-                    purpose: r.try_get("purpose")?,
-                    public_key: r.try_get("public_key")?,
-                    sealed: r.try_get("sealed")?,
-                    created_at: r.try_get("created_at")?,
-                    active: r.try_get::<i64, _>("active")? == 1,
-                })
+        const OP: &str = "list audit keys";
+        self.conns
+            .run(OP, |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT key_id, purpose, public_key, sealed, created_at, active \
+                         FROM audit_keys ORDER BY created_at, key_id",
+                    )
+                    .op(OP)?;
+                let mut found = stmt.query([]).op(OP)?;
+                let mut keys = Vec::new();
+                while let Some(r) = found.next().op(OP)? {
+                    keys.push(AuditKeyRecord {
+                        key_id: r.get("key_id").op(OP)?,
+                        purpose: r.get("purpose").op(OP)?,
+                        public_key: r.get("public_key").op(OP)?,
+                        sealed: r.get("sealed").op(OP)?,
+                        created_at: r.get("created_at").op(OP)?,
+                        active: r.get::<_, i64>("active").op(OP)? == 1,
+                    });
+                }
+                Ok(keys)
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| StoreError::from_sqlx("list audit keys", e))
+            .await
     }
 
     pub(crate) async fn insert_audit_key(&self, k: &AuditKeyRecord) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO audit_keys (key_id, purpose, public_key, sealed, created_at, active) \
-             SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS \
-             (SELECT 1 FROM audit_keys WHERE purpose = ? AND active = 1)",
-        )
-        .bind(&k.key_id)
-        .bind(&k.purpose)
-        .bind(&k.public_key)
-        .bind(&k.sealed)
-        .bind(k.created_at)
-        .bind(i64::from(k.active))
-        .bind(&k.purpose)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx("insert audit key", e))?;
-        Ok(done.rows_affected() == 1)
+        const OP: &str = "insert audit key";
+        let k = k.clone();
+        self.conns
+            .run(OP, move |conn| {
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO audit_keys \
+                         (key_id, purpose, public_key, sealed, created_at, active) \
+                         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS \
+                         (SELECT 1 FROM audit_keys WHERE purpose = ? AND active = 1)",
+                    )
+                    .and_then(|mut stmt| {
+                        stmt.execute(params![
+                            k.key_id,
+                            k.purpose,
+                            k.public_key,
+                            k.sealed,
+                            k.created_at,
+                            i64::from(k.active),
+                            k.purpose,
+                        ])
+                    })
+                    .op(OP)?;
+                Ok(inserted == 1)
+            })
+            .await
     }
 }
