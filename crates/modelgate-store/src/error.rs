@@ -42,14 +42,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Maps a sqlx error to a store error without copying any bound value.
+    /// Maps a sqlx error (the PostgreSQL backend's driver) to a store error
+    /// without copying any bound value.
     pub(crate) fn from_sqlx(operation: &'static str, err: sqlx::Error) -> StoreError {
         match err {
             sqlx::Error::Database(db) => {
                 let message = db.message().to_owned();
                 if db.is_unique_violation() {
                     // PostgreSQL names the constraint (its message and
-                    // detail may quote the value); SQLite names the columns.
+                    // detail may quote the value).
                     StoreError::Conflict(match db.constraint() {
                         Some(constraint) => constraint_subject(constraint),
                         None => conflict_subject(&message),
@@ -65,8 +66,8 @@ impl StoreError {
                         message: format!("data exception (SQLSTATE {code})"),
                     }
                 } else {
-                    // SQLite's messages, and PostgreSQL's outside class 22,
-                    // name constraints, columns and objects, not values
+                    // PostgreSQL's messages outside class 22 name
+                    // constraints, columns and objects, not values
                     // (PostgreSQL puts values in the detail, not read here).
                     StoreError::Backend { operation, message }
                 }
@@ -102,7 +103,7 @@ impl StoreError {
 }
 
 impl StoreError {
-    /// Maps a rusqlite error (the audit writer's own connection) the same
+    /// Maps a rusqlite error (the SQLite backend's driver) the same
     /// way, without copying any bound value: SQLite's own messages name
     /// constraints and columns, and the other kinds get a fixed description.
     pub(crate) fn from_rusqlite(operation: &'static str, err: rusqlite::Error) -> StoreError {

@@ -74,7 +74,6 @@ macro_rules! record_for {
     };
 }
 
-record_for!(sqlx::sqlite::SqliteRow);
 record_for!(sqlx::postgres::PgRow);
 
 impl Record for rusqlite::Row<'_> {

@@ -162,29 +162,3 @@ pub(super) fn insert_key(conn: &Connection, r: &ApiKeyRecord) -> rusqlite::Resul
     ])?;
     Ok(())
 }
-
-/// The sqlx twin of [`insert_key`], until every caller moved to rusqlite.
-pub(super) async fn insert_api_key<'e, E>(executor: E, r: &ApiKeyRecord) -> Result<(), sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query(
-        "INSERT INTO api_keys \
-         (id, identity_id, label, hint, key_hash, created_at, expires_at, revoked_at, \
-          last_used_at, replaced_by) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&r.id)
-    .bind(&r.identity_id)
-    .bind(&r.label)
-    .bind(&r.hint)
-    .bind(&r.key_hash[..])
-    .bind(r.created_at)
-    .bind(r.expires_at)
-    .bind(r.revoked_at)
-    .bind(r.last_used_at)
-    .bind(&r.replaced_by)
-    .execute(executor)
-    .await?;
-    Ok(())
-}

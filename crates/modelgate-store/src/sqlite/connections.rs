@@ -15,8 +15,16 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
-use super::WAL_AUTOCHECKPOINT_PAGES;
 use crate::StoreError;
+
+/// WAL pages after which a pool connection's commit folds the WAL back into
+/// the database file (a checkpoint, which syncs that file). The audit
+/// writer's connection does not checkpoint on commit: a thread of its own
+/// does (`wal_checkpointer`), so this is a backstop for the pool's rare
+/// writes. Inline on the audit writer, 8,192 pages meant a ~15 ms pause
+/// every few seconds under load, and 2,048 pauses a quarter as long but
+/// four times as frequent (BENCHMARKS.md, "WAL checkpoint").
+pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
 
 /// Prepared statements each connection keeps (rusqlite's default is 16;
 /// the store has a few dozen distinct statements).

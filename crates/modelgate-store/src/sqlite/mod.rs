@@ -1,4 +1,7 @@
-//! The SQLite backend: one file, WAL, a small connection pool.
+//! The SQLite backend: one file, WAL, a few rusqlite connections. rusqlite
+//! is its only driver (the store operations and the audit writer alike);
+//! each store operation is one closure on the blocking pool
+//! (`connections`).
 
 mod admin;
 mod api_keys;
@@ -20,22 +23,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteSynchronous};
-
 use crate::StoreError;
 use connections::{Access, Connections, Op};
 
 pub(crate) use audit_appender::SqliteAuditAppender;
-
-/// WAL pages after which a pool connection's commit folds the WAL back into
-/// the database file (a checkpoint, which syncs that file). The audit
-/// writer's connection does not checkpoint on commit: a thread of its own
-/// does (`wal_checkpointer`), so this is a backstop for the pool's rare
-/// writes. Inline on the audit writer, 8,192 pages meant a ~15 ms pause
-/// every few seconds under load, and 2,048 pauses a quarter as long but
-/// four times as frequent (BENCHMARKS.md, "WAL checkpoint").
-pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 8192;
 
 /// Tunables for the SQLite backend.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +53,6 @@ impl Default for SqliteOptions {
 /// The SQLite backend behind [`crate::Store`].
 #[derive(Clone, Debug)]
 pub(crate) struct SqliteBackend {
-    pool: SqlitePool,
     /// The connections every store operation runs on.
     conns: Arc<Connections>,
     /// The database file, for connections outside the pool (the audit
@@ -100,9 +90,7 @@ impl SqliteBackend {
             conns.close().await;
             return Err(err);
         }
-        let pool = transitional_pool(path, options, false).await?;
         Ok(SqliteBackend {
-            pool,
             conns,
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
@@ -135,9 +123,7 @@ impl SqliteBackend {
             conns.close().await;
             return Err(err);
         }
-        let pool = transitional_pool(path, options, true).await?;
         Ok(SqliteBackend {
-            pool,
             conns,
             path: path.to_owned(),
             busy_timeout: options.busy_timeout,
@@ -168,7 +154,6 @@ impl SqliteBackend {
 
     pub(crate) async fn close(&self) {
         self.conns.close().await;
-        self.pool.close().await;
     }
 
     /// Runs raw SQL; test support only.
@@ -192,26 +177,4 @@ impl SqliteBackend {
             })
             .await
     }
-}
-
-/// The sqlx pool the files not yet on rusqlite still use; goes with them.
-async fn transitional_pool(
-    path: &Path,
-    options: &SqliteOptions,
-    read_only: bool,
-) -> Result<SqlitePool, StoreError> {
-    let connect = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(read_only)
-        .foreign_keys(!read_only)
-        .busy_timeout(options.busy_timeout)
-        .synchronous(SqliteSynchronous::Full)
-        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
-    SqlitePoolOptions::new()
-        .test_before_acquire(false)
-        .max_connections(options.max_connections.max(1))
-        .acquire_timeout(options.acquire_timeout)
-        .connect_with(connect)
-        .await
-        .map_err(|e| StoreError::from_sqlx("open sqlite database", e))
 }

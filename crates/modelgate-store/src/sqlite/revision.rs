@@ -14,17 +14,6 @@ pub(super) fn bump(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The sqlx twin of [`bump`], until every caller moved to rusqlite.
-pub(super) async fn bump_revision<'e, E>(executor: E) -> Result<(), sqlx::Error>
-where
-    E: sqlx::SqliteExecutor<'e>,
-{
-    sqlx::query("UPDATE state_revision SET revision = revision + 1 WHERE id = 1")
-        .execute(executor)
-        .await?;
-    Ok(())
-}
-
 impl SqliteBackend {
     pub(crate) async fn revision(&self) -> Result<i64, StoreError> {
         const OP: &str = "read state revision";

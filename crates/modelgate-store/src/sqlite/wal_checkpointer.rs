@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
-use super::WAL_AUTOCHECKPOINT_PAGES;
+use super::connections::WAL_AUTOCHECKPOINT_PAGES;
 
 /// When checkpoints run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
