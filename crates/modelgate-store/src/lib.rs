@@ -8,6 +8,14 @@
 //! against each). No backend type (sqlx or otherwise) appears in the public
 //! API.
 //!
+//! One driver per backend: rusqlite for SQLite (a store operation is one
+//! closure on a pooled connection on the blocking pool: one thread hop per
+//! operation, none per statement; the audit writer's own connection is
+//! called directly from its thread), sqlx for PostgreSQL (asynchronous on
+//! the runtime's own threads; the audit writer drives its connection from
+//! its thread with a runtime of its own). Statements are prepared once per
+//! connection and cached by both.
+//!
 //! What this crate must not depend on: HTTP (no server, no client, no request
 //! types) and identity logic. Records are strings and integers; validating
 //! names, hashing keys, deciding whether a key is expired or an identity is
