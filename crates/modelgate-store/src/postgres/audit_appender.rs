@@ -4,12 +4,12 @@
 //! The appender owns a current-thread tokio runtime and one connection
 //! opened on it. Each call is `block_on` on the caller's thread, so the
 //! caller drives the socket itself: no hop to a runtime worker per
-//! statement. A batch is one `COPY ... FROM STDIN` in text format (group
-//! commit; `copy_text`), a single statement: PostgreSQL runs it in a
-//! transaction of its own, inserting the rows (and assigning their ids) in
-//! the batch's order, committed (with `synchronous_commit = on`, set when
-//! connecting) before it answers, so the batch is durable when `append`
-//! returns, and all of it or none of it is written.
+//! statement. A batch is one multi-row `INSERT ... SELECT FROM UNNEST(...)`
+//! of column arrays (group commit), prepared once per connection and sent
+//! as a single statement: PostgreSQL runs it in a transaction of its own,
+//! committed (with `synchronous_commit = on`, set when connecting) before
+//! it answers, so the batch is durable when `append` returns, and all of
+//! it or none of it is written.
 
 use std::future::Future;
 use std::time::Duration;
@@ -18,9 +18,20 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
 use tokio::runtime::{Builder, Handle, Runtime};
 
-use super::{PgBackend, copy_text};
+use super::PgBackend;
 use crate::StoreError;
 use crate::audit::AuditEntryRow;
+
+/// One statement for the whole batch: the columns arrive as arrays, and
+/// `WITH ORDINALITY ... ORDER BY` assigns ids in the batch's order.
+const INSERT: &str = "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
+     identity, model, decision, action, status, bodies_expire) \
+     SELECT replica, seq, checkpoint, time, line, kind, identity, model, decision, action, \
+     status, bodies_expire \
+     FROM UNNEST($1::text[], $2::bigint[], $3::bool[], $4::bigint[], $5::text[], $6::text[], \
+     $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[]) \
+     WITH ORDINALITY AS t(replica, seq, checkpoint, time, line, kind, identity, model, \
+     decision, action, status, bodies_expire, ord) ORDER BY ord";
 
 const TAIL: &str = "SELECT line FROM audit_entries WHERE replica = $1 AND NOT checkpoint \
      ORDER BY seq DESC LIMIT 1";
@@ -48,8 +59,6 @@ pub(crate) struct PgAuditAppender {
     runtime: Option<Runtime>,
     options: PgConnectOptions,
     conn: Option<PgConnection>,
-    /// The last batch's `COPY` data, kept for its allocation.
-    copy_buffer: String,
 }
 
 impl std::fmt::Debug for PgAuditAppender {
@@ -76,7 +85,6 @@ impl PgBackend {
             runtime: Some(runtime),
             options: (*self.connect).clone().application_name(APPLICATION_NAME),
             conn: None,
-            copy_buffer: String::new(),
         };
         appender.connect(OP)?;
         Ok(appender)
@@ -192,16 +200,34 @@ impl PgAuditAppender {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut data = std::mem::take(&mut self.copy_buffer);
-        data.clear();
-        copy_text::encode(rows, &mut data);
+        let text = |f: fn(&AuditEntryRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<_>>();
+        let replica: Vec<&str> = rows.iter().map(|r| r.replica.as_str()).collect();
+        let seq: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        let checkpoint: Vec<bool> = rows.iter().map(|r| r.checkpoint).collect();
+        let time: Vec<i64> = rows.iter().map(|r| r.time).collect();
+        let line: Vec<&str> = rows.iter().map(|r| r.line.as_str()).collect();
+        let kind = text(|r| r.kind.as_deref());
+        let identity = text(|r| r.identity.as_deref());
+        let model = text(|r| r.model.as_deref());
+        let decision = text(|r| r.decision.as_deref());
+        let action = text(|r| r.action.as_deref());
+        let status: Vec<Option<i64>> = rows.iter().map(|r| r.status).collect();
+        let expire: Vec<Option<i64>> = rows.iter().map(|r| r.bodies_expire).collect();
         let (runtime, conn) = self.parts(OP)?;
-        let result = Self::block_on(runtime, async {
-            let mut copy = conn.copy_in_raw(copy_text::COPY_AUDIT_ENTRIES).await?;
-            copy.send(data.as_bytes()).await?;
-            copy.finish().await
-        });
-        self.copy_buffer = data;
+        let query = sqlx::query(INSERT)
+            .bind(replica)
+            .bind(seq)
+            .bind(checkpoint)
+            .bind(time)
+            .bind(line)
+            .bind(kind)
+            .bind(identity)
+            .bind(model)
+            .bind(decision)
+            .bind(action)
+            .bind(status)
+            .bind(expire);
+        let result = Self::block_on(runtime, query.execute(conn));
         self.finish(OP, result).map(drop)
     }
 

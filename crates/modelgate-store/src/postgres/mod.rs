@@ -10,7 +10,6 @@ mod admin;
 mod api_keys;
 mod audit;
 mod audit_appender;
-mod copy_text;
 mod grants;
 mod identities;
 mod issued_tokens;
