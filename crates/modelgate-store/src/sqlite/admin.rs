@@ -64,7 +64,7 @@ impl SqliteBackend {
         let scope = scope.to_owned();
         let granted_by = granted_by.map(str::to_owned);
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO admin_roles (identity_id, scope, granted_at, granted_by) \
                      VALUES (?, ?, ?, ?) \
@@ -82,7 +82,7 @@ impl SqliteBackend {
         const OP: &str = "revoke admin role";
         let identity_id = identity_id.to_owned();
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 let removed = conn
                     .prepare_cached("DELETE FROM admin_roles WHERE identity_id = ?")
                     .and_then(|mut stmt| stmt.execute([&identity_id]))

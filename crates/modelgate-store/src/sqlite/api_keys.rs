@@ -13,7 +13,7 @@ impl SqliteBackend {
         const OP: &str = "insert api key";
         let r = r.clone();
         self.conns
-            .run(OP, move |conn| insert_key(conn, &r).op(OP))
+            .exclusive(OP, move |conn| insert_key(conn, &r).op(OP))
             .await
     }
 

@@ -122,7 +122,7 @@ impl SqliteBackend {
         const OP: &str = "prune audit bodies";
         let line = line.to_owned();
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 conn.prepare_cached(
                     "UPDATE audit_entries SET line = ?, bodies_expire = NULL WHERE id = ?",
                 )
@@ -164,7 +164,7 @@ impl SqliteBackend {
         const OP: &str = "insert audit key";
         let k = k.clone();
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 let inserted = conn
                     .prepare_cached(
                         "INSERT INTO audit_keys \

@@ -12,7 +12,7 @@ impl SqliteBackend {
         const OP: &str = "insert identity";
         let r = r.clone();
         self.conns
-            .run(OP, move |conn| insert_identity(conn, &r).op(OP))
+            .exclusive(OP, move |conn| insert_identity(conn, &r).op(OP))
             .await
     }
 

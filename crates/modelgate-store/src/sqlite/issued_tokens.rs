@@ -33,7 +33,7 @@ impl SqliteBackend {
         const OP: &str = "record issued token";
         let r = r.clone();
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO issued_tokens (jti, identity_id, family, issued_at, expires_at) \
                      VALUES (?, ?, ?, ?, ?)",
@@ -153,7 +153,7 @@ impl SqliteBackend {
     pub(crate) async fn prune_issued_tokens(&self, now: i64) -> Result<u64, StoreError> {
         const OP: &str = "prune issued tokens";
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 let tokens = conn
                     .prepare_cached("DELETE FROM issued_tokens WHERE expires_at <= ?")
                     .and_then(|mut stmt| stmt.execute([now]))

@@ -71,7 +71,7 @@ impl SqliteBackend {
     pub(crate) async fn prune_revoked_tokens(&self, now: i64) -> Result<u64, StoreError> {
         const OP: &str = "prune revoked tokens";
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 let pruned = conn
                     .prepare_cached("DELETE FROM revoked_tokens WHERE expires_at <= ?")
                     .and_then(|mut stmt| stmt.execute([now]))
@@ -197,7 +197,7 @@ impl SqliteBackend {
         // Not `conns.write`, which commits on `Ok`: a refused rotation
         // returns `Ok(false)` and must roll back the successor's insert.
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 // BEGIN IMMEDIATE, as `conns.write` does.
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)

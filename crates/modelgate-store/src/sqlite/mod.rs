@@ -82,7 +82,7 @@ impl SqliteBackend {
         .await?;
         let migrations = migrations.to_vec();
         let migrated = conns
-            .run("migrate", move |conn| {
+            .exclusive("migrate", move |conn| {
                 migrate::run(conn, &migrations, unix_now(), policy)
             })
             .await;

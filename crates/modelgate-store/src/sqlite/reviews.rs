@@ -24,7 +24,7 @@ impl SqliteBackend {
         const OP: &str = "insert review";
         let r = r.clone();
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO reviews (id, opened_at, due_at, body, version) \
                      VALUES (?, ?, ?, ?, 1)",
@@ -76,7 +76,7 @@ impl SqliteBackend {
         const OP: &str = "update review";
         let r = r.clone();
         self.conns
-            .run(OP, move |conn| {
+            .exclusive(OP, move |conn| {
                 let updated = conn
                     .prepare_cached(
                         "UPDATE reviews SET body = ?, version = version + 1 \
