@@ -8,13 +8,14 @@
 //! (an fsync) behind SQLite's single write lock. Statements are prepared
 //! once per connection and cached (`prepare_cached`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use tokio::sync::Semaphore;
 
+use super::writer::Writer;
 use crate::StoreError;
 
 /// WAL pages after which a pool connection's commit folds the WAL back into
@@ -50,12 +51,9 @@ pub(crate) struct Connections {
     permits: Arc<Semaphore>,
     /// Connections not in use; more are opened up to the permits.
     idle: Mutex<Vec<Connection>>,
-    /// Held by one write transaction of this process at a time. SQLite
-    /// has one writer; without this queue, writers waiting for its lock
-    /// poll it in SQLite's busy handler, which sleeps longer each time
-    /// and serves no one in order (a p99 of 0.1-0.6 s at 16-64 waiting
-    /// writers, BENCHMARKS.md "Store pool"). Here they wait in turn.
-    writer: tokio::sync::Mutex<()>,
+    /// Every write's thread and connection (`writer`); none when the
+    /// file is open read-only.
+    writer: Option<Writer>,
 }
 
 impl Connections {
@@ -68,6 +66,27 @@ impl Connections {
         busy_timeout: Duration,
         acquire_timeout: Duration,
     ) -> Result<Arc<Connections>, StoreError> {
+        const OP: &str = "open sqlite database";
+        let writer = match access {
+            Access::ReadWrite => {
+                // Opened first: it creates the file and sets WAL.
+                let target = path.clone();
+                let conn = tokio::task::spawn_blocking(move || {
+                    connect(&target, access, busy_timeout).op(OP)
+                })
+                .await
+                .map_err(|_| StoreError::Backend {
+                    operation: OP,
+                    message: "opening the database did not complete".to_owned(),
+                })??;
+                let writer = Writer::start(conn).map_err(|e| StoreError::Backend {
+                    operation: OP,
+                    message: format!("start the writer thread: {}", e.kind()),
+                })?;
+                Some(writer)
+            }
+            Access::ReadOnly => None,
+        };
         let connections = Arc::new(Connections {
             path,
             access,
@@ -75,11 +94,14 @@ impl Connections {
             acquire_timeout,
             permits: Arc::new(Semaphore::new(max.max(1) as usize)),
             idle: Mutex::new(Vec::new()),
-            writer: tokio::sync::Mutex::new(()),
+            writer,
         });
-        // Open one now, so a bad path or a file that is not a database
-        // fails here with the opening's error, not at first use.
-        connections.run("open sqlite database", |_| Ok(())).await?;
+        // Open a reader now, so a bad path or a file that is not a
+        // database fails here with the opening's error, not at first use.
+        if let Err(err) = connections.run(OP, |_| Ok(())).await {
+            connections.close().await;
+            return Err(err);
+        }
         Ok(connections)
     }
 
@@ -137,7 +159,7 @@ impl Connections {
     /// Runs `f` inside a write transaction (`BEGIN IMMEDIATE`: the write
     /// lock is taken at the start, so two writers never deadlock upgrading
     /// from a read), committed when `f` returns `Ok`. Writers of this
-    /// process queue for their turn first (see `writer`).
+    /// process run one after another on the writer (see `writer`).
     pub(crate) async fn write<T, F>(
         self: &Arc<Self>,
         operation: &'static str,
@@ -159,8 +181,8 @@ impl Connections {
     }
 
     /// Runs `f`, which writes (one autocommit statement, or a transaction
-    /// of its own), on a connection in this process's writers' turn (see
-    /// `writer`). Every write goes through here or [`Connections::write`].
+    /// of its own), on the writer's connection, after the writes queued
+    /// before it. Every write goes through here or [`Connections::write`].
     pub(crate) async fn exclusive<T, F>(
         self: &Arc<Self>,
         operation: &'static str,
@@ -170,8 +192,13 @@ impl Connections {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let _turn = self.writer.lock().await;
-        self.run(operation, f).await
+        match &self.writer {
+            Some(writer) => writer.run(operation, f).await,
+            None => Err(StoreError::Backend {
+                operation,
+                message: "the store is open read-only".to_owned(),
+            }),
+        }
     }
 
     /// Runs `f` inside a read transaction (one snapshot for every statement
@@ -199,6 +226,9 @@ impl Connections {
     /// Closes every idle connection and refuses new operations; operations
     /// under way finish first.
     pub(crate) async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close();
+        }
         self.permits.close();
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
         drop(idle);
@@ -212,7 +242,7 @@ impl Connections {
             .pop();
         match idle {
             Some(conn) => Ok(conn),
-            None => self.connect(),
+            None => connect(&self.path, self.access, self.busy_timeout),
         }
     }
 
@@ -224,33 +254,34 @@ impl Connections {
                 .push(conn);
         }
     }
+}
 
-    fn connect(&self) -> rusqlite::Result<Connection> {
-        // NO_MUTEX: a connection is used by one thread at a time (it is
-        // taken out of `idle` for the length of an operation).
-        let flags = match self.access {
-            Access::ReadWrite => {
-                OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            }
-            Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        };
-        let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(self.busy_timeout)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        if self.access == Access::ReadWrite {
-            // WAL persists in the file; setting it again is a no-op.
-            let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            // FULL: a commit is on disk when it returns, which the audit
-            // log's acknowledgements rely on (other writes are rare).
-            conn.execute_batch(&format!(
-                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
-                 PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
-            ))?;
+/// Opens a connection to `path` configured for the store.
+fn connect(path: &Path, access: Access, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    // NO_MUTEX: a connection is used by one thread at a time (it is
+    // taken out of `idle` for the length of an operation).
+    let flags = match access {
+        Access::ReadWrite => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
         }
-        Ok(conn)
+        Access::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(busy_timeout)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    if access == Access::ReadWrite {
+        // WAL persists in the file; setting it again is a no-op.
+        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        // FULL: a commit is on disk when it returns, which the audit
+        // log's acknowledgements rely on (other writes are rare).
+        conn.execute_batch(&format!(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; \
+             PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+        ))?;
     }
+    Ok(conn)
 }
 
 fn closed(operation: &'static str) -> StoreError {

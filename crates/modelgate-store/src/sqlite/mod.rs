@@ -18,6 +18,7 @@ mod revision;
 mod sealed;
 mod signing_keys;
 mod wal_checkpointer;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
