@@ -102,8 +102,8 @@ pub struct PostgresOptions {
     /// CA certificates (PEM) that sign the server's certificate; the
     /// platform's web roots when absent.
     pub ca_file: Option<PathBuf>,
-    /// Most connections the pool keeps open. Default 8 (BENCHMARKS.md,
-    /// "PostgreSQL pool").
+    /// Most connections the pool keeps open. Default 16 (BENCHMARKS.md,
+    /// "Store pool").
     pub max_connections: u32,
     /// How long a caller waits for a free pooled connection. Default 10 s.
     pub acquire_timeout: Duration,
@@ -127,7 +127,7 @@ impl PostgresOptions {
             password: None,
             ssl_mode: SslMode::default(),
             ca_file: None,
-            max_connections: 8,
+            max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
         }
     }
