@@ -272,8 +272,7 @@ fn connect(path: &Path, access: Access, busy_timeout: Duration) -> rusqlite::Res
     conn.busy_timeout(busy_timeout)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if access == Access::ReadWrite {
-        // WAL persists in the file; setting it again is a no-op.
-        let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        wal_mode(&conn, busy_timeout)?;
         // FULL: a commit is on disk when it returns, which the audit
         // log's acknowledgements rely on (other writes are rare).
         conn.execute_batch(&format!(
@@ -282,6 +281,27 @@ fn connect(path: &Path, access: Access, busy_timeout: Duration) -> rusqlite::Res
         ))?;
     }
     Ok(conn)
+}
+
+/// Puts the file in WAL mode (it persists; setting it again is a no-op).
+/// On a new file several processes opening it at once race to switch it,
+/// and SQLite refuses the loser at once ("database is locked") without
+/// its busy handler, to avoid a deadlock: the switch is tried again until
+/// the busy timeout.
+fn wal_mode(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + busy_timeout;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 fn closed(operation: &'static str) -> StoreError {
