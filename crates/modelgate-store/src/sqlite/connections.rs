@@ -170,12 +170,7 @@ impl Connections {
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         self.exclusive(operation, move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .op(operation)?;
-            let value = f(&tx)?;
-            tx.commit().op(operation)?;
-            Ok(value)
+            in_transaction(conn, TransactionBehavior::Immediate, operation, f)
         })
         .await
     }
@@ -213,12 +208,7 @@ impl Connections {
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         self.run(operation, move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)
-                .op(operation)?;
-            let value = f(&tx)?;
-            tx.commit().op(operation)?;
-            Ok(value)
+            in_transaction(conn, TransactionBehavior::Deferred, operation, f)
         })
         .await
     }
@@ -281,6 +271,20 @@ fn connect(path: &Path, access: Access, busy_timeout: Duration) -> rusqlite::Res
         ))?;
     }
     Ok(conn)
+}
+
+/// Runs `f` in a transaction of `behavior` on `conn`, committed when `f`
+/// returns `Ok` (rolled back when its guard drops otherwise).
+fn in_transaction<T>(
+    conn: &mut Connection,
+    behavior: TransactionBehavior,
+    operation: &'static str,
+    f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = conn.transaction_with_behavior(behavior).op(operation)?;
+    let value = f(&tx)?;
+    tx.commit().op(operation)?;
+    Ok(value)
 }
 
 /// Puts the file in WAL mode (it persists; setting it again is a no-op).
