@@ -12,12 +12,20 @@ use crate::schema::{self, Applied, Migration, Phase, SchemaPolicy, checksum, lab
 
 /// The PostgreSQL migrations, in order. Version 1 is the whole schema of
 /// SQLite migrations 0001-0007; the two histories are numbered apart.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../migrations/postgres/0001_initial.sql"),
-    phase: Phase::Contract,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../migrations/postgres/0001_initial.sql"),
+        phase: Phase::Contract,
+    },
+    Migration {
+        version: 2,
+        name: "replicas",
+        sql: include_str!("../../migrations/postgres/0002_replicas.sql"),
+        phase: Phase::Expand,
+    },
+];
 
 /// The advisory lock key migrations hold (`modelgate` in ASCII, as a
 /// number), so that no other use of advisory locks collides with it.

@@ -55,6 +55,12 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/sqlite/0007_issued_tokens.sql"),
         phase: Phase::Contract,
     },
+    Migration {
+        version: 8,
+        name: "replicas",
+        sql: include_str!("../../migrations/sqlite/0008_replicas.sql"),
+        phase: Phase::Expand,
+    },
 ];
 
 const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -49,9 +49,9 @@ fn next_release(migration: Migration) -> Vec<Migration> {
 
 const EXPAND: Migration = Migration {
     version: 1000,
-    name: "replica_leases",
-    sql: "CREATE TABLE replica_leases (replica TEXT NOT NULL PRIMARY KEY, \
-          holder TEXT NOT NULL, expires_at BIGINT NOT NULL); \
+    name: "identity_notes",
+    sql: "CREATE TABLE identity_notes (identity_id TEXT NOT NULL PRIMARY KEY, \
+          note TEXT NOT NULL, written_at BIGINT NOT NULL); \
           ALTER TABLE identities ADD COLUMN description TEXT;",
     phase: Phase::Expand,
 };
@@ -88,7 +88,7 @@ async fn the_previous_release_serves_on_an_expanded_store_and_stops_at_a_contrac
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::SchemaBehind(_)), "{err:?}");
-    assert!(err.to_string().contains("1000_replica_leases"), "{err}");
+    assert!(err.to_string().contains("1000_identity_notes"), "{err}");
     // `modelgate migrate` of the next release.
     let migrated = open_as(&path, &next, SchemaPolicy::Migrate).await.unwrap();
     // The next release serves, and sees the previous release's data.
