@@ -54,6 +54,7 @@ mod grants;
 mod issued_tokens;
 mod postgres;
 mod records;
+mod replica_leases;
 mod reviews;
 mod rows;
 mod schema;
@@ -78,6 +79,7 @@ pub use records::{
     ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,
 };
+pub use replica_leases::{LeaseClaim, LeaseOutcome, ReplicaLeaseRecord, ReplicaLeases};
 pub use reviews::ReviewRecord;
 pub use schema::SchemaPolicy;
 pub use sealed::{SealedReplacement, SealedTable};

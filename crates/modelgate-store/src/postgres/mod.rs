@@ -15,6 +15,7 @@ mod identities;
 mod issued_tokens;
 mod lifecycle;
 mod migrate;
+mod replica_leases;
 mod reviews;
 mod revision;
 mod sealed;

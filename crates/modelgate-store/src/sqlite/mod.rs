@@ -13,6 +13,7 @@ mod identities;
 mod issued_tokens;
 mod lifecycle;
 pub(crate) mod migrate;
+mod replica_leases;
 mod reviews;
 mod revision;
 mod sealed;

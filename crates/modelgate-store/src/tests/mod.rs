@@ -13,6 +13,7 @@ mod issued_tokens;
 mod lifecycle;
 mod migrations;
 mod queries;
+mod replica_leases;
 mod reviews;
 mod sealed;
 mod signing_keys;

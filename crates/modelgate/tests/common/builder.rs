@@ -12,6 +12,7 @@ pub struct GatewayBuilder {
     server: String,
     open_files: Option<u64>,
     backend: Backend,
+    store: Option<TestStore>,
 }
 
 /// The store backend a [`GatewayBuilder`] asks for.
@@ -53,19 +54,28 @@ impl GatewayBuilder {
         self
     }
 
+    /// This store, whatever the switch says (a database of a private
+    /// cluster, for a test that stops the server).
+    pub fn store(mut self, store: TestStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Starts the gateway whose config is `body` (see [`TestGateway::start`]).
     pub async fn start(self, body: &str) -> TestGateway {
         let GatewayBuilder {
             server,
             open_files,
             backend,
+            store,
         } = self;
         let server = server.as_str();
         let dir = tempfile::tempdir().unwrap();
-        let store = match backend {
-            Backend::Switch => TestStore::new(dir.path(), "modelgate.db"),
-            Backend::Sqlite => TestStore::sqlite(dir.path().join("modelgate.db")),
-            Backend::Postgres => TestStore::postgres(),
+        let store = match (store, backend) {
+            (Some(store), _) => store,
+            (None, Backend::Switch) => TestStore::new(dir.path(), "modelgate.db"),
+            (None, Backend::Sqlite) => TestStore::sqlite(dir.path().join("modelgate.db")),
+            (None, Backend::Postgres) => TestStore::postgres(),
         };
         let config = dir.path().join("modelgate.toml");
         let metrics = if server.contains("metrics_listen") {
@@ -73,8 +83,14 @@ impl GatewayBuilder {
         } else {
             "metrics_listen = \"127.0.0.1:0\"\n"
         };
+        // One chain name whatever the host is called, unless the test names one.
+        let replica = if server.contains("replica_id") {
+            ""
+        } else {
+            "replica_id = \"gateway\"\n"
+        };
         let text = format!(
-            "{}\n[server]\nlisten = \"127.0.0.1:0\"\n{metrics}shutdown_grace = \"2s\"\nhousekeeping_interval = \"1s\"\n{server}\n{}{body}",
+            "{}\n[server]\nlisten = \"127.0.0.1:0\"\n{replica}{metrics}shutdown_grace = \"2s\"\nhousekeeping_interval = \"1s\"\n{server}\n{}{body}",
             store.section(),
             if body.contains("[tokens]") {
                 ""

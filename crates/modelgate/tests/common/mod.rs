@@ -24,6 +24,7 @@ pub mod issuer;
 pub mod kek;
 pub mod pki;
 pub mod posture;
+pub mod replicas;
 mod spawn;
 pub mod store;
 pub mod tls;

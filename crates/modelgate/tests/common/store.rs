@@ -41,6 +41,10 @@ pub struct PgCluster {
     pub password: String,
     /// The CA file (`MODELGATE_TEST_PG_CA`).
     pub ca: Option<PathBuf>,
+    /// A file holding the password, which configurations then name
+    /// (`file:`) instead of `env:MODELGATE_TEST_PG_PASSWORD` (a private
+    /// cluster's password is not in the environment).
+    pub password_file: Option<PathBuf>,
 }
 
 impl PgCluster {
@@ -52,6 +56,7 @@ impl PgCluster {
             url,
             password: std::env::var(PG_PASSWORD_VAR).unwrap_or_default(),
             ca: std::env::var_os(PG_CA_VAR).map(PathBuf::from),
+            password_file: None,
         })
     }
 
@@ -176,8 +181,12 @@ impl TestStore {
                     .as_deref()
                     .map(|ca| format!("ca_file = {}\n", toml_path(ca)))
                     .unwrap_or_default();
+                let password = match &cluster.password_file {
+                    Some(file) => format!("file:{}", file.display()),
+                    None => format!("env:{PG_PASSWORD_VAR}"),
+                };
                 format!(
-                    "[store]\nurl = \"{}\"\npassword = \"env:{PG_PASSWORD_VAR}\"\n\
+                    "[store]\nurl = \"{}\"\npassword = \"{password}\"\n\
                      sslmode = \"verify-full\"\n{ca}",
                     cluster.url_of(database)
                 )
