@@ -23,6 +23,7 @@ pub mod glob;
 pub mod listener_tls;
 mod paths;
 pub mod policy;
+pub mod replica;
 pub mod screen;
 pub mod secret;
 mod sections;

@@ -44,8 +44,15 @@ impl Default for PostureConfig {
 pub struct ServerConfig {
     /// Address the data plane listens on.
     pub listen: SocketAddr,
-    /// Name of this replica in logs (defaults to the host name or `local`).
+    /// This replica's id: the name of its audit chain and of its lease in
+    /// the store, unique among live replicas (default: the host name, or
+    /// `local`; see [`crate::replica`]).
     pub replica_id: Option<String>,
+    /// How long this replica's claim on its id lasts unless renewed (it is
+    /// renewed every third of it): a replica that was killed, or cannot
+    /// reach the store, frees its id after this long.
+    #[serde(with = "duration")]
+    pub replica_lease: Duration,
     /// How long a client may take to send its request headers.
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
@@ -175,6 +182,16 @@ impl ServerConfig {
         if self.max_connections == 0 {
             return refuse("max_connections", "must be greater than zero".to_owned());
         }
+        if let Some(id) = &self.replica_id
+            && let Err(reason) = crate::replica::check_replica_id(id)
+        {
+            return refuse("replica_id", reason);
+        }
+        if self.replica_lease < Duration::from_secs(3)
+            || self.replica_lease > Duration::from_secs(600)
+        {
+            return refuse("replica_lease", "must be between 3s and 10m".to_owned());
+        }
         match self.max_connections_per_source {
             Some(0) => refuse(
                 "max_connections_per_source",
@@ -192,11 +209,22 @@ impl ServerConfig {
     }
 }
 
+impl ServerConfig {
+    /// This replica's id: `replica_id`, or the host's name
+    /// ([`crate::replica::default_replica_id`]).
+    pub fn replica_id(&self) -> String {
+        self.replica_id
+            .clone()
+            .unwrap_or_else(crate::replica::default_replica_id)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             replica_id: None,
+            replica_lease: crate::replica::DEFAULT_REPLICA_LEASE,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             housekeeping_interval: Duration::from_secs(60),

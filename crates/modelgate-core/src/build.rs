@@ -1,5 +1,6 @@
 //! Building the shared services from the configuration, in the order a
-//! mistake should be reported: policies, the audit log, the signing keys,
+//! mistake should be reported: policies, the replica id's claim, the audit
+//! log, the signing keys,
 //! tokens, identities, issuers (the detectors and data classes come first,
 //! from [`crate::detectors`]).
 
@@ -21,6 +22,7 @@ use crate::jwks_fetch::HttpJwksSource;
 use crate::metrics::Metrics;
 use crate::policy::PolicySet;
 use crate::posture_context::PostureContext;
+use crate::replica_lease::ReplicaLease;
 use crate::source::TrustedProxies;
 use crate::source_limit::FailedAuthLimiter;
 use crate::{Core, CoreError};
@@ -51,10 +53,22 @@ impl Core {
             .unwrap_or_else(|| issuer.clone());
         let Detectors { screener, classes } = detectors;
         let policy = PolicySet::new(config, &classes).map_err(CoreError::Policy)?;
-        let replica = config.server.replica_id.as_deref().unwrap_or("gateway");
+        // The key-encryption key opens the signing keys (a wrong one is a
+        // configuration mistake, said before anything is claimed).
+        let keyring = SigningKeyring::load(store.clone(), kek.clone()).await?;
+        // The id before the chain: one writer, or the start stops here.
+        let replica = config.server.replica_id();
+        let lease = ReplicaLease::claim(&store, &replica, config.server.replica_lease).await?;
         let audit =
-            AuditTrail::start(&config.audit, &config.models, replica, &store, &kek, now).await?;
-        let keyring = SigningKeyring::load(store.clone(), kek).await?;
+            match AuditTrail::start(&config.audit, &config.models, &replica, &store, &kek, now)
+                .await
+            {
+                Ok(audit) => audit,
+                Err(e) => {
+                    lease.release().await;
+                    return Err(e.into());
+                }
+            };
         keyring.ensure_active(now).await?;
         let settings = AccessTokenSettings {
             issuer: issuer.clone(),
@@ -102,6 +116,7 @@ impl Core {
             store,
             metrics: Arc::new(Metrics::new()),
             audit: Arc::new(audit),
+            lease,
             policy,
             screener,
             classes,

@@ -34,6 +34,9 @@ pub enum CoreError {
     /// The audit log could not start.
     #[error(transparent)]
     Audit(#[from] AuditStartError),
+    /// The replica id is held by another process, or cannot be claimed.
+    #[error(transparent)]
+    Lease(#[from] crate::replica_lease::LeaseError),
     /// The roles or grant rules are invalid.
     #[error(transparent)]
     Roles(#[from] ConfigError),

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod peer_cert;
 pub mod policy;
 pub mod posture_context;
+pub mod replica_lease;
 pub mod source;
 pub mod source_limit;
 
@@ -66,6 +67,8 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// The audit log of this replica.
     pub audit: Arc<AuditTrail>,
+    /// This process's claim on its replica id (the audit chain's name).
+    pub lease: replica_lease::ReplicaLease,
     /// The Cedar policy set being enforced.
     pub policy: PolicySet,
     /// The secret and personal-data detectors.

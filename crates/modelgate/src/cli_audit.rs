@@ -1,17 +1,22 @@
 //! The audit records of the CLI's own changes: each command that changes
 //! state is recorded in chain `cli` of the store, which is opened before the
-//! change so that a change that cannot be recorded is not made.
+//! change so that a change that cannot be recorded is not made. Chain `cli`
+//! has one writer at a time like any other: a command claims the id first
+//! (another command holding it, on any host, is waited for).
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, anyhow};
 use modelgate_config::Config;
 use modelgate_core::audit::AuditTrail;
+use modelgate_core::replica_lease::{LeaseError, ReplicaLease};
 
 use crate::setup::{load_kek, open_store};
 
-/// The chain the CLI's own changes are recorded in.
-pub const CLI_REPLICA: &str = "cli";
+pub use modelgate_config::replica::CLI_REPLICA;
+
+/// How long a command waits for another to finish with chain `cli`.
+const CLI_CHAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A change the CLI is about to make, to be recorded once it is made.
 pub struct CliEvent {
@@ -29,6 +34,28 @@ pub struct CliEvent {
 /// cannot be recorded is not made.
 pub struct CliAudit {
     trail: AuditTrail,
+    lease: ReplicaLease,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+/// Claims chain `cli`, waiting up to [`CLI_CHAIN_WAIT`] while another
+/// command holds it.
+async fn claim_cli_chain(store: &modelgate_store::Store, config: &Config) -> Result<ReplicaLease> {
+    let deadline = std::time::Instant::now() + CLI_CHAIN_WAIT;
+    loop {
+        match ReplicaLease::claim(store, CLI_REPLICA, config.server.replica_lease).await {
+            Ok(lease) => return Ok(lease),
+            Err(LeaseError::Held { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => {
+                return Err(anyhow!(
+                    "cannot open the audit log (nothing was changed): another modelgate command \
+                     is recording a change: {e}"
+                ));
+            }
+        }
+    }
 }
 
 impl CliAudit {
@@ -37,6 +64,8 @@ impl CliAudit {
     pub async fn open(config: &Config) -> Result<CliAudit> {
         let kek = load_kek(config).context("the audit log needs the key-encryption key")?;
         let store = open_store(config).await?;
+        let lease = claim_cli_chain(&store, config).await?;
+        let renewal = lease.spawn_renewal();
         let mut settings = config.audit.clone();
         settings.store = true;
         settings.file = None;
@@ -49,15 +78,30 @@ impl CliAudit {
             &kek,
             modelgate_types::clock::unix_now(),
         )
-        .await
-        .map_err(|e| anyhow!("cannot open the audit log (nothing was changed): {e}"))?;
+        .await;
+        let trail = match trail {
+            Ok(trail) => trail,
+            Err(e) => {
+                renewal.abort();
+                lease.release().await;
+                return Err(anyhow!(
+                    "cannot open the audit log (nothing was changed): {e}"
+                ));
+            }
+        };
         if let Some(fault) = trail.tail_fault() {
             trail.close().await;
+            renewal.abort();
+            lease.release().await;
             return Err(anyhow!(
                 "cannot open the audit log (nothing was changed): {fault}"
             ));
         }
-        Ok(CliAudit { trail })
+        Ok(CliAudit {
+            trail,
+            lease,
+            renewal,
+        })
     }
 
     /// Records `event` with `outcome`, then closes the chain with a
@@ -86,6 +130,8 @@ impl CliAudit {
             )
             .await;
         self.trail.close().await;
+        self.renewal.abort();
+        self.lease.release().await;
         result.map(|_| ()).map_err(|e| {
             anyhow!(
                 "{} {} was done but could not be recorded in the audit log: {e}",

@@ -153,17 +153,36 @@ pub async fn run(
     let pruner = gateway.core.audit.spawn_pruner();
     let _hangup = reload_policies_on_sighup(gateway.core.clone());
     let audit = gateway.core.audit.clone();
+    let lease = gateway.core.lease.clone();
+    let renewal = lease.spawn_renewal();
+    let lost = lease.clone();
     gateway
         .serve(
             listeners,
             ConnectionCaps::from_config(&config.server),
-            shutdown_signal(),
+            async move {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    () = lost.lost() => {}
+                }
+            },
         )
         .await;
     flusher.abort();
     sync.abort();
     pruner.abort();
+    renewal.abort();
+    if lease.is_lost() {
+        // No final checkpoint: the chain has another writer now (and the
+        // store's unique (replica, seq) would refuse a second one anyway).
+        anyhow::bail!(
+            "replica id \"{}\" was claimed by another process while this one could not renew \
+             its claim (server.replica_lease); stopped so that its audit chain keeps one writer",
+            lease.replica_id()
+        );
+    }
     audit.close().await;
+    lease.release().await;
     tracing::info!("modelgate stopped");
     Ok(())
 }

@@ -1,0 +1,250 @@
+//! This process's claim on its replica id in the store.
+//!
+//! A replica id names one audit chain, and a chain must have one writer:
+//! two processes appending to one chain would fork it. So a process claims
+//! its id before it opens its chain, renews the claim every third of
+//! `server.replica_lease` while it runs, and gives it up when it stops. A
+//! second process asking for a live id is refused, and says who holds it.
+//! A claim left by a process that is gone lapses after the lease; sooner
+//! when the holder was this host and its process no longer runs (a restart
+//! after a crash need not wait).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use modelgate_store::{LeaseClaim, LeaseOutcome, ReplicaLeaseRecord, Store, StoreError};
+use tokio::sync::watch;
+
+/// Why this process could not claim its replica id.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    /// Another running process holds it.
+    #[error(
+        "replica id \"{replica_id}\" is held by another running process (host {host}, pid {pid}, \
+         renewed {renewed_ago_s}s ago; the claim lapses in {expires_in_s}s unless renewed): \
+         give this replica its own server.replica_id, or stop the other one; a replica that \
+         was killed frees its id when its claim lapses"
+    )]
+    Held {
+        /// The id asked for.
+        replica_id: String,
+        /// The holder's host.
+        host: String,
+        /// The holder's process id.
+        pid: i64,
+        /// Seconds since it renewed.
+        renewed_ago_s: i64,
+        /// Seconds until its claim lapses.
+        expires_in_s: i64,
+    },
+    /// The store could not be asked.
+    #[error("cannot claim replica id \"{replica_id}\" in the store: {source}")]
+    Store {
+        /// The id asked for.
+        replica_id: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// No random holder id could be drawn.
+    #[error("cannot draw a holder id: {0}")]
+    Random(String),
+}
+
+/// A claimed replica id, renewed by [`ReplicaLease::spawn_renewal`].
+#[derive(Clone)]
+pub struct ReplicaLease {
+    store: Store,
+    replica_id: String,
+    holder: String,
+    ttl: Duration,
+    lost: Arc<watch::Sender<bool>>,
+}
+
+impl std::fmt::Debug for ReplicaLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaLease")
+            .field("replica_id", &self.replica_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// This host's name, as the store records a holder's.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().chars().take(255).collect())
+        .unwrap_or_default()
+}
+
+/// Whether `holder`'s process is known to be gone: it ran on this host and
+/// no process of its id runs here now, or its id is this process's (a
+/// restarted container reuses pid 1). Unknown without `/proc`: not gone.
+fn holder_is_gone(holder: &ReplicaLeaseRecord, host: &str) -> bool {
+    if holder.host != host || host.is_empty() {
+        return false;
+    }
+    if i64::from(std::process::id()) == holder.pid {
+        return true;
+    }
+    std::path::Path::new("/proc/self").exists()
+        && !std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
+}
+
+impl ReplicaLease {
+    /// Claims `replica_id` for this process for `ttl`.
+    pub async fn claim(
+        store: &Store,
+        replica_id: &str,
+        ttl: Duration,
+    ) -> Result<ReplicaLease, LeaseError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| LeaseError::Random(e.to_string()))?;
+        let holder: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let host = host_name();
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let mut claim = LeaseClaim {
+            replica_id,
+            holder: &holder,
+            host: &host,
+            pid: i64::from(std::process::id()),
+            ttl_ms,
+            replaces: None,
+        };
+        let store_error = |source| LeaseError::Store {
+            replica_id: replica_id.to_owned(),
+            source,
+        };
+        let mut outcome = store.claim_replica(claim).await.map_err(store_error)?;
+        if let LeaseOutcome::Held { by, .. } = &outcome
+            && holder_is_gone(by, &host)
+        {
+            tracing::info!(
+                replica_id,
+                pid = by.pid,
+                "the process that held this replica id on this host is gone; taking the id over"
+            );
+            let gone = by.holder.clone();
+            claim.replaces = Some(&gone);
+            outcome = store.claim_replica(claim).await.map_err(store_error)?;
+        }
+        match outcome {
+            LeaseOutcome::Acquired { .. } => Ok(ReplicaLease {
+                store: store.clone(),
+                replica_id: replica_id.to_owned(),
+                holder,
+                ttl,
+                lost: Arc::new(watch::channel(false).0),
+            }),
+            LeaseOutcome::Held { by, now_ms } => Err(LeaseError::Held {
+                replica_id: replica_id.to_owned(),
+                host: by.host,
+                pid: by.pid,
+                renewed_ago_s: (now_ms - by.renewed_at_ms).max(0) / 1000,
+                expires_in_s: ((by.expires_at_ms - now_ms).max(0) + 999) / 1000,
+            }),
+        }
+    }
+
+    /// The id held.
+    pub fn replica_id(&self) -> &str {
+        &self.replica_id
+    }
+
+    /// Renews the claim every third of the lease until the task is
+    /// aborted. A renewal the store cannot answer is retried at the next
+    /// turn (the claim is renewed even if it lapsed meanwhile, as long as
+    /// nobody else took the id); a renewal that finds another holder marks
+    /// the claim lost ([`ReplicaLease::lost`]).
+    pub fn spawn_renewal(&self) -> tokio::task::JoinHandle<()> {
+        let lease = self.clone();
+        tokio::spawn(async move {
+            let ttl_ms = i64::try_from(lease.ttl.as_millis()).unwrap_or(i64::MAX);
+            let mut tick = tokio::time::interval(lease.ttl / 3);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match lease
+                    .store
+                    .renew_replica(&lease.replica_id, &lease.holder, ttl_ms)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::error!(
+                            replica_id = %lease.replica_id,
+                            "another process holds this replica id now (this one could not renew \
+                             its claim within server.replica_lease); stopping, so that the chain \
+                             keeps one writer"
+                        );
+                        lease.lost.send_replace(true);
+                        return;
+                    }
+                    Err(e) => tracing::warn!(
+                        replica_id = %lease.replica_id,
+                        error = %e,
+                        "cannot renew this replica's claim on its id; retrying"
+                    ),
+                }
+            }
+        })
+    }
+
+    /// Resolves once another process holds this id (never while the claim
+    /// holds).
+    pub async fn lost(&self) {
+        let mut rx = self.lost.subscribe();
+        let _ = rx.wait_for(|lost| *lost).await;
+    }
+
+    /// Whether the claim was lost.
+    pub fn is_lost(&self) -> bool {
+        *self.lost.borrow()
+    }
+
+    /// Gives the id up (at a clean stop, after the chain's last write).
+    pub async fn release(&self) {
+        if let Err(e) = self
+            .store
+            .release_replica(&self.replica_id, &self.holder)
+            .await
+        {
+            tracing::warn!(
+                replica_id = %self.replica_id,
+                error = %e,
+                "cannot release this replica's id; it is free when its claim lapses"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(host: &str, pid: i64) -> ReplicaLeaseRecord {
+        ReplicaLeaseRecord {
+            replica_id: "gw".into(),
+            holder: "h".into(),
+            host: host.into(),
+            pid,
+            acquired_at_ms: 0,
+            renewed_at_ms: 0,
+            expires_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn only_a_holder_of_this_host_whose_process_is_gone_is_gone() {
+        let me = i64::from(std::process::id());
+        assert!(holder_is_gone(&record("here", me), "here"));
+        // A live process of this host (this one's parent, or pid 1).
+        assert!(!holder_is_gone(&record("here", 1), "here"));
+        assert!(!holder_is_gone(&record("there", me), "here"));
+        assert!(!holder_is_gone(&record("", me), ""));
+        // No such pid on this host.
+        assert!(holder_is_gone(&record("here", i64::from(i32::MAX)), "here"));
+    }
+}
