@@ -18,6 +18,7 @@
 //! the data plane's routes.
 
 pub mod admin;
+mod chain_sealer;
 mod control;
 mod grant_expiry;
 mod health;

@@ -10,6 +10,7 @@
 //! Refusals of callers not yet authenticated are coalesced per source and
 //! reason per interval ([`AuditTrail::coalesce_refusal`], [`coalesce`]).
 
+mod chain_seal;
 pub mod coalesce;
 mod keys;
 mod prune;
@@ -25,6 +26,7 @@ use modelgate_audit::{
 use modelgate_identity::KeyEncryptionKey;
 use modelgate_store::Store;
 
+pub use chain_seal::ChainSeal;
 pub use coalesce::{Coalesced, RefusalCoalescer, RefusalKey, Summary};
 pub use keys::{AuditKeyError, AuditKeys};
 pub use prune::prune_expired_bodies;

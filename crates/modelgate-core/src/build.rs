@@ -58,7 +58,15 @@ impl Core {
         let keyring = SigningKeyring::load(store.clone(), kek.clone()).await?;
         // The id before the chain: one writer, or the start stops here.
         let replica = config.server.replica_id();
-        let lease = ReplicaLease::claim(&store, &replica, config.server.replica_lease).await?;
+        // A moment's wait: another replica may hold the id briefly to sign
+        // the tail this one left when it was killed.
+        let lease = ReplicaLease::claim_within(
+            &store,
+            &replica,
+            config.server.replica_lease,
+            std::time::Duration::from_secs(3),
+        )
+        .await?;
         let audit =
             match AuditTrail::start(&config.audit, &config.models, &replica, &store, &kek, now)
                 .await

@@ -69,7 +69,7 @@ impl std::fmt::Debug for ReplicaLease {
 }
 
 /// This host's name, as the store records a holder's.
-fn host_name() -> String {
+pub fn host_name() -> String {
     std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.trim().is_empty())
@@ -81,7 +81,7 @@ fn host_name() -> String {
 /// Whether `holder`'s process is known to be gone: it ran on this host and
 /// no process of its id runs here now, or its id is this process's (a
 /// restarted container reuses pid 1). Unknown without `/proc`: not gone.
-fn holder_is_gone(holder: &ReplicaLeaseRecord, host: &str) -> bool {
+pub fn holder_is_gone(holder: &ReplicaLeaseRecord, host: &str) -> bool {
     if holder.host != host || host.is_empty() {
         return false;
     }
@@ -147,31 +147,58 @@ impl ReplicaLease {
         }
     }
 
+    /// Like [`ReplicaLease::claim`], asking again for up to `wait` while
+    /// another process holds the id (a command finishing with chain `cli`,
+    /// a replica sealing a chain for a moment).
+    pub async fn claim_within(
+        store: &Store,
+        replica_id: &str,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<ReplicaLease, LeaseError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match ReplicaLease::claim(store, replica_id, ttl).await {
+                Err(LeaseError::Held { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The id held.
     pub fn replica_id(&self) -> &str {
         &self.replica_id
     }
 
+    /// How long the claim lasts unless renewed.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Renews the claim every third of the lease until the task is
-    /// aborted. A renewal the store cannot answer is retried at the next
-    /// turn (the claim is renewed even if it lapsed meanwhile, as long as
+    /// aborted. A renewal the store cannot answer is retried every second
+    /// (the claim is renewed even if it lapsed meanwhile, as long as
     /// nobody else took the id); a renewal that finds another holder marks
     /// the claim lost ([`ReplicaLease::lost`]).
     pub fn spawn_renewal(&self) -> tokio::task::JoinHandle<()> {
         let lease = self.clone();
         tokio::spawn(async move {
             let ttl_ms = i64::try_from(lease.ttl.as_millis()).unwrap_or(i64::MAX);
-            let mut tick = tokio::time::interval(lease.ttl / 3);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
+            let every = lease.ttl / 3;
+            // After a failure, ask again soon: a store that comes back is
+            // told at once that this holder lives.
+            let retry = every.min(Duration::from_secs(1));
+            let mut wait = every;
             loop {
-                tick.tick().await;
+                tokio::time::sleep(wait).await;
                 match lease
                     .store
                     .renew_replica(&lease.replica_id, &lease.holder, ttl_ms)
                     .await
                 {
-                    Ok(true) => {}
+                    Ok(true) => wait = every,
                     Ok(false) => {
                         tracing::error!(
                             replica_id = %lease.replica_id,
@@ -182,11 +209,14 @@ impl ReplicaLease {
                         lease.lost.send_replace(true);
                         return;
                     }
-                    Err(e) => tracing::warn!(
-                        replica_id = %lease.replica_id,
-                        error = %e,
-                        "cannot renew this replica's claim on its id; retrying"
-                    ),
+                    Err(e) => {
+                        tracing::warn!(
+                            replica_id = %lease.replica_id,
+                            error = %e,
+                            "cannot renew this replica's claim on its id; retrying"
+                        );
+                        wait = retry;
+                    }
                 }
             }
         })

@@ -96,7 +96,38 @@ impl std::fmt::Debug for AuditKeyRecord {
     }
 }
 
+/// Where one chain in the store ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The chain's replica id.
+    pub replica: String,
+    /// The seq of its last entry.
+    pub last_seq: i64,
+    /// Whether its last entry is a checkpoint (nothing unsigned after it).
+    pub signed: bool,
+}
+
+/// The replicas with a chain, found by skipping along the `(replica, id)`
+/// index (one probe per chain, not a scan of every entry), and each
+/// chain's last entry. The same text runs on both backends.
+pub(crate) const CHAIN_HEADS_SQL: &str = "WITH RECURSIVE chains(replica) AS ( \
+       SELECT min(replica) FROM audit_entries \
+       UNION ALL \
+       SELECT (SELECT min(replica) FROM audit_entries WHERE replica > chains.replica) \
+       FROM chains WHERE chains.replica IS NOT NULL) \
+     SELECT replica, \
+       (SELECT seq FROM audit_entries e WHERE e.replica = chains.replica \
+        ORDER BY id DESC LIMIT 1), \
+       (SELECT CASE WHEN checkpoint THEN 1 ELSE 0 END FROM audit_entries e \
+        WHERE e.replica = chains.replica ORDER BY id DESC LIMIT 1) \
+     FROM chains WHERE replica IS NOT NULL";
+
 impl Store {
+    /// Every chain in the store and where it ends, by replica id.
+    pub async fn audit_chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        on_backend!(self, b => b.audit_chain_heads().await)
+    }
+
     /// The replicas with a chain in the store.
     pub async fn audit_replicas(&self) -> Result<Vec<String>, StoreError> {
         on_backend!(self, b => b.audit_replicas().await)

@@ -70,7 +70,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use admin::AdminRoleRecord;
-pub use audit::{AUDIT_PAGE_MAX, AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery};
+pub use audit::{AUDIT_PAGE_MAX, AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery, ChainHead};
 pub use audit_appender::AuditAppender;
 pub use error::StoreError;
 pub use issued_tokens::{FamilyRevocation, IssuedTokenRecord};

@@ -41,21 +41,20 @@ pub struct CliAudit {
 /// Claims chain `cli`, waiting up to [`CLI_CHAIN_WAIT`] while another
 /// command holds it.
 async fn claim_cli_chain(store: &modelgate_store::Store, config: &Config) -> Result<ReplicaLease> {
-    let deadline = std::time::Instant::now() + CLI_CHAIN_WAIT;
-    loop {
-        match ReplicaLease::claim(store, CLI_REPLICA, config.server.replica_lease).await {
-            Ok(lease) => return Ok(lease),
-            Err(LeaseError::Held { .. }) if std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            Err(e) => {
-                return Err(anyhow!(
-                    "cannot open the audit log (nothing was changed): another modelgate command \
-                     is recording a change: {e}"
-                ));
-            }
-        }
-    }
+    ReplicaLease::claim_within(
+        store,
+        CLI_REPLICA,
+        config.server.replica_lease,
+        CLI_CHAIN_WAIT,
+    )
+    .await
+    .map_err(|e| match e {
+        LeaseError::Held { .. } => anyhow!(
+            "cannot open the audit log (nothing was changed): another modelgate command is \
+                 recording a change: {e}"
+        ),
+        other => anyhow!("cannot open the audit log (nothing was changed): {other}"),
+    })
 }
 
 impl CliAudit {

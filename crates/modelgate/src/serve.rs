@@ -150,6 +150,7 @@ pub async fn run(
     tracing::info!(%bound, models = ?gateway.model_names(), "modelgate serving");
     let flusher = control.spawn_usage_flusher(Duration::from_secs(10));
     let sync = control.spawn_state_sync();
+    let sealer = control.spawn_chain_sealer();
     let pruner = gateway.core.audit.spawn_pruner();
     let _hangup = reload_policies_on_sighup(gateway.core.clone());
     let audit = gateway.core.audit.clone();
@@ -170,6 +171,7 @@ pub async fn run(
         .await;
     flusher.abort();
     sync.abort();
+    sealer.abort();
     pruner.abort();
     renewal.abort();
     if lease.is_lost() {

@@ -48,8 +48,8 @@ fn a_store_behind_the_binary_is_refused_until_migrated() {
     // The store an older release left: its newest migration not applied.
     let db = rusqlite::Connection::open(store.sqlite_path()).unwrap();
     db.execute_batch(
-        "DROP TABLE issued_tokens; DROP TABLE seen_subject_tokens; \
-         DELETE FROM schema_migrations WHERE version = 7;",
+        "DROP TABLE replica_leases; DROP TABLE rate_windows; DROP TABLE housekeeping_runs; \
+         DELETE FROM schema_migrations WHERE version = 8;",
     )
     .unwrap();
     drop(db);
@@ -62,7 +62,7 @@ fn a_store_behind_the_binary_is_refused_until_migrated() {
         err.contains("behind") && err.contains("modelgate migrate"),
         "{err}"
     );
-    assert!(err.contains("0007_issued_tokens"), "{err}");
+    assert!(err.contains("0008_replicas"), "{err}");
     let serve = cli_at(&config, &["serve"]);
     assert!(!serve.status.success());
     assert!(

@@ -6,7 +6,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::PgBackend;
 use crate::StoreError;
-use crate::audit::{AuditHit, AuditKeyRecord, AuditQuery};
+use crate::audit::{AuditHit, AuditKeyRecord, AuditQuery, CHAIN_HEADS_SQL, ChainHead};
 
 /// SQLite reads a negative `LIMIT` as no limit; PostgreSQL refuses one,
 /// and reads `LIMIT NULL` as none.
@@ -45,6 +45,21 @@ fn search_sql(q: &AuditQuery) -> QueryBuilder<'_, Postgres> {
 }
 
 impl PgBackend {
+    pub(crate) async fn audit_chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        let rows: Vec<(String, i64, i32)> = sqlx::query_as(CHAIN_HEADS_SQL)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("list audit chains", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(replica, last_seq, signed)| ChainHead {
+                replica,
+                last_seq,
+                signed: signed == 1,
+            })
+            .collect())
+    }
+
     pub(crate) async fn audit_replicas(&self) -> Result<Vec<String>, StoreError> {
         // Byte order, as SQLite's BINARY collation orders them.
         sqlx::query_scalar(

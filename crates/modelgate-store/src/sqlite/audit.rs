@@ -5,7 +5,7 @@ use rusqlite::{Connection, params};
 use super::SqliteBackend;
 use super::connections::Op;
 use crate::StoreError;
-use crate::audit::{AuditHit, AuditKeyRecord, AuditQuery};
+use crate::audit::{AuditHit, AuditKeyRecord, AuditQuery, CHAIN_HEADS_SQL, ChainHead};
 
 /// Runs a query whose rows are `(id, line)`, in the order it returns them.
 fn id_lines(
@@ -24,6 +24,27 @@ fn id_lines(
 }
 
 impl SqliteBackend {
+    pub(crate) async fn audit_chain_heads(&self) -> Result<Vec<ChainHead>, StoreError> {
+        const OP: &str = "list audit chains";
+        self.conns
+            .run(OP, |conn| {
+                let mut stmt = conn.prepare_cached(CHAIN_HEADS_SQL).op(OP)?;
+                let heads = stmt
+                    .query_map([], |row| {
+                        Ok(ChainHead {
+                            replica: row.get(0)?,
+                            last_seq: row.get(1)?,
+                            signed: row.get::<_, i64>(2)? == 1,
+                        })
+                    })
+                    .op(OP)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .op(OP)?;
+                Ok(heads)
+            })
+            .await
+    }
+
     pub(crate) async fn audit_replicas(&self) -> Result<Vec<String>, StoreError> {
         const OP: &str = "list audit replicas";
         self.conns
