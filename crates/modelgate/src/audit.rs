@@ -2,17 +2,20 @@
 //! key, export a sealed range, verify a file offline, search, prune. The
 //! audit records of the CLI's own changes are `cli_audit`'s.
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 
 use anyhow::{Context, Result, anyhow, bail};
 use modelgate_audit::{
     AuditEvent, AuditPublicKey, Continuity, ExportRange, VerifyError, VerifyReport,
-    compare_with_export, decode_record, export, hash_value, verify, verify_log,
+    compare_with_export, decode_record, hash_value, verify, verify_log,
 };
 use modelgate_config::Config;
 use modelgate_core::audit::{AuditKeys, prune_expired_bodies};
 use modelgate_store::{AuditQuery, Store};
 
+use crate::audit_chains::{
+    default_chain, export_all, export_chain, list_chains, read_chain, verify_all,
+};
 use crate::cli::AuditCommand;
 use crate::output::Format;
 use crate::output::print_table;
@@ -56,6 +59,7 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
             since,
             until,
             replica,
+            all,
             out,
         } => {
             let keys = load_keys(config, &store).await?;
@@ -63,35 +67,20 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
                 since: since.as_deref().map(parse_time).transpose()?,
                 until: until.as_deref().map(parse_time).transpose()?,
             };
-            let lines = read_chain(&store, &replica).await?;
-            let file = std::fs::File::create(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let mut writer = BufWriter::new(file);
-            let summary = export(
-                lines.into_iter().map(|l| Ok(l.into_bytes())),
-                range,
-                &keys.signer,
-                &keys.trusted,
-                &mut writer,
-            )
-            .map_err(|e| anyhow!("export failed: {e}"))?;
-            writer.flush()?;
-            writer
-                .get_ref()
-                .sync_all()
-                .with_context(|| format!("cannot sync {}", out.display()))?;
-            println!(
-                "exported {} records and {} checkpoints of chain {replica} (seq {}..={}) to {}",
-                summary.records,
-                summary.checkpoints,
-                summary.anchor_seq + 1,
-                summary.last_seq,
-                out.display()
-            );
+            if all {
+                return export_all(&store, &keys, range, &out).await;
+            }
+            let replica = match replica {
+                Some(replica) => replica,
+                None => default_chain(config, &store).await?,
+            };
+            export_chain(&store, &keys, &replica, range, &out).await?;
         }
+        AuditCommand::Chains { format } => list_chains(&store, format).await?,
         AuditCommand::Verify {
             file,
             replica,
+            all,
             against,
             public_key,
         } => {
@@ -116,6 +105,9 @@ pub async fn audit_command(config: &Config, command: AuditCommand) -> Result<()>
                     (None, None) => bail!("give a file or --replica to compare with --against"),
                 };
                 return report_continuity(&export, lines, &keys);
+            }
+            if all {
+                return verify_all(&store, &keys).await;
             }
             let result = match (file, replica) {
                 (Some(file), _) => verify_file(&file, &keys)?,
@@ -202,7 +194,7 @@ fn public_keys(given: &[String]) -> Result<Vec<AuditPublicKey>> {
 }
 
 /// Prints a successful verification, or fails with what broke.
-fn report_verified(result: Result<VerifyReport, VerifyError>) -> Result<()> {
+pub(crate) fn report_verified(result: Result<VerifyReport, VerifyError>) -> Result<()> {
     match result {
         Ok(report) => {
             println!(
@@ -314,28 +306,6 @@ async fn load_keys(config: &Config, store: &Store) -> Result<AuditKeys> {
     AuditKeys::load(store, &kek, modelgate_types::clock::unix_now(), false)
         .await
         .map_err(|e| anyhow!("{e}"))
-}
-
-/// Every line of `replica`'s chain, in written order.
-async fn read_chain(store: &Store, replica: &str) -> Result<Vec<String>> {
-    let mut lines = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.audit_lines(replica, after, 10_000).await?;
-        let Some((last, _)) = page.last() else {
-            break;
-        };
-        after = *last;
-        lines.extend(page.into_iter().map(|(_, line)| line));
-    }
-    if lines.is_empty() {
-        let replicas = store.audit_replicas().await?;
-        bail!(
-            "no audit chain named {replica:?} in the store (chains: {})",
-            replicas.join(", ")
-        );
-    }
-    Ok(lines)
 }
 
 fn print_hits(hits: &[modelgate_store::AuditHit], format: Format) -> Result<()> {

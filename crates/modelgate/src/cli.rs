@@ -173,24 +173,40 @@ pub enum AuditCommand {
         /// First time excluded.
         #[arg(long)]
         until: Option<String>,
-        /// Which chain: the gateway's replica id (`server.replica_id`,
-        /// default `gateway`) or `cli`.
-        #[arg(long, default_value = "gateway")]
-        replica: String,
-        /// Output file.
+        /// Which chain: a replica's id or `cli`. Default: this
+        /// configuration's `server.replica_id`, else the store's only
+        /// gateway chain.
+        #[arg(long, conflicts_with = "all")]
+        replica: Option<String>,
+        /// Every chain in the store, one sealed file each
+        /// (`OUT/REPLICA.jsonl`; `--out` names a directory).
+        #[arg(long)]
+        all: bool,
+        /// Output file (a directory with `--all`).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// List the chains in the store: where each ends, whether its end is
+    /// signed, and which process holds its replica id.
+    Chains {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Verify an export (or a log file) offline, or a chain in the store
     /// (`--replica`); names the first record where the chain breaks. Exits
     /// non-zero on any problem.
     Verify {
         /// The file to check.
-        #[arg(required_unless_present = "replica", conflicts_with = "replica")]
+        #[arg(required_unless_present_any = ["replica", "all"], conflicts_with_all = ["replica", "all"])]
         file: Option<PathBuf>,
         /// Check this chain in the store instead of a file.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         replica: Option<String>,
+        /// Check every chain in the store (every replica's and the CLI's);
+        /// exits non-zero if any does not verify.
+        #[arg(long, conflicts_with = "against")]
+        all: bool,
         /// An earlier sealed export of the same chain: also say whether
         /// the chain still holds every record it proves (after a restore
         /// from a backup, the records lost are named).

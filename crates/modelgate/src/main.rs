@@ -4,6 +4,7 @@
 
 mod assess;
 mod audit;
+mod audit_chains;
 mod cli;
 mod cli_audit;
 mod commands;

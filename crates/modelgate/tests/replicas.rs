@@ -255,6 +255,32 @@ async fn a_replica_killed_under_load_leaves_the_others_answering_and_every_chain
     })
     .await;
     assert!(sealed, "no replica signed the chain B left");
+
+    // Across chains: verified together, listed, exported one file each.
+    let mut last = String::new();
+    let all = eventually(40, Duration::from_millis(500), || {
+        let out = a.cli(&["audit", "verify", "--all"]);
+        last = format!("{}{}", stdout(&out), stderr(&out));
+        std::future::ready(out.status.success())
+    })
+    .await;
+    assert!(all && last.contains("OK: all 4 chains verify"), "{last}");
+    let chains = ok(a.cli(&["audit", "chains"]));
+    let b_row = chains
+        .lines()
+        .find(|l| l.starts_with("b "))
+        .unwrap_or_default();
+    assert!(
+        b_row.contains("signed") && !b_row.contains("unsigned"),
+        "{chains}"
+    );
+    let dir = a.dir.path().join("exports");
+    let exported = ok(a.cli(&["audit", "export", "--all", "--out", dir.to_str().unwrap()]));
+    for chain in ["a", "b", "c", "cli"] {
+        let file = dir.join(format!("{chain}.jsonl"));
+        assert!(file.exists(), "{exported}");
+        ok(a.cli(&["audit", "verify", file.to_str().unwrap()]));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -2,7 +2,7 @@
 //! (search, a replica's lines, expired bodies), pruning a line, and the
 //! sealed audit keys. The writer of entries is `audit_appender`.
 
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{Acquire, Postgres, QueryBuilder, Row};
 
 use super::PgBackend;
 use crate::StoreError;
@@ -16,6 +16,45 @@ fn limit_of(limit: i64) -> Option<i64> {
 
 /// The search as SQL with every value bound (`$n`): only the filters
 /// given become conditions, so the planner can use the index that fits.
+/// The advisory lock that orders audit ids with their commits (`mgaudit`
+/// in ASCII; apart from the migrator's). Every audit batch holds it shared
+/// from before it draws its first id until its commit is visible; a
+/// search takes it exclusively just long enough to take its snapshot. In
+/// that snapshot every id drawn so far is committed (or rolled back for
+/// good), and every id drawn later is larger: a reader following the last
+/// id it saw never skips a record, however many replicas write at once.
+/// Writers wait for each other never, for a search only for the moment it
+/// takes its snapshot.
+pub(crate) const AUDIT_ORDER_LOCK: i64 = 0x6d67_6175_6469_7400;
+
+/// A connection that may hold [`AUDIT_ORDER_LOCK`] at session level: if
+/// the search fails or is dropped before it unlocks, the connection is
+/// closed rather than returned to the pool (closing ends the session,
+/// which releases the lock).
+struct OrderLockGuard(Option<sqlx::pool::PoolConnection<Postgres>>);
+
+impl OrderLockGuard {
+    fn conn(&mut self) -> Result<&mut sqlx::pool::PoolConnection<Postgres>, StoreError> {
+        self.0.as_mut().ok_or(StoreError::Backend {
+            operation: "search audit",
+            message: "no connection".to_owned(),
+        })
+    }
+
+    /// The lock is released: the connection may go back to the pool.
+    fn disarm(&mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for OrderLockGuard {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
 fn search_sql(q: &AuditQuery) -> QueryBuilder<'_, Postgres> {
     let mut sql = QueryBuilder::new("SELECT id, line FROM audit_entries WHERE NOT checkpoint");
     for (column, value) in [
@@ -88,12 +127,39 @@ impl PgBackend {
         .map_err(|e| StoreError::from_sqlx("read audit lines", e))
     }
 
+    /// A page of records in id order, read in a snapshot no audit batch
+    /// is half way through (see [`AUDIT_ORDER_LOCK`]), so that following
+    /// the last id never passes a record that commits later.
     pub(crate) async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<AuditHit>, StoreError> {
+        const OP: &str = "search audit";
+        let err = |e| StoreError::from_sqlx(OP, e);
+        let mut guard = OrderLockGuard(Some(self.pool.acquire().await.map_err(err)?));
+        let conn = guard.conn()?;
+        // Waits for the batches in flight; batches after it wait for it.
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(AUDIT_ORDER_LOCK)
+            .execute(&mut **conn)
+            .await
+            .map_err(err)?;
+        let mut tx = conn.begin().await.map_err(err)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        // The transaction's snapshot is taken by its first query, this
+        // one, while the lock is still held; then writers go on.
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(AUDIT_ORDER_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         let rows: Vec<(i64, String)> = search_sql(q)
             .build_query_as()
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *tx)
             .await
-            .map_err(|e| StoreError::from_sqlx("search audit", e))?;
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        guard.disarm();
         Ok(rows
             .into_iter()
             .map(|(id, line)| AuditHit { id, line })

@@ -23,15 +23,20 @@ use crate::StoreError;
 use crate::audit::AuditEntryRow;
 
 /// One statement for the whole batch: the columns arrive as arrays, and
-/// `WITH ORDINALITY ... ORDER BY` assigns ids in the batch's order.
-const INSERT: &str = "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
+/// `WITH ORDINALITY ... ORDER BY` assigns ids in the batch's order. The
+/// batch first takes the audit order lock shared (writers never wait for
+/// each other), before any id is drawn, and holds it until its commit is
+/// durable and visible: a search that takes the lock exclusively sees no
+/// batch half way (see `super::audit::AUDIT_ORDER_LOCK`).
+const INSERT: &str = "WITH in_order AS (SELECT pg_advisory_xact_lock_shared($13)) \
+     INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind, \
      identity, model, decision, action, status, bodies_expire) \
      SELECT replica, seq, checkpoint, time, line, kind, identity, model, decision, action, \
      status, bodies_expire \
      FROM UNNEST($1::text[], $2::bigint[], $3::bool[], $4::bigint[], $5::text[], $6::text[], \
      $7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[]) \
      WITH ORDINALITY AS t(replica, seq, checkpoint, time, line, kind, identity, model, \
-     decision, action, status, bodies_expire, ord) ORDER BY ord";
+     decision, action, status, bodies_expire, ord) CROSS JOIN in_order ORDER BY ord";
 
 const TAIL: &str = "SELECT line FROM audit_entries WHERE replica = $1 AND NOT checkpoint \
      ORDER BY seq DESC LIMIT 1";
@@ -226,7 +231,8 @@ impl PgAuditAppender {
             .bind(decision)
             .bind(action)
             .bind(status)
-            .bind(expire);
+            .bind(expire)
+            .bind(super::audit::AUDIT_ORDER_LOCK);
         let result = Self::block_on(runtime, query.execute(conn));
         self.finish(OP, result).map(drop)
     }

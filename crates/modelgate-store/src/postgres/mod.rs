@@ -32,6 +32,8 @@ use crate::StoreError;
 use crate::schema::SchemaPolicy;
 
 #[cfg(test)]
+pub(crate) use audit::AUDIT_ORDER_LOCK;
+#[cfg(test)]
 pub(crate) use audit_appender::APPLICATION_NAME as AUDIT_APPLICATION_NAME;
 pub(crate) use audit_appender::PgAuditAppender;
 pub(crate) use migrate::MIGRATIONS;
@@ -158,7 +160,7 @@ impl PostgresOptions {
 /// connection options hold the password.
 #[derive(Clone)]
 pub(crate) struct PgBackend {
-    pub(super) pool: PgPool,
+    pub(crate) pool: PgPool,
     /// How to open connections outside the pool (the audit writer's).
     /// Shared: the options are large and every clone of the store has them.
     pub(super) connect: std::sync::Arc<PgConnectOptions>,

@@ -313,3 +313,52 @@ async fn a_line_comes_back_byte_for_byte_whatever_it_holds() {
     appender.append(&[record("r1", 1, line)]).unwrap();
     assert_eq!(appender.tail("r1").unwrap().as_deref(), Some(line));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_waits_for_a_batch_in_flight_so_the_cursor_never_passes_it() {
+    // PostgreSQL runs batches of several replicas at once; SQLite's one
+    // writer commits ids in order by itself.
+    let (_dir, path) = temp_db();
+    let store = open(&path).await;
+    let Backend::Postgres(pg) = &store.backend else {
+        return;
+    };
+    // A batch in flight: its id drawn (the lowest), not yet committed.
+    let mut in_flight = pg.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(crate::postgres::AUDIT_ORDER_LOCK)
+        .execute(&mut *in_flight)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_entries (replica, seq, checkpoint, time, line, kind) \
+         VALUES ('r1', 1, false, 1, 'early', 'request')",
+    )
+    .execute(&mut *in_flight)
+    .await
+    .unwrap();
+    // Another replica's batch, drawn later, commits first.
+    let mut appender = store.audit_appender().unwrap();
+    tokio::task::block_in_place(|| appender.append(&[record("r2", 1, "later")])).unwrap();
+
+    let reader = store.clone();
+    let search = tokio::spawn(async move {
+        reader
+            .search_audit(&AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            })
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !search.is_finished(),
+        "the search did not wait for the batch in flight"
+    );
+    in_flight.commit().await.unwrap();
+    let page = search.await.unwrap();
+    let lines: Vec<_> = page.iter().map(|h| h.line.as_str()).collect();
+    assert_eq!(lines, ["early", "later"]);
+    store.close().await;
+}
