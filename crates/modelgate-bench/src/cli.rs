@@ -73,6 +73,14 @@ pub struct Cli {
     /// fresh database per gateway start.
     #[arg(long)]
     pub postgres: bool,
+    /// Instead of the scenarios: three replicas on one durable PostgreSQL;
+    /// measures how long a revocation on one takes to be refused on the
+    /// others (`--trials` keys) and a 10 s database outage under load.
+    #[arg(long)]
+    pub replicas: bool,
+    /// Revocations measured by `--replicas`.
+    #[arg(long, default_value_t = 50)]
+    pub trials: usize,
     /// Output directory [default: bench/results, or target/bench-smoke with --smoke].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -122,6 +130,10 @@ pub struct Settings {
     pub litellm: bool,
     /// Whether the PostgreSQL scenarios were asked for.
     pub postgres: bool,
+    /// The replicas measurements instead of the scenarios.
+    pub replicas: bool,
+    /// Revocations measured by the replicas run.
+    pub trials: usize,
     /// Output directory.
     pub out: PathBuf,
     /// Smoke mode: any error fails the run.
@@ -158,6 +170,8 @@ impl Cli {
             streams_scenario: self.streams_scenario,
             litellm: self.litellm,
             postgres: self.postgres,
+            replicas: self.replicas,
+            trials: self.trials.max(1),
             out: self
                 .out
                 .clone()

@@ -60,7 +60,7 @@ struct Endpoint {
 }
 
 /// Finds a binary in `--bin-dir`, or says how to build it.
-fn binary(s: &Settings, name: &str) -> Result<PathBuf> {
+pub fn binary(s: &Settings, name: &str) -> Result<PathBuf> {
     let path = s.bin_dir.join(name);
     if path.is_file() {
         return Ok(path);

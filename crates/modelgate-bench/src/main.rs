@@ -19,6 +19,7 @@ mod markdown;
 mod policyset;
 mod postgres;
 mod process;
+mod replicas;
 mod report;
 mod rounds;
 mod scenario;
@@ -84,6 +85,9 @@ fn main() -> ExitCode {
 
 /// Runs everything; `Ok(false)` when a smoke run saw errors.
 async fn run(s: Settings) -> Result<bool> {
+    if s.replicas {
+        return run_replicas(&s).await.map(|()| true);
+    }
     let scenarios = scenario::select(&s.scenarios, s.litellm, s.postgres)?;
     let with_litellm = scenarios.iter().any(|x| x.target == Target::Litellm);
     let streams_on_postgres =
@@ -179,6 +183,33 @@ async fn run(s: Settings) -> Result<bool> {
         return Ok(false);
     }
     Ok(true)
+}
+
+/// `--replicas`: the mock (recording, to count what reaches it), then the
+/// replicas measurements; writes `OUT/replicas.md`.
+async fn run_replicas(s: &Settings) -> Result<()> {
+    let gateway_bin = harness::binary(s, "modelgate")?;
+    let mock_bin = harness::binary(s, "modelgate-mock")?;
+    let tmp = tempfile::Builder::new()
+        .prefix("modelgate-bench-replicas-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let mut mock_cmd = std::process::Command::new(&mock_bin);
+    mock_cmd.args(["--listen", "127.0.0.1:0"]);
+    let (_mock, mock_addr) = process::spawn_listening(
+        "modelgate-mock",
+        mock_cmd,
+        &tmp.path().join("mock.log"),
+        std::time::Duration::from_secs(30),
+    )?;
+    let figures = replicas::run(&gateway_bin, mock_addr, tmp.path(), s.trials).await?;
+    let md = replicas::markdown(&figures, s.trials);
+    std::fs::create_dir_all(&s.out)
+        .with_context(|| format!("cannot create {}", s.out.display()))?;
+    let path = s.out.join("replicas.md");
+    std::fs::write(&path, &md).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("{md}");
+    Ok(())
 }
 
 fn settings_json(s: &Settings) -> serde_json::Value {

@@ -146,6 +146,20 @@ impl Cluster {
         &self.dir
     }
 
+    /// Stops the server (every session ends), keeping its data.
+    pub fn pause(&self) -> Result<()> {
+        let mut cmd = Command::new(&self.script);
+        cmd.arg("pause").arg(&self.dir);
+        process::run_to_end(cmd).map(|_| ())
+    }
+
+    /// Starts the server again on the same port and data.
+    pub fn resume(&self) -> Result<()> {
+        let mut cmd = Command::new(&self.script);
+        cmd.arg("resume").arg(&self.dir);
+        process::run_to_end(cmd).map(|_| ())
+    }
+
     /// Creates database `name` and returns its url (no password in it).
     pub fn create_database(&self, name: &str) -> Result<String> {
         check_name(name)?;
