@@ -34,7 +34,15 @@
 //! retiring a signing key, re-sealing keys under a new key-encryption key,
 //! assigning or removing a role, and every step of
 //! a just-in-time grant. A replica polls [`Store::revision`] (one indexed
-//! read) and reloads only when it moved.
+//! read) and reloads only when it moved; on PostgreSQL it also waits on a
+//! [`StateWatch`] ([`Store::watch_state`]), woken by a notification as the
+//! bump commits, and re-reads at once.
+//!
+//! # Housekeeping across replicas
+//!
+//! A periodic task that writes shared state (retiring signing keys,
+//! pruning revocations, recording grant expiries) runs once per interval
+//! across the replicas of one store: [`Store::claim_housekeeping`].
 
 /// Calls the same method on whichever backend a [`Store`] sits on.
 macro_rules! on_backend {
@@ -51,6 +59,7 @@ mod audit;
 mod audit_appender;
 mod error;
 mod grants;
+mod housekeeping_runs;
 mod issued_tokens;
 mod postgres;
 mod records;
@@ -60,6 +69,7 @@ mod rows;
 mod schema;
 mod sealed;
 mod sqlite;
+mod state_watch;
 
 #[cfg(test)]
 mod tests;
@@ -73,6 +83,7 @@ pub use admin::AdminRoleRecord;
 pub use audit::{AUDIT_PAGE_MAX, AuditEntryRow, AuditHit, AuditKeyRecord, AuditQuery, ChainHead};
 pub use audit_appender::AuditAppender;
 pub use error::StoreError;
+pub use housekeeping_runs::HousekeepingClaim;
 pub use issued_tokens::{FamilyRevocation, IssuedTokenRecord};
 pub use postgres::{PostgresOptions, SslMode};
 pub use records::{
@@ -84,6 +95,7 @@ pub use reviews::ReviewRecord;
 pub use schema::SchemaPolicy;
 pub use sealed::{SealedReplacement, SealedTable};
 pub use sqlite::SqliteOptions;
+pub use state_watch::StateWatch;
 
 use postgres::PgBackend;
 use sqlite::SqliteBackend;

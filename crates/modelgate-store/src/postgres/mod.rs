@@ -11,6 +11,7 @@ mod api_keys;
 mod audit;
 mod audit_appender;
 mod grants;
+mod housekeeping_runs;
 mod identities;
 mod issued_tokens;
 mod lifecycle;
@@ -20,6 +21,7 @@ mod reviews;
 mod revision;
 mod sealed;
 mod signing_keys;
+mod state_watch;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -36,7 +38,10 @@ pub(crate) use audit::AUDIT_ORDER_LOCK;
 #[cfg(test)]
 pub(crate) use audit_appender::APPLICATION_NAME as AUDIT_APPLICATION_NAME;
 pub(crate) use audit_appender::PgAuditAppender;
+pub(crate) use housekeeping_runs::PgHousekeepingLock;
 pub(crate) use migrate::MIGRATIONS;
+#[cfg(test)]
+pub(crate) use state_watch::APPLICATION_NAME as STATE_WATCH_APPLICATION_NAME;
 
 /// How the connection to the server is protected (libpq's `sslmode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

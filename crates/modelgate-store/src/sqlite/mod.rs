@@ -9,6 +9,7 @@ mod audit;
 mod audit_appender;
 pub(crate) mod connections;
 mod grants;
+mod housekeeping_runs;
 mod identities;
 mod issued_tokens;
 mod lifecycle;
@@ -18,6 +19,7 @@ mod reviews;
 mod revision;
 mod sealed;
 mod signing_keys;
+mod state_watch;
 mod wal_checkpointer;
 mod writer;
 

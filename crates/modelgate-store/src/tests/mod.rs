@@ -9,6 +9,7 @@ mod audit_queries;
 mod concurrency;
 mod grant_races;
 mod grants;
+mod housekeeping_runs;
 mod issued_tokens;
 mod lifecycle;
 mod migrations;
@@ -17,6 +18,7 @@ mod replica_leases;
 mod reviews;
 mod sealed;
 mod signing_keys;
+mod state_watch;
 mod upgrade;
 
 use std::path::{Path, PathBuf};
