@@ -16,8 +16,14 @@ pub struct Control {
     pub(crate) rotation_grace: Duration,
     /// How often revocations and signing keys are re-read from the store.
     pub(crate) sync_interval: Duration,
-    /// How often signing keys are retired and revocations pruned.
+    /// How often signing keys are retired, revocations pruned and grant
+    /// expiries recorded (once across replicas).
     pub(crate) housekeeping_interval: Duration,
+    /// How often expired audit bodies are pruned (once across replicas).
+    pub(crate) audit_prune_interval: Duration,
+    /// Who runs a shared housekeeping task, in `housekeeping_runs`:
+    /// `server.replica_id` (or `gateway`) and the process id.
+    pub(crate) replica: String,
     /// How long a request body may take to arrive (`limits.body_read_timeout`).
     pub(crate) body_read_timeout: Duration,
 }
@@ -37,6 +43,12 @@ impl Control {
             rotation_grace: config.keys.rotation_grace,
             sync_interval: config.tokens.sync_interval,
             housekeeping_interval: config.server.housekeeping_interval,
+            audit_prune_interval: config.audit.prune_interval,
+            replica: format!(
+                "{}/{}",
+                config.server.replica_id.as_deref().unwrap_or("gateway"),
+                std::process::id()
+            ),
             body_read_timeout: config.limits.body_read_timeout,
         }
     }

@@ -1,65 +1,139 @@
-//! Keeping this replica in step with the store: revocations, identity
-//! status and signing keys that the CLI or other replicas changed,
-//! retiring expired signing keys, pruning expired revocations, recording
-//! grant expiries, and writing buffered credential-use times.
+//! Periodic writes to the shared store, each run once per interval across
+//! every replica of the store, and this replica's own buffered
+//! credential-use times.
+//!
+//! Shared (claimed through [`modelgate_store::Store::claim_housekeeping`],
+//! so one replica runs each per interval and two runs never overlap):
+//! retiring expired signing keys, pruning expired revocation and
+//! issued-token records, recording grant expiries in the audit log (on the
+//! chain of the replica that ran it), and pruning expired audit bodies.
+//!
+//! Per replica (not claimed): the state sync (`state_sync`, this
+//! replica's caches), writing the credential-use times this replica
+//! buffered, and its own audit chain's refusal summaries and checkpoints
+//! (the audit trail's).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use modelgate_types::clock::unix_now;
+use modelgate_types::clock::{now_ms, unix_now};
 
 use crate::Control;
 
+/// A housekeeping task run once per interval across replicas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedTask {
+    /// Moves `previous` signing keys whose verification window closed to
+    /// `retired`.
+    RetireSigningKeys,
+    /// Deletes revocation and issued-token records of expired tokens.
+    PruneRevocations,
+    /// Records `grant.expire` for every grant that ran out since the
+    /// previous run (whichever replica ran it).
+    RecordGrantExpiries,
+    /// Drops the bodies of audit lines whose retention is over.
+    PruneAuditBodies,
+}
+
+impl SharedTask {
+    /// The task's name in `housekeeping_runs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SharedTask::RetireSigningKeys => "signing_keys.retire",
+            SharedTask::PruneRevocations => "revocations.prune",
+            SharedTask::RecordGrantExpiries => "grants.record_expiries",
+            SharedTask::PruneAuditBodies => "audit.prune_bodies",
+        }
+    }
+}
+
+/// The tasks run every `server.housekeeping_interval`.
+const EVERY_HOUSEKEEPING: [SharedTask; 3] = [
+    SharedTask::RetireSigningKeys,
+    SharedTask::PruneRevocations,
+    SharedTask::RecordGrantExpiries,
+];
+
 impl Control {
-    /// Re-reads revocations, identity status and signing keys (every
-    /// `tokens.sync_interval`; a replica whose last successful sync is
-    /// older than `tokens.max_staleness` authenticates nobody); retires expired signing keys, prunes
-    /// expired revocations and records grant expiries (every
-    /// `server.housekeeping_interval`).
-    pub fn spawn_state_sync(&self) -> tokio::task::JoinHandle<()> {
+    /// Runs the shared tasks: every `server.housekeeping_interval` signing
+    /// key retirement, revocation pruning and grant expiries, and every
+    /// `audit.prune_interval` audit body pruning, each only when this
+    /// replica wins the task's claim for the interval.
+    pub fn spawn_housekeeping(&self) -> tokio::task::JoinHandle<()> {
         let control = self.clone();
         tokio::spawn(async move {
-            let core = &control.core;
-            let mut tick = tokio::time::interval(control.sync_interval);
+            let started = unix_now();
+            let mut tick = tokio::time::interval(control.housekeeping_interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut last_housekeeping = Instant::now();
-            let mut expiries_until = unix_now();
+            let mut prune_tick = tokio::time::interval(control.audit_prune_interval);
+            prune_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first housekeeping runs one interval after the start.
+            tick.tick().await;
             loop {
-                tick.tick().await;
-                let now = unix_now();
-                if let Err(e) = core.identity.refresh(now).await {
-                    let stale = core.tokens.is_stale();
-                    tracing::warn!(
-                        error = %e,
-                        since_last_sync_ms = core.tokens.since_last_sync().as_millis() as u64,
-                        stale,
-                        "could not refresh revocations and signing keys{}",
-                        if stale {
-                            "; authentication is refused until a sync succeeds (tokens.max_staleness)"
-                        } else {
-                            ""
+                tokio::select! {
+                    _ = tick.tick() => {
+                        for task in EVERY_HOUSEKEEPING {
+                            control.run_shared(task, control.housekeeping_interval, started).await;
                         }
-                    );
-                }
-                if last_housekeeping.elapsed() >= control.housekeeping_interval {
-                    last_housekeeping = Instant::now();
-                    match core.tokens.retire_signing_keys(now).await {
-                        Ok(retired) if !retired.is_empty() => {
-                            tracing::info!(?retired, "signing keys retired")
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "could not retire signing keys"),
                     }
-                    if let Err(e) = core.tokens.prune_revocations(now).await {
-                        tracing::warn!(error = %e, "could not prune expired token records");
+                    _ = prune_tick.tick() => {
+                        control
+                            .run_shared(SharedTask::PruneAuditBodies, control.audit_prune_interval, started)
+                            .await;
                     }
-                    control.record_grant_expiries(expiries_until, now).await;
-                    expiries_until = now;
                 }
             }
         })
     }
 
-    /// Writes buffered credential-use times to the store every `every`.
+    /// Runs `task` if this replica wins its claim for the `interval`
+    /// (`started`: when this replica started, the start of the grant
+    /// expiry window when the task never ran). Returns whether it ran.
+    pub async fn run_shared(&self, task: SharedTask, interval: Duration, started: i64) -> bool {
+        let core = &self.core;
+        let now = unix_now();
+        let claim = match core
+            .store
+            .claim_housekeeping(task.name(), interval, &self.replica, now)
+            .await
+        {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(error = %e, task = task.name(), "housekeeping: could not claim the task");
+                return false;
+            }
+        };
+        match task {
+            SharedTask::RetireSigningKeys => match core.tokens.retire_signing_keys(now).await {
+                Ok(retired) if !retired.is_empty() => {
+                    tracing::info!(?retired, "signing keys retired")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not retire signing keys"),
+            },
+            SharedTask::PruneRevocations => {
+                if let Err(e) = core.tokens.prune_revocations(now).await {
+                    tracing::warn!(error = %e, "could not prune expired token records");
+                }
+            }
+            SharedTask::RecordGrantExpiries => {
+                let since = claim.previous_run_at().unwrap_or(started);
+                self.record_grant_expiries(since, now).await;
+            }
+            SharedTask::PruneAuditBodies => {
+                match modelgate_core::audit::prune_expired_bodies(&core.store, now_ms()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(lines = n, "audit: expired bodies pruned"),
+                    Err(err) => tracing::warn!(error = %err, "audit: could not prune bodies"),
+                }
+            }
+        }
+        claim.release().await;
+        true
+    }
+
+    /// Writes this replica's buffered credential-use times to the store
+    /// every `every` (per replica: the buffer is this process's).
     pub fn spawn_usage_flusher(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let identity = self.core.identity.clone();
         tokio::spawn(async move {

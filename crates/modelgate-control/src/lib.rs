@@ -9,8 +9,10 @@
 //! listeners: [`Control::public_router`] (main), [`Control::admin_router`]
 //! (`[server] admin_listen`, or main) and [`Control::metrics_router`]
 //! (`[server] metrics_listen`). It builds posture snapshots and
-//! runs access reviews on live state (also used by the CLI), and keeps this
-//! replica in step with the store ([`housekeeping`]).
+//! runs access reviews on live state (also used by the CLI), keeps this
+//! replica in step with the store ([`Control::spawn_state_sync`]), and runs
+//! the housekeeping that writes shared state once per interval across
+//! replicas ([`housekeeping`]).
 //!
 //! It depends on `modelgate-core` (the services it shares with the data
 //! plane) and the crates below it. It must not depend on
@@ -28,6 +30,7 @@ mod oauth_form;
 mod oauth_refusals;
 pub mod posture;
 mod response;
+mod state_sync;
 mod wellknown;
 
 use axum::Router;

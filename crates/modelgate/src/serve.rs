@@ -151,7 +151,9 @@ pub async fn run(
     let flusher = control.spawn_usage_flusher(Duration::from_secs(10));
     let sync = control.spawn_state_sync();
     let sealer = control.spawn_chain_sealer();
-    let pruner = gateway.core.audit.spawn_pruner();
+    // Signing-key retirement, revocation and audit-body pruning, grant
+    // expiries: once per interval across replicas.
+    let housekeeping = control.spawn_housekeeping();
     let _hangup = reload_policies_on_sighup(gateway.core.clone());
     let audit = gateway.core.audit.clone();
     let lease = gateway.core.lease.clone();
@@ -172,7 +174,7 @@ pub async fn run(
     flusher.abort();
     sync.abort();
     sealer.abort();
-    pruner.abort();
+    housekeeping.abort();
     renewal.abort();
     if lease.is_lost() {
         // No final checkpoint: the chain has another writer now (and the
