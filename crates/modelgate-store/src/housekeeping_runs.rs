@@ -31,7 +31,7 @@ pub struct HousekeepingClaim {
 
 impl HousekeepingClaim {
     /// A claim holding `lock` (if any) after a run at `previous_run_at`.
-    pub(crate) fn new(
+    fn new(
         previous_run_at: Option<i64>,
         lock: Option<crate::postgres::PgHousekeepingLock>,
     ) -> HousekeepingClaim {
@@ -72,7 +72,16 @@ impl Store {
     ) -> Result<Option<HousekeepingClaim>, StoreError> {
         let interval = i64::try_from(interval.as_secs()).unwrap_or(i64::MAX);
         let due_before = now.saturating_sub(interval);
-        on_backend!(self, b => b.claim_housekeeping(task, due_before, replica, now).await)
+        Ok(match &self.backend {
+            crate::Backend::Sqlite(b) => b
+                .claim_housekeeping(task, due_before, replica, now)
+                .await?
+                .map(|previous| HousekeepingClaim::new(previous, None)),
+            crate::Backend::Postgres(b) => b
+                .claim_housekeeping(task, due_before, replica, now)
+                .await?
+                .map(|(previous, lock)| HousekeepingClaim::new(previous, Some(lock))),
+        })
     }
 
     /// When `task` last ran and which replica ran it, if it ever ran.

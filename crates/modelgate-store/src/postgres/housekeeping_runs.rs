@@ -7,7 +7,6 @@ use sqlx::pool::PoolConnection;
 
 use super::PgBackend;
 use crate::StoreError;
-use crate::housekeeping_runs::HousekeepingClaim;
 
 /// The first key of every housekeeping lock (`pg_try_advisory_lock(int4,
 /// int4)`; "mghk"). The two-integer key space never meets the single
@@ -66,7 +65,7 @@ impl PgBackend {
         due_before: i64,
         replica: &str,
         now: i64,
-    ) -> Result<Option<HousekeepingClaim>, StoreError> {
+    ) -> Result<Option<(Option<i64>, PgHousekeepingLock)>, StoreError> {
         const OP: &str = "claim housekeeping";
         let key = task_key(task);
         let mut conn = self
@@ -112,7 +111,7 @@ impl PgBackend {
         .await
         .map_err(|e| StoreError::from_sqlx(OP, e))?;
         match won {
-            Some((previous,)) => Ok(Some(HousekeepingClaim::new(previous, Some(lock)))),
+            Some((previous,)) => Ok(Some((previous, lock))),
             None => {
                 lock.release().await;
                 Ok(None)

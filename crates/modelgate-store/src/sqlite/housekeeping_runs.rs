@@ -6,7 +6,6 @@ use rusqlite::OptionalExtension;
 use super::SqliteBackend;
 use super::connections::Op;
 use crate::StoreError;
-use crate::housekeeping_runs::HousekeepingClaim;
 
 impl SqliteBackend {
     pub(crate) async fn claim_housekeeping(
@@ -15,14 +14,13 @@ impl SqliteBackend {
         due_before: i64,
         replica: &str,
         now: i64,
-    ) -> Result<Option<HousekeepingClaim>, StoreError> {
+    ) -> Result<Option<Option<i64>>, StoreError> {
         const OP: &str = "claim housekeeping";
         let (task, replica) = (task.to_owned(), replica.to_owned());
         // Read, then write, inside one `BEGIN IMMEDIATE` transaction: the
         // write lock is held from the start, so no other writer (in this
         // process or another) claims between the two.
-        let won = self
-            .conns
+        self.conns
             .write(OP, move |tx| {
                 let previous: Option<i64> = tx
                     .prepare_cached("SELECT last_run_at FROM housekeeping_runs WHERE task = ?1")
@@ -40,8 +38,7 @@ impl SqliteBackend {
                 .op(OP)?;
                 Ok(Some(previous))
             })
-            .await?;
-        Ok(won.map(|previous| HousekeepingClaim::new(previous, None)))
+            .await
     }
 
     pub(crate) async fn housekeeping_last_run(
