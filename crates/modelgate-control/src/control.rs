@@ -22,7 +22,8 @@ pub struct Control {
     /// How often expired audit bodies are pruned (once across replicas).
     pub(crate) audit_prune_interval: Duration,
     /// Who runs a shared housekeeping task, in `housekeeping_runs`:
-    /// `server.replica_id` (or `gateway`) and the process id.
+    /// the replica id (`server.replica_id`, by default the host name) and
+    /// the process id.
     pub(crate) replica: String,
     /// How long a request body may take to arrive (`limits.body_read_timeout`).
     pub(crate) body_read_timeout: Duration,
@@ -44,11 +45,7 @@ impl Control {
             sync_interval: config.tokens.sync_interval,
             housekeeping_interval: config.server.housekeeping_interval,
             audit_prune_interval: config.audit.prune_interval,
-            replica: format!(
-                "{}/{}",
-                config.server.replica_id.as_deref().unwrap_or("gateway"),
-                std::process::id()
-            ),
+            replica: format!("{}/{}", config.server.replica_id(), std::process::id()),
             body_read_timeout: config.limits.body_read_timeout,
         }
     }
