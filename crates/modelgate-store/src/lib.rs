@@ -62,6 +62,7 @@ mod grants;
 mod housekeeping_runs;
 mod issued_tokens;
 mod postgres;
+mod rate_windows;
 mod records;
 mod replica_leases;
 mod reviews;
@@ -86,6 +87,9 @@ pub use error::StoreError;
 pub use housekeeping_runs::HousekeepingClaim;
 pub use issued_tokens::{FamilyRevocation, IssuedTokenRecord};
 pub use postgres::{PostgresOptions, SslMode};
+pub use rate_windows::{
+    AllotmentAsk, AllotmentGrant, RATE_WINDOW_SECONDS, RateKind, sliding_estimate, window_start,
+};
 pub use records::{
     ApiKeyRecord, GrantApprovalRecord, GrantDecision, GrantRecord, IdentityRecord, OffboardSummary,
     RevokedTokenRecord, RoleAssignmentRecord, SigningKeyRecord,

@@ -16,6 +16,7 @@ mod identities;
 mod issued_tokens;
 mod lifecycle;
 mod migrate;
+mod rate_windows;
 mod replica_leases;
 mod reviews;
 mod revision;

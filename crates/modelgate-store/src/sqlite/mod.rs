@@ -14,6 +14,7 @@ mod identities;
 mod issued_tokens;
 mod lifecycle;
 pub(crate) mod migrate;
+mod rate_windows;
 mod replica_leases;
 mod reviews;
 mod revision;

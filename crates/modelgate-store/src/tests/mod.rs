@@ -14,6 +14,7 @@ mod issued_tokens;
 mod lifecycle;
 mod migrations;
 mod queries;
+mod rate_windows;
 mod replica_leases;
 mod reviews;
 mod sealed;
