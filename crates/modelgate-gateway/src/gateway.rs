@@ -9,7 +9,7 @@ use modelgate_config::{Config, Limits};
 use modelgate_core::Core;
 
 use crate::routes::RouteTable;
-use crate::stages::rate_limit::limiter::RateLimiter;
+use crate::stages::rate_limit::limiters::Limiter;
 use crate::stages::screen::ScreenRules;
 use crate::upstream::{Upstream, UpstreamSetupError};
 
@@ -53,7 +53,7 @@ pub(crate) struct Inner {
     pub(crate) shutdown_grace: std::time::Duration,
     pub(crate) routes: RouteTable,
     pub(crate) screen: ScreenRules,
-    pub(crate) rate_limiter: Arc<RateLimiter>,
+    pub(crate) rate_limiter: Arc<Limiter>,
     request_prefix: String,
     request_counter: AtomicU64,
 }
@@ -72,6 +72,9 @@ impl Gateway {
         let mut random = [0u8; 6];
         let _ = getrandom::fill(&mut random);
         let request_prefix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        // Shared through the store on PostgreSQL (replicas), in this
+        // process on SQLite (one gateway per file).
+        let rate_limiter = Arc::new(Limiter::for_store(&core.store));
         Gateway {
             core,
             inner: Arc::new(Inner {
@@ -80,7 +83,7 @@ impl Gateway {
                 shutdown_grace: config.server.shutdown_grace,
                 routes,
                 screen,
-                rate_limiter: Arc::default(),
+                rate_limiter,
                 request_prefix,
                 request_counter: AtomicU64::new(0),
             }),

@@ -69,7 +69,8 @@ async fn stages(
         &route.name,
         operation,
         record,
-    )?;
+    )
+    .await?;
     let asked = Asked {
         route,
         call: &call,

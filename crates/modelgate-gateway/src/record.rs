@@ -122,8 +122,8 @@ pub struct CallRecord {
     /// admitted (its admit record is durable).
     pub audit: Option<Arc<AuditTrail>>,
     /// Where the call's tokens are charged when it ends (token rate
-    /// limits): the limiter and the identity id.
-    pub token_charge: Option<(Arc<crate::stages::rate_limit::limiter::RateLimiter>, String)>,
+    /// limits).
+    pub token_charge: Option<crate::stages::rate_limit::limiters::TokenCharge>,
     /// Retained response body, for the complete record.
     pub response_body: Option<Body>,
     /// When the record's bodies may be pruned.

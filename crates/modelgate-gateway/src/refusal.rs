@@ -31,6 +31,9 @@ pub enum Refusal {
     EntitlementsUnavailable,
     /// A role's rate limit is reached (429 with `retry-after`).
     RateLimited(ApiError),
+    /// The shared rate-limit counters (in the store) cannot be reached
+    /// when an allotment is needed (503).
+    RateLimitUnavailable,
     /// Screening blocks the prompt (400 naming the finding kinds).
     Blocked(ApiError),
     /// No upstream may receive this request (403 with the reason).
@@ -56,6 +59,7 @@ impl Refusal {
             Refusal::ModelNotFound => "model_not_found",
             Refusal::EntitlementsUnavailable => "entitlements_unavailable",
             Refusal::RateLimited(_) => "rate_limited",
+            Refusal::RateLimitUnavailable => "rate_limit_unavailable",
             Refusal::Blocked(_) => "blocked",
             Refusal::NoEligibleUpstream(_) => "no_eligible_upstream",
             Refusal::PolicyDenied(_) => "policy_denied",
@@ -84,6 +88,12 @@ impl Refusal {
                 "the gateway cannot load this caller's access right now",
             ),
             Refusal::AuditUnavailable => audit_unavailable(),
+            Refusal::RateLimitUnavailable => ApiError::new(
+                ErrorKind::Unavailable,
+                "the gateway cannot reach its shared rate-limit counters right now; nothing was forwarded",
+            )
+            .with_code("rate_limit_unavailable")
+            .with_retry_after(1),
         }
     }
 }

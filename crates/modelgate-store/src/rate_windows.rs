@@ -162,7 +162,8 @@ pub(crate) fn as_column(value: u64) -> i64 {
 mod tests {
     use super::*;
 
-    const W: i64 = 1_800_000_000 - 1_800_000_000 % 60;
+    /// A window start (a multiple of 60).
+    const W: i64 = 1_800_000_000;
 
     fn ask(ceiling: u64, most: u64, room_share: u64, now_ms: i64) -> AllotmentAsk<'static> {
         AllotmentAsk {

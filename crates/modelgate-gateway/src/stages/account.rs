@@ -13,9 +13,8 @@ use crate::record::CallRecord;
 /// Counts the request, writes its log line and, if it was admitted,
 /// its complete audit record.
 pub fn finish(mut record: CallRecord) {
-    if let Some((limiter, identity)) = record.token_charge.take() {
-        limiter.charge_tokens(
-            &identity,
+    if let Some(charge) = record.token_charge.take() {
+        charge.charge(
             record.usage.input.saturating_add(record.usage.output),
             modelgate_types::clock::now_ms(),
         );

@@ -1,8 +1,13 @@
 //! The rate-limit stage: the call is counted against the per-minute limits
-//! of the roles that cover it, or refused with 429 and `retry-after`.
-//! Tokens are charged when the call ends (the account stage).
+//! of the roles that cover it, or refused with 429 and `retry-after` (503
+//! when the shared counters cannot be reached). Tokens are charged when
+//! the call ends (the account stage). In this process on SQLite
+//! (`limiter.rs`), shared by the replicas on PostgreSQL (`shared.rs`);
+//! `limiters.rs` picks one.
 
 pub mod limiter;
+pub mod limiters;
+pub mod shared;
 
 use std::sync::Arc;
 
@@ -14,7 +19,9 @@ use crate::api_error::{ApiError, ErrorKind};
 use crate::record::CallRecord;
 use crate::refusal::Refusal;
 use crate::stages::Caller;
-use limiter::{Limits, RateLimiter};
+use limiter::Limits;
+use limiters::{Limiter, TokenCharge};
+use shared::Refused;
 
 /// The rate limits for `action` on `model` given `entitlements`: among the
 /// roles that cover the call, the most generous (a covering role without a
@@ -53,8 +60,8 @@ pub fn limits_for(
 }
 
 /// Counts the call against the covering roles' limits, or refuses it.
-pub fn admit(
-    limiter: &Arc<RateLimiter>,
+pub async fn admit(
+    limiter: &Arc<Limiter>,
     catalog: &RoleCatalog,
     caller: &Caller,
     model: &str,
@@ -66,14 +73,19 @@ pub fn admit(
         return Ok(());
     }
     let identity = &caller.principal.identity_id;
-    match limiter.admit(identity, limits, modelgate_types::clock::now_ms()) {
+    let now_ms = modelgate_types::clock::now_ms();
+    match limiter.admit(identity, limits, now_ms).await {
         Ok(()) => {
             if limits.tokens.is_some() {
-                record.token_charge = Some((Arc::clone(limiter), identity.clone()));
+                record.token_charge = Some(TokenCharge::new(Arc::clone(limiter), identity.clone()));
             }
             Ok(())
         }
-        Err(exceeded) => Err(Refusal::RateLimited(
+        Err(Refused::Unavailable(error)) => {
+            tracing::warn!(%error, "rate limit: the shared counters cannot be reached");
+            Err(Refusal::RateLimitUnavailable)
+        }
+        Err(Refused::Exceeded(exceeded)) => Err(Refusal::RateLimited(
             ApiError::new(
                 ErrorKind::RateLimited,
                 format!(
