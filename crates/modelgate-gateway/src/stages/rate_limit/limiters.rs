@@ -77,11 +77,12 @@ impl TokenCharge {
             );
             return;
         };
+        let Limiter::Shared(limiter) = &*self.limiter else {
+            return;
+        };
+        let charged = limiter.charge_excess(&self.identity, excess, now_ms);
         runtime.spawn(async move {
-            let Limiter::Shared(limiter) = &*self.limiter else {
-                return;
-            };
-            if let Err(error) = limiter.charge_excess(&self.identity, excess, now_ms).await {
+            if let Err(error) = charged.await {
                 tracing::warn!(
                     identity = %self.identity,
                     excess,

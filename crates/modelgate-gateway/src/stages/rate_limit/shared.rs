@@ -72,8 +72,9 @@ impl Held {
 #[derive(Debug, Default)]
 struct Slot {
     held: Mutex<Held>,
-    /// Held while this replica takes an allotment from the store.
-    refill: tokio::sync::Mutex<()>,
+    /// Held while this replica takes an allotment from the store, or
+    /// charges an overrun to it.
+    refill: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// One identity's slots.
@@ -135,16 +136,28 @@ impl SharedRateLimiter {
         tokens - covered
     }
 
-    /// Charges `excess` tokens of `identity` to the store's window.
-    pub async fn charge_excess(
+    /// Charges `excess` tokens of `identity` to the store's window. The
+    /// replica takes no token allotment for `identity` meanwhile (from the
+    /// moment this is called: the turn is taken before the first await),
+    /// so its next allotment is computed with its overrun counted.
+    pub fn charge_excess(
         &self,
         identity: &str,
         excess: u64,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
-        self.store
-            .charge_rate_window(identity, RateKind::Tokens, excess, now_ms)
-            .await
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let slot = self.slot(identity, RateKind::Tokens);
+        let turn = Arc::clone(&slot.refill).try_lock_owned().ok();
+        let (store, identity) = (self.store.clone(), identity.to_owned());
+        async move {
+            let _turn = match turn {
+                Some(turn) => turn,
+                None => slot.refill.clone().lock_owned().await,
+            };
+            store
+                .charge_rate_window(&identity, RateKind::Tokens, excess, now_ms)
+                .await
+        }
     }
 
     /// Spends `spend` (0 or 1) of the identity's `kind` allotment, taking a
