@@ -8,6 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::replicas::PrivateCluster;
 use common::*;
 
 const CEILING: u64 = 60;
@@ -227,4 +228,82 @@ async fn three_replicas_together_overspend_tokens_by_no_more_than_the_calls_in_f
         used >= least,
         "the replicas used {used} tokens: refused earlier than the bound allows ({least})"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_its_database_a_replica_refuses_with_503_once_its_allotment_is_spent() {
+    if !on_postgres() {
+        eprintln!(
+            "without_its_database_a_replica_refuses_with_503_once_its_allotment_is_spent: \
+             did nothing: MODELGATE_TEST_BACKEND is not postgres"
+        );
+        return;
+    }
+    let cluster = PrivateCluster::start();
+    let mock = MockUpstream::start().await.unwrap();
+    let config = format!(
+        "{}\n[[models]]\nname = \"chat\"\ntargets = [{{ upstream = \"l-openai\", model = \"demo-chat\" }}, {{ upstream = \"l-anthropic\", model = \"demo-chat\" }}]\n\n[[roles]]\nname = \"limited\"\nmodels = [\"chat\"]\nactions = [\"chat\", \"messages\"]\nrequests_per_minute = {CEILING}\n",
+        upstreams_on(&mock, "l", "")
+    );
+    let gw = TestGateway::builder()
+        .store(cluster.store())
+        .start(&config)
+        .await;
+    let out = gw.cli(&[
+        "role",
+        "assign",
+        "--identity",
+        "app",
+        "--role",
+        "limited",
+        "--by",
+        "root",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    admitted_once(&gw).await;
+    let forwarded = mock.requests().len();
+    cluster.pause();
+    // What the replica holds unspent (at most one allotment) passes the
+    // rate limit and stops at the audit log; past it, the rate limit
+    // refuses. Either way the caller gets 503 in its dialect
+    // (`audit_unavailable`: the refusal's own record cannot be written
+    // either) and nothing is forwarded.
+    for _ in 0..ALLOTMENT + 2 {
+        let r = gw
+            .openai("/v1/chat/completions", &chat("chat", false))
+            .await;
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert_eq!(r.json()["error"]["type"], "upstream_error");
+    }
+    let r = gw.anthropic(&messages("chat", false)).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.json()["error"]["type"], "overloaded_error");
+    assert_eq!(mock.requests().len(), forwarded, "nothing forwarded");
+    assert!(
+        gw.logs()
+            .contains("rate limit: the shared counters cannot be reached"),
+        "the rate limit refused on its own: {}",
+        gw.logs()
+    );
+    // Back: calls are admitted again.
+    cluster.resume();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = gw
+            .openai("/v1/chat/completions", &chat("chat", false))
+            .await;
+        if r.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never admitted again: {}",
+            r.text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
