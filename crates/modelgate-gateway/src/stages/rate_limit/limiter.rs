@@ -5,8 +5,9 @@
 //! minute's, weighted by how much of it still lies within the last sixty
 //! seconds. Requests are counted when admitted; tokens when the call ends
 //! (the output is not known before), so a token limit refuses the next
-//! request once the window's tokens reach it. One replica's view: several
-//! replicas each enforce the limit on their own traffic.
+//! request once the window's tokens reach it. One process's view: the
+//! gateway uses it on SQLite (one gateway per file); replicas on
+//! PostgreSQL share their counters through the store (`shared.rs`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
