@@ -353,8 +353,10 @@ pub struct TokenConfig {
     /// re-seals everything under `kek`, after which they can be removed
     /// (docs/kek.md).
     pub previous_keks: Vec<String>,
-    /// How often each replica re-reads revocations and signing keys that
-    /// other replicas or the CLI changed.
+    /// How often each replica polls the store for revocations, identity
+    /// status and signing keys that other replicas or the CLI changed (on
+    /// PostgreSQL replicas are also told at once, by notification; the
+    /// poll is the fallback).
     #[serde(with = "duration")]
     pub sync_interval: Duration,
     /// How long a replica may go without syncing successfully with the

@@ -6,7 +6,8 @@
 //! so one replica runs each per interval and two runs never overlap):
 //! retiring expired signing keys, pruning expired revocation and
 //! issued-token records, recording grant expiries in the audit log (on the
-//! chain of the replica that ran it), and pruning expired audit bodies.
+//! chain of the replica that ran it), pruning old shared rate-limit
+//! windows, and pruning expired audit bodies.
 //!
 //! Per replica (not claimed): the state sync (`state_sync`, this
 //! replica's caches), writing the credential-use times this replica
@@ -32,6 +33,9 @@ pub enum SharedTask {
     RecordGrantExpiries,
     /// Drops the bodies of audit lines whose retention is over.
     PruneAuditBodies,
+    /// Deletes shared rate-limit windows older than the previous one (no
+    /// sliding estimate reads them any more).
+    PruneRateWindows,
 }
 
 impl SharedTask {
@@ -42,15 +46,17 @@ impl SharedTask {
             SharedTask::PruneRevocations => "revocations.prune",
             SharedTask::RecordGrantExpiries => "grants.record_expiries",
             SharedTask::PruneAuditBodies => "audit.prune_bodies",
+            SharedTask::PruneRateWindows => "rate_windows.prune",
         }
     }
 }
 
 /// The tasks run every `server.housekeeping_interval`.
-const EVERY_HOUSEKEEPING: [SharedTask; 3] = [
+const EVERY_HOUSEKEEPING: [SharedTask; 4] = [
     SharedTask::RetireSigningKeys,
     SharedTask::PruneRevocations,
     SharedTask::RecordGrantExpiries,
+    SharedTask::PruneRateWindows,
 ];
 
 impl Control {
@@ -119,6 +125,13 @@ impl Control {
             SharedTask::RecordGrantExpiries => {
                 let since = claim.previous_run_at().unwrap_or(started);
                 self.record_grant_expiries(since, now).await;
+            }
+            SharedTask::PruneRateWindows => {
+                let previous =
+                    modelgate_store::window_start(now_ms()) - modelgate_store::RATE_WINDOW_SECONDS;
+                if let Err(e) = core.store.prune_rate_windows(previous).await {
+                    tracing::warn!(error = %e, "could not prune old rate-limit windows");
+                }
             }
             SharedTask::PruneAuditBodies => {
                 match modelgate_core::audit::prune_expired_bodies(&core.store, now_ms()).await {

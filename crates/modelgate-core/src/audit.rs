@@ -67,7 +67,6 @@ pub struct AuditTrail {
     keys: AuditKeys,
     default_bodies: BodyPolicy,
     route_bodies: HashMap<String, BodyPolicy>,
-    prune_interval: std::time::Duration,
     store: Store,
     refusals: Arc<RefusalCoalescer>,
     refusal_flusher: Option<tokio::task::AbortHandle>,
@@ -139,7 +138,6 @@ impl AuditTrail {
             keys,
             default_bodies,
             route_bodies,
-            prune_interval: settings.prune_interval,
             store: store.clone(),
             refusals,
             refusal_flusher,
@@ -232,23 +230,6 @@ impl AuditTrail {
     /// The checkpoint public key.
     pub fn public_key(&self) -> &AuditPublicKey {
         self.log.public_key()
-    }
-
-    /// Prunes expired bodies from the store every `prune_interval`.
-    pub fn spawn_pruner(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let trail = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(trail.prune_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match prune_expired_bodies(&trail.store, modelgate_types::clock::now_ms()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(lines = n, "audit: expired bodies pruned"),
-                    Err(err) => tracing::warn!(error = %err, "audit: could not prune bodies"),
-                }
-            }
-        })
     }
 
     /// Writes the open refusal counts and what is queued, signs a final
