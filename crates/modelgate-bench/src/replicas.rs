@@ -90,8 +90,11 @@ pub async fn run(
         let config = tmp.join(format!("replica-{id}.toml"));
         let text = gateway_config::merge_config(
             &base,
+            // The trials poll with revoked keys from one address: no
+            // failed-authentication budget, or it would refuse them all.
             &format!(
-                "[server]\nreplica_id = \"{id}\"\n\n[tokens]\nsync_interval = \"60s\"\nmax_staleness = \"120s\"\n"
+                "[server]\nreplica_id = \"{id}\"\n\n[tokens]\nsync_interval = \"60s\"\n\
+                 max_staleness = \"120s\"\n\n[limits.failed_auth_per_source]\nburst = 0\n"
             ),
         );
         std::fs::write(&config, text)
