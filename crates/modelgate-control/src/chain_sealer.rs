@@ -86,19 +86,26 @@ impl Control {
                 continue;
             };
             if writer_is_gone(state, lease, leases.now_ms, ttl_ms, host) {
-                due.push(head.clone());
+                due.push((head.clone(), lease.clone()));
             }
         }
         state
             .unrenewed
             .retain(|replica, _| heads.iter().any(|h| &h.replica == replica && !h.signed));
-        for head in due {
-            self.seal_chain(&head, state).await;
+        for (head, left) in due {
+            self.seal_chain(&head, &left, state).await;
         }
     }
 
-    /// Claims `head`'s id, signs its tail, gives the id back.
-    async fn seal_chain(&self, head: &ChainHead, state: &mut SealerState) {
+    /// Claims `head`'s id, signs its tail, and gives the id back to the
+    /// claim it found (`left`), as it was: if that writer was only cut off
+    /// from the store, it renews its own claim and goes on.
+    async fn seal_chain(
+        &self,
+        head: &ChainHead,
+        left: &ReplicaLeaseRecord,
+        state: &mut SealerState,
+    ) {
         let core = &self.core;
         let lease = match ReplicaLease::claim(&core.store, &head.replica, core.lease.ttl()).await {
             Ok(lease) => lease,
@@ -109,7 +116,7 @@ impl Control {
             }
         };
         state.unrenewed.remove(&head.replica);
-        match core.audit.seal_chain(&head.replica).await {
+        match core.audit.seal_chain(&head.replica, lease.holder()).await {
             Ok(ChainSeal::Sealed { last_seq }) => tracing::info!(
                 chain = %head.replica,
                 last_seq,
@@ -131,7 +138,7 @@ impl Control {
                 tracing::warn!(chain = %head.replica, error = %e, "cannot seal a stopped replica's chain")
             }
         }
-        lease.release().await;
+        lease.hand_back(left).await;
     }
 }
 
@@ -208,12 +215,13 @@ mod tests {
     }
 
     #[test]
-    fn a_holder_of_this_host_whose_process_is_gone_is_gone_at_once() {
+    fn a_holder_without_a_known_process_waits_for_two_lease_periods() {
+        // A claim whose holder names no process identity (or another pid
+        // namespace) is never gone at once, even on this host with a pid
+        // that does not run here.
         let mut state = SealerState::default();
-        let me = i64::from(std::process::id());
-        let held = lease("here", me, 0, i64::MAX);
-        assert!(writer_is_gone(&mut state, &held, 1, 15_000, "here"));
-        let elsewhere = lease("there", me, 0, i64::MAX);
-        assert!(!writer_is_gone(&mut state, &elsewhere, 1, 15_000, "here"));
+        let bare = lease("here", i64::from(i32::MAX), 0, 1);
+        assert!(!writer_is_gone(&mut state, &bare, 10, 15_000, "here"));
+        assert!(writer_is_gone(&mut state, &bare, 30_010, 15_000, "here"));
     }
 }

@@ -20,7 +20,7 @@ fn ran_out_at(grant: &Grant) -> i64 {
 impl Control {
     /// Records `grant.expire` for every grant that ran out in
     /// `(since, now]`. Returns how many were recorded.
-    pub async fn record_grant_expiries(&self, since: i64, now: i64) -> usize {
+    pub async fn record_grant_expiries(&self, since: i64, now: i64) -> Option<usize> {
         let filter = GrantFilter {
             identity: None,
             state: Some(GrantState::Expired),
@@ -29,10 +29,11 @@ impl Control {
             Ok(grants) => grants,
             Err(e) => {
                 tracing::warn!(error = %e, "could not list expired grants");
-                return 0;
+                return None;
             }
         };
         let mut recorded = 0;
+        let mut complete = true;
         for grant in grants.iter().filter(|g| {
             let at = ran_out_at(g);
             at > since && at <= now
@@ -55,9 +56,12 @@ impl Control {
                 .await
             {
                 Ok(_) => recorded += 1,
-                Err(e) => tracing::error!(error = %e, "audit: grant expiry not recorded"),
+                Err(e) => {
+                    complete = false;
+                    tracing::error!(error = %e, "audit: grant expiry not recorded");
+                }
             }
         }
-        recorded
+        complete.then_some(recorded)
     }
 }

@@ -124,7 +124,19 @@ impl Control {
             }
             SharedTask::RecordGrantExpiries => {
                 let since = claim.previous_run_at().unwrap_or(started);
-                self.record_grant_expiries(since, now).await;
+                if self.record_grant_expiries(since, now).await.is_none() {
+                    // Not all recorded (say this replica's chain cannot
+                    // write): the next claim, here or on another replica,
+                    // covers this window again. Already recorded ones may
+                    // then be recorded twice; none is lost.
+                    if let Err(e) = core
+                        .store
+                        .rewind_housekeeping(task.name(), now, claim.previous_run_at())
+                        .await
+                    {
+                        tracing::warn!(error = %e, "housekeeping: could not rewind grant expiries");
+                    }
+                }
             }
             SharedTask::PruneRateWindows => {
                 let previous =

@@ -87,6 +87,8 @@ impl std::fmt::Debug for AuditTrail {
 impl AuditTrail {
     /// Loads (or creates) the audit keys and starts the writer for
     /// `replica` over the sinks `settings` names; resumes each sink's chain.
+    /// `lease_holder` is this process's claim on `replica` (see
+    /// [`crate::replica_lease`]).
     pub async fn start(
         settings: &AuditSettings,
         models: &[ModelConfig],
@@ -94,11 +96,14 @@ impl AuditTrail {
         store: &Store,
         kek: &KeyEncryptionKey,
         now: i64,
+        lease_holder: Option<&str>,
     ) -> Result<AuditTrail, AuditStartError> {
         let keys = AuditKeys::load(store, kek, now, true).await?;
         let mut sinks: Vec<Box<dyn AuditSink>> = Vec::new();
         if settings.store {
-            sinks.push(Box::new(StoreAuditSink::open(store, replica)?));
+            sinks.push(Box::new(
+                StoreAuditSink::open(store, replica)?.held_by(lease_holder),
+            ));
         }
         if let Some(file) = &settings.file {
             let mut options = JsonlFileOptions::new(&file.dir);

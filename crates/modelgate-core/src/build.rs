@@ -67,16 +67,23 @@ impl Core {
             std::time::Duration::from_secs(3),
         )
         .await?;
-        let audit =
-            match AuditTrail::start(&config.audit, &config.models, &replica, &store, &kek, now)
-                .await
-            {
-                Ok(audit) => audit,
-                Err(e) => {
-                    lease.release().await;
-                    return Err(e.into());
-                }
-            };
+        let audit = match AuditTrail::start(
+            &config.audit,
+            &config.models,
+            &replica,
+            &store,
+            &kek,
+            now,
+            Some(lease.holder()),
+        )
+        .await
+        {
+            Ok(audit) => audit,
+            Err(e) => {
+                lease.release().await;
+                return Err(e.into());
+            }
+        };
         keyring.ensure_active(now).await?;
         let settings = AccessTokenSettings {
             issuer: issuer.clone(),

@@ -58,6 +58,7 @@ pub struct ReplicaLease {
     holder: String,
     ttl: Duration,
     lost: Arc<watch::Sender<bool>>,
+    renewal: Arc<std::sync::Mutex<Option<tokio::task::AbortHandle>>>,
 }
 
 impl std::fmt::Debug for ReplicaLease {
@@ -78,18 +79,65 @@ pub fn host_name() -> String {
         .unwrap_or_default()
 }
 
-/// Whether `holder`'s process is known to be gone: it ran on this host and
-/// no process of its id runs here now, or its id is this process's (a
-/// restarted container reuses pid 1). Unknown without `/proc`: not gone.
+/// What tells this process apart from any other that ever ran with its
+/// pid: the kernel's boot id, its pid namespace, and its start time (clock
+/// ticks since boot). `None` without `/proc`.
+fn process_identity() -> Option<(String, String, u64)> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let namespace = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let started = start_time("self")?;
+    Some((
+        boot.trim().to_owned(),
+        namespace.to_string_lossy().into_owned(),
+        started,
+    ))
+}
+
+/// The start time (field 22 of `/proc/PID/stat`) of process `pid`.
+fn start_time(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: count after its ')'.
+    let after = stat.rsplit_once(')')?.1;
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// A new holder id: random, then this process's identity, so that another
+/// process of the same host and pid namespace can tell whether the holder
+/// still runs ([`holder_is_gone`]).
+fn new_holder() -> Result<String, LeaseError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| LeaseError::Random(e.to_string()))?;
+    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(match process_identity() {
+        Some((boot, namespace, started)) => format!("{random}|{boot}|{namespace}|{started}"),
+        None => random,
+    })
+}
+
+/// Whether `holder`'s process is known to be gone: it ran on this host, in
+/// this boot and this pid namespace, and no process with its pid and start
+/// time runs now. Anything else (another host; containers that share a host
+/// name but not a pid namespace; no `/proc`) is unknown, so not gone: its
+/// claim must lapse.
 pub fn holder_is_gone(holder: &ReplicaLeaseRecord, host: &str) -> bool {
     if holder.host != host || host.is_empty() {
         return false;
     }
-    if i64::from(std::process::id()) == holder.pid {
-        return true;
+    let mut parts = holder.holder.split('|').skip(1);
+    let (Some(boot), Some(namespace), Some(started)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some((my_boot, my_namespace, _)) = process_identity() else {
+        return false;
+    };
+    if boot != my_boot || namespace != my_namespace {
+        return false;
     }
-    std::path::Path::new("/proc/self").exists()
-        && !std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
+    let Ok(started) = started.parse::<u64>() else {
+        return false;
+    };
+    start_time(&holder.pid.to_string()) != Some(started)
 }
 
 impl ReplicaLease {
@@ -99,9 +147,7 @@ impl ReplicaLease {
         replica_id: &str,
         ttl: Duration,
     ) -> Result<ReplicaLease, LeaseError> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| LeaseError::Random(e.to_string()))?;
-        let holder: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let holder = new_holder()?;
         let host = host_name();
         let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
         let mut claim = LeaseClaim {
@@ -130,13 +176,23 @@ impl ReplicaLease {
             outcome = store.claim_replica(claim).await.map_err(store_error)?;
         }
         match outcome {
-            LeaseOutcome::Acquired { .. } => Ok(ReplicaLease {
-                store: store.clone(),
-                replica_id: replica_id.to_owned(),
-                holder,
-                ttl,
-                lost: Arc::new(watch::channel(false).0),
-            }),
+            LeaseOutcome::Acquired { .. } => {
+                let lease = ReplicaLease {
+                    store: store.clone(),
+                    replica_id: replica_id.to_owned(),
+                    holder,
+                    ttl,
+                    lost: Arc::new(watch::channel(false).0),
+                    renewal: Arc::default(),
+                };
+                // Renewed from now on: a slow start must not let it lapse.
+                let renewal = lease.spawn_renewal().abort_handle();
+                *lease
+                    .renewal
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(renewal);
+                Ok(lease)
+            }
             LeaseOutcome::Held { by, now_ms } => Err(LeaseError::Held {
                 replica_id: replica_id.to_owned(),
                 host: by.host,
@@ -172,17 +228,22 @@ impl ReplicaLease {
         &self.replica_id
     }
 
+    /// This process's holder id in the store.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
     /// How long the claim lasts unless renewed.
     pub fn ttl(&self) -> Duration {
         self.ttl
     }
 
-    /// Renews the claim every third of the lease until the task is
-    /// aborted. A renewal the store cannot answer is retried every second
+    /// Renews the claim every third of the lease (from the claim on, until
+    /// [`ReplicaLease::release`]). A renewal the store cannot answer is retried every second
     /// (the claim is renewed even if it lapsed meanwhile, as long as
     /// nobody else took the id); a renewal that finds another holder marks
     /// the claim lost ([`ReplicaLease::lost`]).
-    pub fn spawn_renewal(&self) -> tokio::task::JoinHandle<()> {
+    fn spawn_renewal(&self) -> tokio::task::JoinHandle<()> {
         let lease = self.clone();
         tokio::spawn(async move {
             let ttl_ms = i64::try_from(lease.ttl.as_millis()).unwrap_or(i64::MAX);
@@ -234,8 +295,34 @@ impl ReplicaLease {
         *self.lost.borrow()
     }
 
-    /// Gives the id up (at a clean stop, after the chain's last write).
+    /// Stops renewing and gives the id back to the claim it replaced, as
+    /// that claim was (see [`Store::hand_back_replica`]).
+    pub async fn hand_back(&self, to: &ReplicaLeaseRecord) {
+        self.stop_renewing();
+        if let Err(e) = self.store.hand_back_replica(&self.holder, to).await {
+            tracing::warn!(
+                replica_id = %self.replica_id,
+                error = %e,
+                "cannot hand a replica id back; it is free when this claim lapses"
+            );
+        }
+    }
+
+    fn stop_renewing(&self) {
+        if let Some(renewal) = self
+            .renewal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            renewal.abort();
+        }
+    }
+
+    /// Stops renewing and gives the id up (at a clean stop, after the
+    /// chain's last write).
     pub async fn release(&self) {
+        self.stop_renewing();
         if let Err(e) = self
             .store
             .release_replica(&self.replica_id, &self.holder)
@@ -266,15 +353,39 @@ mod tests {
         }
     }
 
+    fn holder_of(started: u64) -> String {
+        let (boot, namespace, _) = process_identity().unwrap();
+        format!("abc|{boot}|{namespace}|{started}")
+    }
+
     #[test]
-    fn only_a_holder_of_this_host_whose_process_is_gone_is_gone() {
+    fn only_a_holder_of_this_host_and_namespace_whose_process_is_gone_is_gone() {
         let me = i64::from(std::process::id());
-        assert!(holder_is_gone(&record("here", me), "here"));
-        // A live process of this host (this one's parent, or pid 1).
-        assert!(!holder_is_gone(&record("here", 1), "here"));
-        assert!(!holder_is_gone(&record("there", me), "here"));
-        assert!(!holder_is_gone(&record("", me), ""));
-        // No such pid on this host.
-        assert!(holder_is_gone(&record("here", i64::from(i32::MAX)), "here"));
+        let my_start = start_time("self").unwrap();
+        let mut alive = record("here", me);
+        alive.holder = holder_of(my_start);
+        // This very process: alive.
+        assert!(!holder_is_gone(&alive, "here"));
+        // Its pid taken by another process since (another start time).
+        let mut reused = record("here", me);
+        reused.holder = holder_of(my_start + 1);
+        assert!(holder_is_gone(&reused, "here"));
+        // No such pid here.
+        let mut vanished = record("here", i64::from(i32::MAX));
+        vanished.holder = holder_of(1);
+        assert!(holder_is_gone(&vanished, "here"));
+        // Another host, or no identity (an older release): unknown.
+        assert!(!holder_is_gone(&vanished, "there"));
+        let mut other_host = vanished.clone();
+        other_host.host = "there".into();
+        assert!(!holder_is_gone(&other_host, "here"));
+        let bare = record("here", i64::from(i32::MAX));
+        assert!(!holder_is_gone(&bare, "here"));
+        // The same host name in another pid namespace (containers on the
+        // host network): unknown, even for a pid not seen here.
+        let mut elsewhere = vanished.clone();
+        let (boot, _, _) = process_identity().unwrap();
+        elsewhere.holder = format!("abc|{boot}|pid:[1]|1");
+        assert!(!holder_is_gone(&elsewhere, "here"));
     }
 }

@@ -67,9 +67,21 @@ impl AuditAppender {
     /// Deletes `replica`'s records with a seq above `seq` and checkpoints
     /// over them; returns how many entries went.
     pub fn discard_after(&mut self, replica: &str, seq: i64) -> Result<u64, StoreError> {
+        self.discard_after_held(replica, seq, None)
+    }
+
+    /// Like [`AuditAppender::discard_after`], deleting only while `holder`
+    /// holds `replica`'s id in the store (with `Some`): a writer that lost
+    /// its id to another process deletes nothing that one wrote.
+    pub fn discard_after_held(
+        &mut self,
+        replica: &str,
+        seq: i64,
+        holder: Option<&str>,
+    ) -> Result<u64, StoreError> {
         match &mut self.backend {
-            AppenderBackend::Sqlite(a) => a.discard_after(replica, seq),
-            AppenderBackend::Postgres(a) => a.discard_after(replica, seq),
+            AppenderBackend::Sqlite(a) => a.discard_after(replica, seq, holder),
+            AppenderBackend::Postgres(a) => a.discard_after(replica, seq, holder),
         }
     }
 }

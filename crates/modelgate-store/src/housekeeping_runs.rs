@@ -84,6 +84,19 @@ impl Store {
         })
     }
 
+    /// Undoes the claim of `task` made at `claimed_at` (the `now` it was
+    /// claimed with), putting its last run back to `to` (`None`: never
+    /// ran), so that the next claim covers what a failed run did not. A
+    /// later claim is left as it is.
+    pub async fn rewind_housekeeping(
+        &self,
+        task: &str,
+        claimed_at: i64,
+        to: Option<i64>,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.rewind_housekeeping(task, claimed_at, to).await)
+    }
+
     /// When `task` last ran and which replica ran it, if it ever ran.
     pub async fn housekeeping_last_run(
         &self,

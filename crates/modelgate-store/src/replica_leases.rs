@@ -109,6 +109,18 @@ impl Store {
         on_backend!(self, b => b.release_replica(replica_id, holder).await)
     }
 
+    /// Gives `replica_id` back from `holder` to the claim `to` it replaced,
+    /// as it was (a lapsed claim stays lapsed): if that process was only
+    /// cut off, its next renewal finds its own claim and it goes on.
+    /// Nothing if `holder` no longer holds the id.
+    pub async fn hand_back_replica(
+        &self,
+        holder: &str,
+        to: &ReplicaLeaseRecord,
+    ) -> Result<(), StoreError> {
+        on_backend!(self, b => b.hand_back_replica(holder, to).await)
+    }
+
     /// Every claim, lapsed or not, by replica id.
     pub async fn replica_leases(&self) -> Result<ReplicaLeases, StoreError> {
         on_backend!(self, b => b.replica_leases().await)

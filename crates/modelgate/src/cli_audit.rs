@@ -35,7 +35,6 @@ pub struct CliEvent {
 pub struct CliAudit {
     trail: AuditTrail,
     lease: ReplicaLease,
-    renewal: tokio::task::JoinHandle<()>,
 }
 
 /// Claims chain `cli`, waiting up to [`CLI_CHAIN_WAIT`] while another
@@ -64,7 +63,6 @@ impl CliAudit {
         let kek = load_kek(config).context("the audit log needs the key-encryption key")?;
         let store = open_store(config).await?;
         let lease = claim_cli_chain(&store, config).await?;
-        let renewal = lease.spawn_renewal();
         let mut settings = config.audit.clone();
         settings.store = true;
         settings.file = None;
@@ -76,12 +74,12 @@ impl CliAudit {
             &store,
             &kek,
             modelgate_types::clock::unix_now(),
+            Some(lease.holder()),
         )
         .await;
         let trail = match trail {
             Ok(trail) => trail,
             Err(e) => {
-                renewal.abort();
                 lease.release().await;
                 return Err(anyhow!(
                     "cannot open the audit log (nothing was changed): {e}"
@@ -90,17 +88,12 @@ impl CliAudit {
         };
         if let Some(fault) = trail.tail_fault() {
             trail.close().await;
-            renewal.abort();
             lease.release().await;
             return Err(anyhow!(
                 "cannot open the audit log (nothing was changed): {fault}"
             ));
         }
-        Ok(CliAudit {
-            trail,
-            lease,
-            renewal,
-        })
+        Ok(CliAudit { trail, lease })
     }
 
     /// Records `event` with `outcome`, then closes the chain with a
@@ -129,7 +122,6 @@ impl CliAudit {
             )
             .await;
         self.trail.close().await;
-        self.renewal.abort();
         self.lease.release().await;
         result.map(|_| ()).map_err(|e| {
             anyhow!(

@@ -157,34 +157,30 @@ pub async fn run(
     let _hangup = reload_policies_on_sighup(gateway.core.clone());
     let audit = gateway.core.audit.clone();
     let lease = gateway.core.lease.clone();
-    let renewal = lease.spawn_renewal();
     let lost = lease.clone();
+    // Another process holds this replica's id now (this one could not
+    // renew its claim in time): stop at once, before another write to the
+    // chain, rather than drain (draining writes completion records).
+    let _fence = tokio::spawn(async move {
+        lost.lost().await;
+        tracing::error!(
+            replica_id = %lost.replica_id(),
+            "another process holds this replica's id now; exiting at once, without another \
+             write to its audit chain"
+        );
+        std::process::exit(1);
+    });
     gateway
         .serve(
             listeners,
             ConnectionCaps::from_config(&config.server),
-            async move {
-                tokio::select! {
-                    () = shutdown_signal() => {}
-                    () = lost.lost() => {}
-                }
-            },
+            shutdown_signal(),
         )
         .await;
     flusher.abort();
     sync.abort();
     sealer.abort();
     housekeeping.abort();
-    renewal.abort();
-    if lease.is_lost() {
-        // No final checkpoint: the chain has another writer now (and the
-        // store's unique (replica, seq) would refuse a second one anyway).
-        anyhow::bail!(
-            "replica id \"{}\" was claimed by another process while this one could not renew \
-             its claim (server.replica_lease); stopped so that its audit chain keeps one writer",
-            lease.replica_id()
-        );
-    }
     audit.close().await;
     lease.release().await;
     tracing::info!("modelgate stopped");

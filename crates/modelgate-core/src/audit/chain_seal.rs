@@ -29,9 +29,14 @@ impl AuditTrail {
     /// Checks and signs the tail of `replica`'s chain in the store with
     /// this trail's keys. The caller must hold `replica`'s id (its lease):
     /// a chain has one writer.
-    pub async fn seal_chain(&self, replica: &str) -> Result<ChainSeal, AuditError> {
+    pub async fn seal_chain(
+        &self,
+        replica: &str,
+        lease_holder: &str,
+    ) -> Result<ChainSeal, AuditError> {
         let sink = StoreAuditSink::open(&self.store, replica)
-            .map_err(|e| AuditError::Config(e.to_string()))?;
+            .map_err(|e| AuditError::Config(e.to_string()))?
+            .held_by(Some(lease_holder));
         let sinks: Vec<Box<dyn AuditSink>> = vec![Box::new(sink)];
         let mut config = AuditConfig::new(replica);
         config.trusted_keys = self.keys.trusted.clone();

@@ -12,6 +12,8 @@ use modelgate_store::{AuditAppender, AuditEntryRow, Store, StoreError};
 pub struct StoreAuditSink {
     appender: AuditAppender,
     replica: String,
+    /// The process's claim on `replica` (its lease holder), when it has one.
+    holder: Option<String>,
     staged: Vec<AuditEntryRow>,
 }
 
@@ -31,8 +33,17 @@ impl StoreAuditSink {
         Ok(Self {
             appender: store.audit_appender()?,
             replica: replica.into(),
+            holder: None,
             staged: Vec::new(),
         })
+    }
+
+    /// Held by the process whose claim on the replica id is `holder`: what
+    /// it discards after a failed write, it deletes only while it still
+    /// holds the id.
+    pub fn held_by(mut self, holder: Option<&str>) -> Self {
+        self.holder = holder.map(str::to_owned);
+        self
     }
 
     fn fail(&self, err: impl std::fmt::Display) -> SinkError {
@@ -130,7 +141,7 @@ impl AuditSink for StoreAuditSink {
         self.staged.clear();
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         self.appender
-            .discard_after(&self.replica, seq)
+            .discard_after_held(&self.replica, seq, self.holder.as_deref())
             .map(|_| ())
             .map_err(|e| self.fail(e))
     }

@@ -23,8 +23,10 @@ fn limit_of(limit: i64) -> Option<i64> {
 /// that snapshot every id drawn so far is committed (or rolled back for
 /// good), and every id drawn later is larger: a reader following the last
 /// id it saw never skips a record, however many replicas write at once.
-/// Writers wait for each other never, for a search only for the moment it
-/// takes its snapshot.
+/// Writers never wait for each other; a search makes new batches wait
+/// while it waits for those in flight and takes its snapshot (PostgreSQL
+/// queues shared requests behind a waiting exclusive one), not while it
+/// reads.
 pub(crate) const AUDIT_ORDER_LOCK: i64 = 0x6d67_6175_6469_7400;
 
 /// A connection that may hold [`AUDIT_ORDER_LOCK`] at session level: if

@@ -52,6 +52,11 @@ const UNSIGNED_TAIL: &str = "WITH last_cp AS (SELECT id, seq FROM audit_entries 
 
 const DISCARD: &str = "DELETE FROM audit_entries WHERE replica = $1 AND seq > $2";
 
+/// [`DISCARD`], only while `$3` holds the chain's replica id: a writer
+/// that lost its id deletes nothing another wrote.
+const DISCARD_HELD: &str = "DELETE FROM audit_entries WHERE replica = $1 AND seq > $2 \
+     AND EXISTS (SELECT 1 FROM replica_leases WHERE replica_id = $1 AND holder = $3)";
+
 /// How long opening the connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -257,10 +262,21 @@ impl PgAuditAppender {
     }
 
     /// Deletes `replica`'s entries with a seq above `seq`; how many.
-    pub(crate) fn discard_after(&mut self, replica: &str, seq: i64) -> Result<u64, StoreError> {
+    pub(crate) fn discard_after(
+        &mut self,
+        replica: &str,
+        seq: i64,
+        holder: Option<&str>,
+    ) -> Result<u64, StoreError> {
         const OP: &str = "discard audit entries";
         let (runtime, conn) = self.parts(OP)?;
-        let query = sqlx::query(DISCARD).bind(replica).bind(seq);
+        let query = match holder {
+            Some(holder) => sqlx::query(DISCARD_HELD)
+                .bind(replica)
+                .bind(seq)
+                .bind(holder),
+            None => sqlx::query(DISCARD).bind(replica).bind(seq),
+        };
         let result = Self::block_on(runtime, query.execute(conn));
         self.finish(OP, result).map(|done| done.rows_affected())
     }

@@ -59,6 +59,34 @@ impl Drop for PgHousekeepingLock {
 }
 
 impl PgBackend {
+    pub(crate) async fn rewind_housekeeping(
+        &self,
+        task: &str,
+        claimed_at: i64,
+        to: Option<i64>,
+    ) -> Result<(), StoreError> {
+        // Conditional on the claim's own time: a later claim is never undone.
+        let query = match to {
+            Some(to) => sqlx::query(
+                "UPDATE housekeeping_runs SET last_run_at = $3 \
+                 WHERE task = $1 AND last_run_at = $2",
+            )
+            .bind(task)
+            .bind(claimed_at)
+            .bind(to),
+            None => {
+                sqlx::query("DELETE FROM housekeeping_runs WHERE task = $1 AND last_run_at = $2")
+                    .bind(task)
+                    .bind(claimed_at)
+            }
+        };
+        query
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx("rewind housekeeping", e))?;
+        Ok(())
+    }
+
     pub(crate) async fn claim_housekeeping(
         &self,
         task: &str,

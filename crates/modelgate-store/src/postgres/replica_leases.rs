@@ -109,6 +109,29 @@ impl PgBackend {
         Ok(())
     }
 
+    pub(crate) async fn hand_back_replica(
+        &self,
+        holder: &str,
+        to: &ReplicaLeaseRecord,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE replica_leases SET holder = $3, host = $4, pid = $5, acquired_at = $6, \
+             renewed_at = $7, expires_at = $8 WHERE replica_id = $1 AND holder = $2",
+        )
+        .bind(&to.replica_id)
+        .bind(holder)
+        .bind(&to.holder)
+        .bind(&to.host)
+        .bind(to.pid)
+        .bind(to.acquired_at_ms)
+        .bind(to.renewed_at_ms)
+        .bind(to.expires_at_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx("hand back replica id", e))?;
+        Ok(())
+    }
+
     pub(crate) async fn replica_leases(&self) -> Result<ReplicaLeases, StoreError> {
         let mut tx = self
             .pool

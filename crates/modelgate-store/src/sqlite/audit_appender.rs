@@ -32,6 +32,10 @@ const UNSIGNED_TAIL: &str = "WITH last_cp AS (SELECT id, seq FROM audit_entries 
 
 const DISCARD: &str = "DELETE FROM audit_entries WHERE replica = ?1 AND seq > ?2";
 
+/// [`DISCARD`], only while `?3` holds the chain's replica id.
+const DISCARD_HELD: &str = "DELETE FROM audit_entries WHERE replica = ?1 AND seq > ?2 \
+     AND EXISTS (SELECT 1 FROM replica_leases WHERE replica_id = ?1 AND holder = ?3)";
+
 /// One connection to the store's database file, owned by one thread, and
 /// the thread that checkpoints the WAL for it.
 pub(crate) struct SqliteAuditAppender {
@@ -141,12 +145,20 @@ impl SqliteAuditAppender {
     }
 
     /// Deletes `replica`'s entries with a seq above `seq`; how many.
-    pub(crate) fn discard_after(&mut self, replica: &str, seq: i64) -> Result<u64, StoreError> {
+    pub(crate) fn discard_after(
+        &mut self,
+        replica: &str,
+        seq: i64,
+        holder: Option<&str>,
+    ) -> Result<u64, StoreError> {
         const OP: &str = "discard audit entries";
-        let n = self
-            .conn
-            .execute(DISCARD, rusqlite::params![replica, seq])
-            .map_err(|e| StoreError::from_rusqlite(OP, e))?;
+        let n = match holder {
+            Some(holder) => self
+                .conn
+                .execute(DISCARD_HELD, rusqlite::params![replica, seq, holder]),
+            None => self.conn.execute(DISCARD, rusqlite::params![replica, seq]),
+        }
+        .map_err(|e| StoreError::from_rusqlite(OP, e))?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 }

@@ -41,6 +41,34 @@ impl SqliteBackend {
             .await
     }
 
+    pub(crate) async fn rewind_housekeeping(
+        &self,
+        task: &str,
+        claimed_at: i64,
+        to: Option<i64>,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "rewind housekeeping";
+        let task = task.to_owned();
+        self.conns
+            .write(OP, move |tx| {
+                let sql = match to {
+                    Some(_) => {
+                        "UPDATE housekeeping_runs SET last_run_at = ?3 \
+                         WHERE task = ?1 AND last_run_at = ?2"
+                    }
+                    None => "DELETE FROM housekeeping_runs WHERE task = ?1 AND last_run_at = ?2",
+                };
+                let mut stmt = tx.prepare_cached(sql).op(OP)?;
+                match to {
+                    Some(to) => stmt.execute(rusqlite::params![task, claimed_at, to]),
+                    None => stmt.execute(rusqlite::params![task, claimed_at]),
+                }
+                .op(OP)?;
+                Ok(())
+            })
+            .await
+    }
+
     pub(crate) async fn housekeeping_last_run(
         &self,
         task: &str,

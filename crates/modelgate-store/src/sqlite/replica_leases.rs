@@ -125,6 +125,37 @@ impl SqliteBackend {
             .await
     }
 
+    pub(crate) async fn hand_back_replica(
+        &self,
+        holder: &str,
+        to: &ReplicaLeaseRecord,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "hand back replica id";
+        let (holder, to) = (holder.to_owned(), to.clone());
+        self.conns
+            .write(OP, move |tx| {
+                tx.prepare_cached(
+                    "UPDATE replica_leases SET holder = ?3, host = ?4, pid = ?5, acquired_at = ?6, \
+                     renewed_at = ?7, expires_at = ?8 WHERE replica_id = ?1 AND holder = ?2",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        to.replica_id,
+                        holder,
+                        to.holder,
+                        to.host,
+                        to.pid,
+                        to.acquired_at_ms,
+                        to.renewed_at_ms,
+                        to.expires_at_ms
+                    ])
+                })
+                .op(OP)?;
+                Ok(())
+            })
+            .await
+    }
+
     pub(crate) async fn replica_leases(&self) -> Result<ReplicaLeases, StoreError> {
         const OP: &str = "list replica ids";
         self.conns

@@ -101,11 +101,31 @@ async fn a_lapsed_or_released_claim_is_free_and_its_old_holder_cannot_renew() {
         .await
         .unwrap();
     assert!(matches!(free, LeaseOutcome::Acquired { .. }), "{free:?}");
+    // A claim taken over from a lapsed holder and handed back, as it was:
+    // that holder renews it again.
+    store.claim_replica(claim("gw-5", "h5", 1)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let left = store.replica_leases().await.unwrap().leases;
+    let left = left
+        .iter()
+        .find(|l| l.replica_id == "gw-5")
+        .unwrap()
+        .clone();
+    let sealer = store
+        .claim_replica(claim("gw-5", "s1", 60_000))
+        .await
+        .unwrap();
+    assert!(matches!(sealer, LeaseOutcome::Acquired { .. }));
+    store.hand_back_replica("s1", &left).await.unwrap();
+    // Not by a holder that no longer holds it.
+    store.hand_back_replica("s1", &left).await.unwrap();
+    assert!(store.renew_replica("gw-5", "h5", 60_000).await.unwrap());
+    assert!(!store.renew_replica("gw-5", "s1", 60_000).await.unwrap());
     // A holder renews a claim that lapsed while nobody took it.
     store.claim_replica(claim("gw-9", "h9", 1)).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     assert!(store.renew_replica("gw-9", "h9", 60_000).await.unwrap());
-    assert_eq!(store.replica_leases().await.unwrap().live().count(), 2);
+    assert_eq!(store.replica_leases().await.unwrap().live().count(), 3);
     store.close().await;
 }
 
