@@ -14,7 +14,7 @@ use modelgate_core::audit::{AuditKeys, prune_expired_bodies};
 use modelgate_store::{AuditQuery, Store};
 
 use crate::audit_chains::{
-    default_chain, export_all, export_chain, list_chains, read_chain, verify_all,
+    default_chain, export_all, export_chain, list_chains, read_chain, report_verified, verify_all,
 };
 use crate::cli::AuditCommand;
 use crate::output::Format;
@@ -191,32 +191,6 @@ fn public_keys(given: &[String]) -> Result<Vec<AuditPublicKey>> {
         .iter()
         .map(|k| AuditPublicKey::from_base64(k).map_err(|e| anyhow!("--public-key: {e}")))
         .collect()
-}
-
-/// Prints a successful verification, or fails with what broke.
-pub(crate) fn report_verified(result: Result<VerifyReport, VerifyError>) -> Result<()> {
-    match result {
-        Ok(report) => {
-            println!(
-                "OK: chain {} records {}..={} ({} records, {} checkpoints, {} pruned bodies){}",
-                report.replica.as_deref().unwrap_or("-"),
-                report.first_seq.unwrap_or(0),
-                report.last_seq.unwrap_or(0),
-                report.records,
-                report.checkpoints,
-                report.pruned_bodies,
-                if report.sealed { ", sealed" } else { "" }
-            );
-            if report.unverified_tail > 0 {
-                bail!(
-                    "{} records after the last signature are not proven",
-                    report.unverified_tail
-                );
-            }
-            Ok(())
-        }
-        Err(err) => bail!("verification failed: {err}"),
-    }
 }
 
 /// The lines of a live log file (records and checkpoints, oldest first).

@@ -6,13 +6,39 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use modelgate_audit::{AuditPublicKey, ExportRange, export, verify_log};
+use modelgate_audit::{AuditPublicKey, ExportRange, VerifyError, VerifyReport, export, verify_log};
 use modelgate_config::Config;
 use modelgate_config::replica::CLI_REPLICA;
 use modelgate_core::audit::AuditKeys;
 use modelgate_store::Store;
 
 use crate::output::{Format, print_table};
+
+/// Prints a successful verification, or fails with what broke.
+pub fn report_verified(result: Result<VerifyReport, VerifyError>) -> Result<()> {
+    match result {
+        Ok(report) => {
+            println!(
+                "OK: chain {} records {}..={} ({} records, {} checkpoints, {} pruned bodies){}",
+                report.replica.as_deref().unwrap_or("-"),
+                report.first_seq.unwrap_or(0),
+                report.last_seq.unwrap_or(0),
+                report.records,
+                report.checkpoints,
+                report.pruned_bodies,
+                if report.sealed { ", sealed" } else { "" }
+            );
+            if report.unverified_tail > 0 {
+                bail!(
+                    "{} records after the last signature are not proven",
+                    report.unverified_tail
+                );
+            }
+            Ok(())
+        }
+        Err(err) => bail!("verification failed: {err}"),
+    }
+}
 
 /// Every line of `replica`'s chain, in written order; an error naming the
 /// chains there are when it has none.
@@ -117,7 +143,7 @@ pub async fn verify_all(store: &Store, keys: &[AuditPublicKey]) -> Result<()> {
     for chain in &chains {
         let lines = read_chain(store, chain).await?;
         let result = verify_log(lines.into_iter().map(|l| Ok(l.into_bytes())), keys);
-        if let Err(e) = crate::audit::report_verified(result) {
+        if let Err(e) = report_verified(result) {
             println!("FAILED: chain {chain}: {e:#}");
             failed.push(chain.as_str());
         }
