@@ -36,13 +36,20 @@ pub fn check_replica_id(id: &str) -> Result<(), String> {
 /// (`HOSTNAME`, else the kernel's), made a valid id; `local` when there is
 /// none.
 pub fn default_replica_id() -> String {
-    let name = std::env::var("HOSTNAME")
+    replica_id_from_host(&host_name())
+}
+
+/// This host's name, trimmed: `HOSTNAME`, else the kernel's, else
+/// `/etc/hostname`; empty when there is none. The default replica id is
+/// made from it, and a replica's claim on its id records it.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.trim().is_empty())
         .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
         .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .unwrap_or_default();
-    replica_id_from_host(&name)
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// `host` as a replica id: characters outside the allowed set become '-',

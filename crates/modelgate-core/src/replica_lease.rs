@@ -69,14 +69,13 @@ impl std::fmt::Debug for ReplicaLease {
     }
 }
 
-/// This host's name, as the store records a holder's.
+/// This host's name, as the store records a holder's (at most 255
+/// characters).
 pub fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .filter(|h| !h.trim().is_empty())
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .map(|h| h.trim().chars().take(255).collect())
-        .unwrap_or_default()
+    modelgate_config::replica::host_name()
+        .chars()
+        .take(255)
+        .collect()
 }
 
 /// What tells this process apart from any other that ever ran with its
