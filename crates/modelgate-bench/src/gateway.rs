@@ -236,41 +236,9 @@ impl Gateways {
         config: &Path,
         fragment: &str,
     ) -> Result<(Running, SocketAddr, String)> {
-        let cli = |args: &[&str]| {
-            let mut cmd = Command::new(&self.bin);
-            cmd.arg("--config")
-                .arg(config)
-                .args(args)
-                .env_remove("RUST_LOG");
-            if let Some(cluster) = &self.postgres {
-                cmd.env(PG_PASSWORD_ENV, cluster.password());
-            }
-            cmd
-        };
-        process::run_to_end(cli(&[
-            "identity",
-            "create",
-            "--name",
-            "bench",
-            "--kind",
-            "service",
-            "--owner",
-            "bench@localhost",
-            "--environment",
-            "prod",
-        ]))?;
-        let out = process::run_to_end(cli(&[
-            "key",
-            "create",
-            "--identity",
-            "bench",
-            "--expires-in",
-            "1d",
-            "--format",
-            "json",
-        ]))?;
-        let v: serde_json::Value = serde_json::from_str(out.trim()).context("key create output")?;
-        let key = v["key"].as_str().context("key create printed no key")?;
+        let password = self.postgres.as_ref().map(Cluster::password);
+        let cli = |args: &[&str]| gateway_command(&self.bin, config, password, args);
+        let key = provision_bench_identity(&cli)?;
         if gateway_config::has_roles(fragment) {
             process::run_to_end(cli(&[
                 "role",
@@ -292,7 +260,7 @@ impl Gateways {
             config.display(),
             log.display()
         );
-        Ok((running, addr, key.to_owned()))
+        Ok((running, addr, key))
     }
 
     /// Removes what a stopped gateway left: its audit files (large after a
@@ -326,4 +294,56 @@ impl Gateways {
     pub fn cluster(&self) -> Option<&Cluster> {
         self.postgres.as_ref()
     }
+}
+
+/// `modelgate --config CONFIG ARGS...` as the bench runs it: the log level
+/// the configuration sets (no `RUST_LOG`), and the PostgreSQL password in
+/// [`PG_PASSWORD_ENV`] when the store is there.
+pub fn gateway_command(
+    bin: &Path,
+    config: &Path,
+    pg_password: Option<&str>,
+    args: &[&str],
+) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG");
+    if let Some(password) = pg_password {
+        cmd.env(PG_PASSWORD_ENV, password);
+    }
+    cmd
+}
+
+/// Creates the bench identity and a one-day key for it through `cli` (a
+/// [`gateway_command`] on one configuration); the key.
+pub fn provision_bench_identity(cli: &dyn Fn(&[&str]) -> Command) -> Result<String> {
+    process::run_to_end(cli(&[
+        "identity",
+        "create",
+        "--name",
+        "bench",
+        "--kind",
+        "service",
+        "--owner",
+        "bench@localhost",
+        "--environment",
+        "prod",
+    ]))?;
+    let out = process::run_to_end(cli(&[
+        "key",
+        "create",
+        "--identity",
+        "bench",
+        "--expires-in",
+        "1d",
+        "--format",
+        "json",
+    ]))?;
+    let v: serde_json::Value = serde_json::from_str(out.trim()).context("key create output")?;
+    v["key"]
+        .as_str()
+        .map(str::to_owned)
+        .context("key create printed no key")
 }

@@ -16,7 +16,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -24,7 +23,8 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::{BodyExt, Full};
 
-use crate::gateway_config::{self, PG_PASSWORD_ENV, StoreSpec};
+use crate::gateway::{gateway_command, provision_bench_identity};
+use crate::gateway_config::{self, StoreSpec};
 use crate::loadgen::{HttpClient, client};
 use crate::postgres::Cluster;
 use crate::process::{self, Running};
@@ -76,15 +76,10 @@ pub async fn run(
             ca_file: cluster.ca_file(),
         }),
     );
-    let cli = |config: &Path, args: &[&str]| -> Result<String> {
-        let mut cmd = Command::new(gateway_bin);
-        cmd.arg("--config")
-            .arg(config)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .env(PG_PASSWORD_ENV, cluster.password());
-        process::run_to_end(cmd)
-    };
+    let password = Some(cluster.password());
+    let command =
+        |config: &Path, args: &[&str]| gateway_command(gateway_bin, config, password, args);
+    let cli = |config: &Path, args: &[&str]| process::run_to_end(command(config, args));
     let mut configs = Vec::new();
     for id in REPLICAS {
         let config = tmp.join(format!("replica-{id}.toml"));
@@ -102,49 +97,14 @@ pub async fn run(
         configs.push(config);
     }
     let first = &configs[0];
-    cli(
-        first,
-        &[
-            "identity",
-            "create",
-            "--name",
-            "bench",
-            "--kind",
-            "service",
-            "--owner",
-            "bench@localhost",
-            "--environment",
-            "prod",
-        ],
-    )?;
-    let key = json_field(
-        &cli(
-            first,
-            &[
-                "key",
-                "create",
-                "--identity",
-                "bench",
-                "--expires-in",
-                "1d",
-                "--format",
-                "json",
-            ],
-        )?,
-        "key",
-    )?;
+    let key = provision_bench_identity(&|args| command(first, args))?;
     let admin = cli(first, &["admin", "bootstrap"])?
         .lines()
         .find_map(|l| l.strip_prefix("key:").map(|k| k.trim().to_owned()))
         .context("admin bootstrap printed no key")?;
     let mut replicas = Vec::new();
     for (id, config) in REPLICAS.iter().zip(&configs) {
-        let mut cmd = Command::new(gateway_bin);
-        cmd.arg("--config")
-            .arg(config)
-            .arg("serve")
-            .env_remove("RUST_LOG")
-            .env(PG_PASSWORD_ENV, cluster.password());
+        let cmd = command(config, &["serve"]);
         let log = tmp.join(format!("replica-{id}.log"));
         let (running, addr) = process::spawn_listening("modelgate", cmd, &log, START_TIMEOUT)?;
         eprintln!("==> replica {id} on {addr} (log {})", log.display());
