@@ -146,6 +146,25 @@ pub struct Settings {
     pub command_line: String,
 }
 
+impl Settings {
+    /// Finds binary `name` in `--bin-dir`, or says how to build it.
+    pub fn binary(&self, name: &str) -> Result<PathBuf> {
+        let path = self.bin_dir.join(name);
+        if path.is_file() {
+            return Ok(path);
+        }
+        let build = if self.bin_dir.ends_with("debug") {
+            "cargo build -p modelgate -p modelgate-mock"
+        } else {
+            "cargo build --release -p modelgate -p modelgate-mock -p modelgate-bench"
+        };
+        bail!(
+            "{} not found: run `{build}` (or point --bin-dir at the binaries)",
+            path.display()
+        )
+    }
+}
+
 impl Cli {
     /// Applies defaults and smoke overrides; `exe_dir` is the directory of
     /// the running executable.

@@ -59,30 +59,13 @@ struct Endpoint {
     leftovers: Option<Leftovers>,
 }
 
-/// Finds a binary in `--bin-dir`, or says how to build it.
-pub fn binary(s: &Settings, name: &str) -> Result<PathBuf> {
-    let path = s.bin_dir.join(name);
-    if path.is_file() {
-        return Ok(path);
-    }
-    let build = if s.bin_dir.ends_with("debug") {
-        "cargo build -p modelgate -p modelgate-mock"
-    } else {
-        "cargo build --release -p modelgate -p modelgate-mock -p modelgate-bench"
-    };
-    bail!(
-        "{} not found: run `{build}` (or point --bin-dir at the binaries)",
-        path.display()
-    )
-}
-
 impl Harness {
     /// Finds the binaries, starts the PostgreSQL cluster when
     /// `with_postgres`, starts the mock and, when `with_litellm`, installs
     /// LiteLLM (a failure is kept and reported as a skip).
     pub fn start(s: Settings, with_litellm: bool, with_postgres: bool) -> Result<Harness> {
-        let gateway_bin = binary(&s, "modelgate")?;
-        let mock_bin = binary(&s, "modelgate-mock")?;
+        let gateway_bin = s.binary("modelgate")?;
+        let mock_bin = s.binary("modelgate-mock")?;
         let busy = if s.smoke {
             None
         } else {

@@ -188,8 +188,8 @@ async fn run(s: Settings) -> Result<bool> {
 /// `--replicas`: the mock (recording, to count what reaches it), then the
 /// replicas measurements; writes `OUT/replicas.md`.
 async fn run_replicas(s: &Settings) -> Result<()> {
-    let gateway_bin = harness::binary(s, "modelgate")?;
-    let mock_bin = harness::binary(s, "modelgate-mock")?;
+    let gateway_bin = s.binary("modelgate")?;
+    let mock_bin = s.binary("modelgate-mock")?;
     let tmp = tempfile::Builder::new()
         .prefix("modelgate-bench-replicas-")
         .tempdir()
